@@ -1,0 +1,123 @@
+/**
+ * @module The graph model: a set of jobs plus lookup (SPEC 2). Building a
+ * Graph checks that labels are unique and that no two jobs' output patterns
+ * can match the same ref.
+ */
+import { AmbiguousPatternError, AmbiguousRefError, GraphDefinitionError, UnmatchedRefError } from "./errors.ts";
+import type { JobDefinition, WantedPartition } from "./job.ts";
+import { patternsIntersect, type OutputPattern } from "./output-pattern.ts";
+
+interface PatternEntry {
+  readonly job: JobDefinition;
+  readonly pattern: OutputPattern;
+}
+
+export interface Graph {
+  readonly label: string;
+  readonly jobs: readonly JobDefinition[];
+  /** The file the graph was loaded from, when it came from one. */
+  readonly file?: string;
+  job(label: string): JobDefinition | undefined;
+  /**
+   * Maps refs to the jobs that produce them. Throws UnmatchedRefError
+   * (listing every pattern) or AmbiguousRefError.
+   */
+  lookup(refs: readonly string[], neededBy?: string): Map<JobDefinition, WantedPartition[]>;
+  /** The job whose patterns match `ref`, or undefined. */
+  producerOf(ref: string): WantedPartition & { job: JobDefinition } | undefined;
+}
+
+/** Builds a graph, rejecting duplicate labels and ambiguous patterns. */
+export function createGraph(label: string, jobs: readonly JobDefinition[], file?: string): Graph {
+  const byLabel = new Map<string, JobDefinition>();
+  for (const job of jobs) {
+    if (byLabel.has(job.label)) throw new GraphDefinitionError(`two jobs are labelled "${job.label}"`, file);
+    if (job.outputs.length === 0) {
+      throw new GraphDefinitionError(`job "${job.label}" declares no output patterns`, file);
+    }
+    byLabel.set(job.label, job);
+  }
+  const entries: PatternEntry[] = jobs.flatMap((job) => job.outputs.map((pattern) => ({ job, pattern })));
+  for (let i = 0; i < entries.length; i++) {
+    for (let j = i + 1; j < entries.length; j++) {
+      const a = entries[i]!;
+      const b = entries[j]!;
+      if (a.job === b.job) continue;
+      const example = patternsIntersect(a.pattern, b.pattern);
+      if (example !== undefined) {
+        throw new AmbiguousPatternError([a.job.label, b.job.label], [a.pattern.source, b.pattern.source], example, file);
+      }
+    }
+  }
+  const index = new PatternIndex(entries);
+  const allPatterns = entries.map((e) => ({ job: e.job.label, pattern: e.pattern.source }));
+
+  const producerOf = (ref: string) => {
+    let found: (WantedPartition & { job: JobDefinition }) | undefined;
+    for (const entry of index.candidates(ref)) {
+      const params = entry.pattern.match(ref);
+      if (!params) continue;
+      if (found && found.job !== entry.job) throw new AmbiguousRefError(ref, [found.job.label, entry.job.label]);
+      found ??= { ref, params, pattern: entry.pattern, job: entry.job };
+    }
+    return found;
+  };
+
+  return {
+    label,
+    jobs,
+    file,
+    job: (l) => byLabel.get(l),
+    producerOf,
+    lookup(refs, neededBy) {
+      const result = new Map<JobDefinition, WantedPartition[]>();
+      const unmatched: string[] = [];
+      for (const ref of refs) {
+        const hit = producerOf(ref);
+        if (!hit) {
+          unmatched.push(ref);
+          continue;
+        }
+        const list = result.get(hit.job);
+        const wanted = { ref, params: hit.params, pattern: hit.pattern };
+        if (list) list.push(wanted);
+        else result.set(hit.job, [wanted]);
+      }
+      if (unmatched.length > 0) throw new UnmatchedRefError(unmatched, allPatterns, neededBy);
+      return result;
+    },
+  };
+}
+
+/**
+ * Narrows the patterns worth trying for a ref: patterns whose literal prefix
+ * contains a whole first segment are indexed by that segment; the others are
+ * always tried.
+ */
+class PatternIndex {
+  private readonly bySegment = new Map<string, PatternEntry[]>();
+  private readonly unindexed: PatternEntry[] = [];
+
+  constructor(entries: readonly PatternEntry[]) {
+    for (const entry of entries) {
+      const prefix = entry.pattern.literalPrefix;
+      const slash = prefix.indexOf("/");
+      const whole = entry.pattern.paramNames.length === 0 ? entry.pattern.source : undefined;
+      const segment = slash !== -1 ? prefix.slice(0, slash) : whole !== undefined && !whole.includes("/") ? whole : undefined;
+      if (segment === undefined) this.unindexed.push(entry);
+      else {
+        const list = this.bySegment.get(segment);
+        if (list) list.push(entry);
+        else this.bySegment.set(segment, [entry]);
+      }
+    }
+  }
+
+  candidates(ref: string): PatternEntry[] {
+    const slash = ref.indexOf("/");
+    const segment = slash === -1 ? ref : ref.slice(0, slash);
+    const indexed = this.bySegment.get(segment);
+    if (!indexed) return this.unindexed;
+    return this.unindexed.length === 0 ? indexed : [...indexed, ...this.unindexed];
+  }
+}

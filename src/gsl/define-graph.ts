@@ -1,0 +1,115 @@
+/**
+ * @module The TypeScript GSL's graph helper, and the conversion of a GSL
+ * graph into the graph model.
+ */
+import type { JobConfig } from "../gen/databuild_pb.ts";
+import { GraphDefinitionError } from "../core/errors.ts";
+import { createGraph, type Graph } from "../core/graph.ts";
+import type { JobDefinition, JobExec, WantedPartition } from "../core/job.ts";
+import { parseOutputPattern, type OutputPattern } from "../core/output-pattern.ts";
+import { parseVersion } from "../core/version.ts";
+import { callerLocation, toJobConfig, type DefinedJob, type JobSpec } from "./define-job.ts";
+
+export interface DefinedGraph {
+  readonly kind: "databuild.graph";
+  readonly label: string;
+  readonly jobs: readonly DefinedJob[];
+  readonly definedAt?: string;
+}
+
+/** Declares a graph: a label and its jobs. Export it as the module's default. */
+export function defineGraph(spec: { label: string; jobs: readonly DefinedJob[] }): DefinedGraph {
+  return { kind: "databuild.graph", label: spec.label, jobs: spec.jobs, definedAt: callerLocation() };
+}
+
+/** True when `value` is a graph made by defineGraph. */
+export function isDefinedGraph(value: unknown): value is DefinedGraph {
+  return typeof value === "object" && value !== null && (value as DefinedGraph).kind === "databuild.graph";
+}
+
+/**
+ * Converts a GSL graph to the graph model. Command jobs run in `baseDir`.
+ * Throws GraphDefinitionError naming the job and `file` for invalid specs.
+ */
+export function toGraph(defined: DefinedGraph, options: { baseDir: string; file?: string }): Graph {
+  const { file } = options;
+  if (typeof defined.label !== "string" || defined.label.length === 0) {
+    throw new GraphDefinitionError("defineGraph needs a non-empty `label`", file);
+  }
+  if (!Array.isArray(defined.jobs)) throw new GraphDefinitionError("defineGraph needs `jobs`, a list of defineJob(...) results", file);
+  const jobs = defined.jobs.map((job, index) => {
+    if (job?.kind !== "databuild.job") {
+      throw new GraphDefinitionError(`jobs[${index}] is not a defineJob(...) result`, file);
+    }
+    return toJobDefinition(job, options.baseDir, file);
+  });
+  return createGraph(defined.label, jobs, file);
+}
+
+function toJobDefinition(job: DefinedJob, baseDir: string, file: string | undefined): JobDefinition {
+  const spec = job.spec;
+  const where = job.definedAt ?? file;
+  const fail = (problem: string): never => {
+    throw new GraphDefinitionError(`job "${spec.label}": ${problem}`, where);
+  };
+  if (typeof spec.label !== "string" || spec.label.length === 0) {
+    throw new GraphDefinitionError("a job has no `label`", where);
+  }
+  if (!Array.isArray(spec.outputs) || spec.outputs.length === 0) fail("`outputs` must list at least one output pattern");
+  const outputs = spec.outputs.map((source) => {
+    const parsed = parseOutputPattern(source);
+    return typeof parsed === "string" ? fail(`output pattern ${JSON.stringify(source)}: ${parsed}`) : parsed;
+  });
+  const version = spec.version ?? "0.0.0";
+  if (!parseVersion(version)) fail(`version ${JSON.stringify(version)} is not semver (MAJOR.MINOR.PATCH)`);
+  if (spec.timeoutSeconds !== undefined && !(spec.timeoutSeconds > 0)) fail("`timeoutSeconds` must be a positive number");
+  return {
+    label: spec.label,
+    outputs,
+    version,
+    timeoutMs: spec.timeoutSeconds === undefined ? undefined : spec.timeoutSeconds * 1000,
+    configure: configureFunction(spec),
+    exec: toExec(spec, baseDir, fail),
+    definedAt: where,
+  };
+}
+
+function toExec(spec: JobSpec, baseDir: string, fail: (problem: string) => never): JobExec {
+  if (typeof spec.exec === "function") {
+    const run = spec.exec;
+    return { kind: "function", run };
+  }
+  if (!Array.isArray(spec.exec) || spec.exec.length === 0 || !spec.exec.every((a) => typeof a === "string")) {
+    return fail("`exec` must be a command (a non-empty list of strings) or an async function");
+  }
+  return { kind: "command", command: spec.exec, cwd: baseDir };
+}
+
+type Configure = JobDefinition["configure"];
+
+function configureFunction(spec: JobSpec): Configure {
+  const batch = spec.configBatch;
+  if (batch) {
+    return async (wanted) => {
+      const inits = await batch(wanted.map(asWantedRef));
+      if (!Array.isArray(inits)) throw new Error("configBatch must return a list of configs");
+      return inits.map((init) => toJobConfig(init.outputs ?? [], init));
+    };
+  }
+  const perPartition = spec.config;
+  if (!perPartition) return (wanted) => wanted.map((w) => toJobConfig([w.ref], {}));
+  return (wanted) => {
+    const results = wanted.map((w) => perPartition(w.params as never, w.ref));
+    // Stay synchronous unless the user's config is async: a promise per ref is costly at 100k refs.
+    if (!results.some(isThenable)) return results.map((init, i) => toJobConfig([wanted[i]!.ref], init as object));
+    return Promise.all(results).then((inits): JobConfig[] => inits.map((init, i) => toJobConfig([wanted[i]!.ref], init)));
+  };
+}
+
+function asWantedRef(w: WantedPartition): { ref: string; params: never; pattern: string } {
+  return { ref: w.ref, params: w.params as never, pattern: (w.pattern as OutputPattern).source };
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof value === "object" && value !== null && typeof (value as PromiseLike<unknown>).then === "function";
+}

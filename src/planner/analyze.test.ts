@@ -1,0 +1,184 @@
+import { describe, expect, it } from "vitest";
+import { DepType } from "../gen/databuild_pb.ts";
+import type { EventPayload } from "../core/build-event.ts";
+import { AmbiguousPatternError, ConfigError, CycleError, MalformedRefError, UnmatchedRefError } from "../core/errors.ts";
+import { materialize, query } from "../gsl/define-job.ts";
+import { gslGraph, noop } from "../testing/gsl-graph.ts";
+import { analyze } from "./analyze.ts";
+
+const pipeline = gslGraph([
+  { label: "raw", outputs: ["raw/date={date}"], exec: noop },
+  {
+    label: "clean",
+    outputs: ["clean/date={date}"],
+    config: ({ date }) => ({ inputs: [`raw/date=${date}`], args: [date] }),
+    exec: noop,
+  },
+  {
+    label: "weekly",
+    outputs: ["weekly/week={week}"],
+    config: ({ week }) => ({
+      inputs: [1, 2, 3].map((d) => `clean/date=${week}-0${d}`).concat([]),
+      args: [week],
+    }),
+    exec: noop,
+  },
+]);
+
+function order(labels: { job?: { label: string }; config?: { outputs: { str: string }[] } }[]) {
+  return labels.map((t) => t.config!.outputs.map((o) => o.str).join(","));
+}
+
+describe("analyze", () => {
+  it("walks back from requested refs to a dependency-ordered task graph", async () => {
+    const graph = await analyze(pipeline, ["weekly/week=w1"]);
+    const outputs = order(graph.nodes);
+    expect(outputs).toHaveLength(7);
+    for (const d of [1, 2, 3]) {
+      expect(outputs.indexOf(`raw/date=w1-0${d}`)).toBeLessThan(outputs.indexOf(`clean/date=w1-0${d}`));
+      expect(outputs.indexOf(`clean/date=w1-0${d}`)).toBeLessThan(outputs.indexOf("weekly/week=w1"));
+    }
+    expect(graph.outputs.map((o) => o.str)).toEqual(["weekly/week=w1"]);
+    expect(graph.label).toBe("test_graph");
+    const clean = graph.nodes.find((t) => t.job!.label === "clean")!;
+    expect(clean.config!.args).toHaveLength(1);
+  });
+
+  it("shares inputs between requested refs and plans each partition once", async () => {
+    const graph = await analyze(pipeline, ["weekly/week=w1", "clean/date=w1-02", "weekly/week=w1"]);
+    expect(graph.nodes).toHaveLength(7);
+    expect(graph.outputs).toHaveLength(2);
+  });
+
+  it("calls each job's config once per round with all of its refs", async () => {
+    const calls: string[][] = [];
+    const g = gslGraph([
+      { label: "src", outputs: ["src/{n}"], configBatch: (w) => (calls.push(w.map((x) => x.ref)), w.map((x) => ({ outputs: [x.ref] }))), exec: noop },
+      { label: "sum", outputs: ["sum/{n}"], config: ({ n }) => ({ inputs: [`src/${n}`, `src/${Number(n) + 1}`] }), exec: noop },
+    ]);
+    await analyze(g, ["sum/1", "sum/2", "sum/3"]);
+    expect(calls).toEqual([["src/1", "src/2", "src/3", "src/4"]]);
+  });
+
+  it("records QUERY inputs without building them, even when no job produces them", async () => {
+    const g = gslGraph([
+      { label: "a", outputs: ["a/{d}"], config: ({ d }) => ({ inputs: [query(`external/${d}`), query(`a/prev-${d}`), materialize(`b/${d}`)] }), exec: noop },
+      { label: "b", outputs: ["b/{d}"], exec: noop },
+    ]);
+    const graph = await analyze(g, ["a/1"]);
+    expect(order(graph.nodes)).toEqual(["b/1", "a/1"]);
+    const deps = graph.nodes[1]!.config!.inputs.map((i) => [i.partitionRef!.str, i.depType]);
+    expect(deps).toEqual([
+      ["external/1", DepType.QUERY],
+      ["a/prev-1", DepType.QUERY],
+      ["b/1", DepType.MATERIALIZE],
+    ]);
+  });
+
+  it("lets a batched config produce extra outputs that are not dispatched again", async () => {
+    let calls = 0;
+    const g = gslGraph([
+      {
+        label: "month",
+        outputs: ["day/{d}"],
+        configBatch: () => (calls++, [{ outputs: ["day/1", "day/2", "day/3"] }]),
+        exec: noop,
+      },
+      { label: "use", outputs: ["use/{d}"], config: ({ d }) => ({ inputs: [`day/${d}`, "day/2"] }), exec: noop },
+    ]);
+    const graph = await analyze(g, ["use/1"]);
+    expect(calls).toBe(1);
+    expect(graph.nodes).toHaveLength(2);
+  });
+
+  it("handles a 100,000-deep chain without overflowing the stack", async () => {
+    const g = gslGraph([
+      { label: "step", outputs: ["step/{i}"], config: ({ i }) => ({ inputs: i === "0" ? [] : [`step/${Number(i) - 1}`] }), exec: noop },
+    ]);
+    const graph = await analyze(g, ["step/99999"]);
+    expect(graph.nodes).toHaveLength(100_000);
+    expect(graph.nodes[0]!.config!.outputs[0]!.str).toBe("step/0");
+    expect(graph.nodes[99_999]!.config!.outputs[0]!.str).toBe("step/99999");
+  });
+
+  it("reports a cycle as the chain of refs around it", async () => {
+    const g = gslGraph([
+      { label: "a", outputs: ["a/{x}"], config: ({ x }) => ({ inputs: [`b/${x}`] }), exec: noop },
+      { label: "b", outputs: ["b/{x}"], config: ({ x }) => ({ inputs: [`c/${x}`] }), exec: noop },
+      { label: "c", outputs: ["c/{x}"], config: ({ x }) => ({ inputs: [`a/${x}`] }), exec: noop },
+      { label: "top", outputs: ["top"], config: () => ({ inputs: ["a/1"] }), exec: noop },
+    ]);
+    const events: EventPayload[] = [];
+    const error = await analyze(g, ["top"], { emit: (e) => events.push(e) }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(CycleError);
+    const cycle = (error as CycleError).cycle;
+    expect(cycle[0]).toBe(cycle[cycle.length - 1]);
+    expect(new Set(cycle)).toEqual(new Set(["a/1", "b/1", "c/1"]));
+    expect((error as Error).message).toMatch(/a\/1 -> b\/1 -> c\/1 -> a\/1|b\/1 -> c\/1 -> a\/1 -> b\/1|c\/1 -> a\/1 -> b\/1 -> c\/1/);
+    expect(events.map((e) => e.case).slice(-2)).toEqual(["cycleDetected", "graphAnalyzeFail"]);
+  });
+
+  it("reports a self-dependency as a cycle", async () => {
+    const g = gslGraph([{ label: "self", outputs: ["s/{x}"], config: ({ x }) => ({ inputs: [`s/${x}`] }), exec: noop }]);
+    await expect(analyze(g, ["s/1"])).rejects.toThrow("dependency cycle: s/1 -> s/1");
+  });
+
+  it("names an unmatched ref, the job that needed it and every pattern", async () => {
+    const g = gslGraph([{ label: "a", outputs: ["a/{x}"], config: ({ x }) => ({ inputs: [`missing/${x}`] }), exec: noop }]);
+    const error = await analyze(g, ["a/1"]).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(UnmatchedRefError);
+    expect((error as Error).message).toContain('"missing/1"');
+    expect((error as Error).message).toContain('needed by job "a"');
+    expect((error as Error).message).toContain("a/{x}");
+    await expect(analyze(g, ["nope"])).rejects.toThrow(/no job produces partition "nope"/);
+  });
+
+  it("rejects malformed requested refs before configuring anything", async () => {
+    await expect(analyze(pipeline, ["raw/date=1", "bad ref"])).rejects.toBeInstanceOf(MalformedRefError);
+  });
+
+  describe("config contract", () => {
+    const cases: [string, Parameters<typeof gslGraph>[0][number], RegExp][] = [
+      ["throws", { label: "j", outputs: ["j/{x}"], config: () => { throw new Error("boom"); }, exec: noop }, /config of job "j" failed for j\/1: boom/],
+      ["omits a requested ref", { label: "j", outputs: ["j/{x}"], configBatch: () => [], exec: noop }, /"j\/1" not in the outputs/],
+      ["produces a ref twice", { label: "j", outputs: ["j/{x}"], configBatch: (w) => [{ outputs: [w[0]!.ref] }, { outputs: [w[0]!.ref] }], exec: noop }, /produced by more than one config/],
+      ["produces another job's ref", { label: "j", outputs: ["j/{x}"], configBatch: () => [{ outputs: ["j/1", "k/1"] }], exec: noop }, /"k\/1" does not match the job's output patterns/],
+      ["names a malformed input", { label: "j", outputs: ["j/{x}"], config: () => ({ inputs: ["has space"] }), exec: noop }, /input ref "has space" is malformed/],
+      ["returns a config with no outputs", { label: "j", outputs: ["j/{x}"], configBatch: (w) => [{ outputs: [w[0]!.ref] }, { outputs: [] }], exec: noop }, /no outputs/],
+    ];
+    it.each(cases)("fails when config %s, naming the job and ref", async (_name, spec, message) => {
+      const events: EventPayload[] = [];
+      const error = await analyze(gslGraph([spec]), ["j/1"], { emit: (e) => events.push(e) }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(message);
+      expect(events.at(-1)?.case).toBe("graphAnalyzeFail");
+    });
+  });
+
+  it("emits the job.config and graph.analyze steps in order on success", async () => {
+    const events: EventPayload[] = [];
+    await analyze(pipeline, ["clean/date=1"], { emit: (e) => events.push(e) });
+    expect(events.map((e) => e.case)).toEqual([
+      "argValidateSuccess",
+      "configSuccess",
+      "argValidateSuccess",
+      "configSuccess",
+      "jobGraph",
+    ]);
+  });
+
+  it("refuses a graph whose jobs' patterns overlap, naming both jobs", () => {
+    expect(() =>
+      gslGraph([
+        { label: "one", outputs: ["x/{a}"], exec: noop },
+        { label: "two", outputs: ["x/special"], exec: noop },
+      ]),
+    ).toThrowError(AmbiguousPatternError);
+    expect(() =>
+      gslGraph([
+        { label: "one", outputs: ["x/{a}"], exec: noop },
+        { label: "two", outputs: ["x/special"], exec: noop },
+      ]),
+    ).toThrowError(/jobs "one" and "two".*"x\/special"/);
+  });
+});

@@ -23,6 +23,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     .option("--graph <path>", "graph file (.ts/.js module or .yaml/.json manifest); default: databuild.{ts,js,yaml,json} here, or $DATABUILD_GRAPH")
     // Set before the commands are added: subcommands inherit both.
     .showHelpAfterError("(run with --help for usage)")
+    .configureHelp({ showGlobalOptions: true })
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),

@@ -88,13 +88,19 @@ export function defineJob<const Ps extends readonly string[]>(spec: JobSpec<Ps>)
   return { kind: "databuild.job", spec: spec as unknown as JobSpec, definedAt: callerLocation() };
 }
 
-/** The file:line of the user code that called a define* helper. */
+/**
+ * The file:line of the user code that called a define* helper, from the
+ * stack. A graph file compiled as CommonJS (no `"type": "module"` in its
+ * package.json) runs from a data: URL without a usable line; then only the
+ * file is given.
+ */
 export function callerLocation(): string | undefined {
-  const stack = new Error().stack?.split("\n") ?? [];
-  const frame = stack[3]?.trim();
+  const frame = new Error().stack?.split("\n")[3]?.trim();
   if (!frame) return undefined;
-  const m = /\(?((?:file:\/\/)?[^()\s]+:\d+):\d+\)?$/.exec(frame);
-  return m?.[1]?.replace(/^file:\/\//, "");
+  const cjs = /[?&]filePath=([^:?&]+)/.exec(frame);
+  if (cjs) return decodeURIComponent(cjs[1]!).replace(/\?.*$/, "");
+  const m = /\(?((?:file:\/\/)?[^()\s]+?)(?:\?[^:()\s]*)?:(\d+):\d+\)?$/.exec(frame);
+  return m ? `${m[1]!.replace(/^file:\/\//, "")}:${m[2]}` : undefined;
 }
 
 /** Converts a config function's result to the proto JobConfig. */

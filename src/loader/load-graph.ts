@@ -2,10 +2,15 @@
  * @module Loads a graph file into the graph model: a TypeScript or JavaScript
  * GSL module (its default export, or an export named `graph`, made by
  * defineGraph) or a manifest (.yaml/.yml/.json). TypeScript modules load
- * through tsx, registered by the databuild bin, so no build step is needed.
+ * through tsx's namespaced `tsImport`, so no build step is needed and a graph
+ * file loads the same whether or not its folder has a package.json (the
+ * global tsx hook trips over Node 20's require(esm) for .ts files outside an
+ * ES module package). Graph modules see their own copy of the GSL helpers,
+ * which is why graphs are recognized by shape, never by `instanceof`.
  */
 import { dirname, extname } from "node:path";
 import { pathToFileURL } from "node:url";
+import { tsImport } from "tsx/esm/api";
 import { GraphDefinitionError, isDatabuildError } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
 import { isDefinedGraph, toGraph } from "../gsl/define-graph.ts";
@@ -23,13 +28,17 @@ export async function loadGraph(file: string): Promise<Graph> {
   }
   let module: Record<string, unknown>;
   try {
-    module = (await import(pathToFileURL(file).href)) as Record<string, unknown>;
+    const url = pathToFileURL(file).href;
+    module = (ext === ".ts" || ext === ".mts" ? await tsImport(url, import.meta.url) : await import(url)) as Record<string, unknown>;
   } catch (error) {
     if (isDatabuildError(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);
     throw new GraphDefinitionError(`could not load the graph module: ${message}`, file, { cause: error });
   }
-  const defined = [module.default, module.graph].find(isDefinedGraph);
+  // A .ts file outside an ES module package is compiled as CommonJS, so its
+  // exports arrive wrapped in `default`.
+  const cjs = (module.default ?? {}) as Record<string, unknown>;
+  const defined = [module.default, module.graph, cjs.default, cjs.graph].find(isDefinedGraph);
   if (!defined) {
     throw new GraphDefinitionError(
       "the module exports no graph: `export default defineGraph({ label, jobs })` (or export it as `graph`)",

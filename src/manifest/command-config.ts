@@ -41,8 +41,13 @@ export function commandConfigure(job: string, command: readonly string[], cwd: s
   if (command.length === 0 || command[0] === "") throw new TypeError(`job "${job}": the config command is empty`);
   return async (wanted) => {
     if (wanted.length === 0) return [];
-    const batches = splitRefs(command, wanted.map((w) => w.ref));
-    const results = await mapLimited(batches, CONCURRENT_CALLS, (refs, signal) => runConfigCall(job, command, cwd, refs, signal));
+    const batches = splitRefs(
+      command,
+      wanted.map((w) => w.ref),
+    );
+    const results = await mapLimited(batches, CONCURRENT_CALLS, (refs, signal) =>
+      runConfigCall(job, command, cwd, refs, signal),
+    );
     return results.flat();
   };
 }
@@ -73,7 +78,11 @@ export function splitRefs(command: readonly string[], refs: readonly string[], b
 }
 
 /** Runs `fn` over `items`, at most `limit` at once; the first failure aborts the rest and is thrown. */
-async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T, signal: AbortSignal) => Promise<R>): Promise<R[]> {
+async function mapLimited<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, signal: AbortSignal) => Promise<R>,
+): Promise<R[]> {
   const controller = new AbortController();
   const results: R[] = new Array<R>(items.length);
   let next = 0;
@@ -97,7 +106,13 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
 }
 
 /** One invocation of the config command for `refs`. */
-function runConfigCall(job: string, command: readonly string[], cwd: string, refs: string[], signal: AbortSignal): Promise<JobConfig[]> {
+function runConfigCall(
+  job: string,
+  command: readonly string[],
+  cwd: string,
+  refs: string[],
+  signal: AbortSignal,
+): Promise<JobConfig[]> {
   return new Promise((resolve, reject) => {
     const stdout: Buffer[] = [];
     const stderr = new TailBuffer(STDERR_TAIL_BYTES);
@@ -105,7 +120,15 @@ function runConfigCall(job: string, command: readonly string[], cwd: string, ref
     const fail = (problem: string, cause?: unknown) => {
       if (settled) return;
       settled = true;
-      reject(new ConfigError(job, refs, problem, stderr.text(STDERR_TAIL_LINES), cause === undefined ? undefined : { cause }));
+      reject(
+        new ConfigError(
+          job,
+          refs,
+          problem,
+          stderr.text(STDERR_TAIL_LINES),
+          cause === undefined ? undefined : { cause },
+        ),
+      );
     };
     const program = command[0]!;
     const child = spawn(program, [...command.slice(1), ...refs], {
@@ -124,7 +147,12 @@ function runConfigCall(job: string, command: readonly string[], cwd: string, ref
       if (settled) return;
       if (signal.aborted) return fail("cancelled because another config call of this job failed");
       if (code !== 0) {
-        return fail(killedBy ? `config command was killed by signal ${killedBy}` : `config command exited with code ${code}`);
+        const shown = JSON.stringify(command.join(" "));
+        return fail(
+          killedBy
+            ? `config command ${shown} was killed by signal ${killedBy}`
+            : `config command ${shown} exited with code ${code}`,
+        );
       }
       try {
         const configs = decodeResponse(Buffer.concat(stdout).toString("utf8"));
@@ -161,15 +189,19 @@ function startProblem(command: readonly string[], cwd: string, error: NodeJS.Err
 /** Decodes stdout as a JobConfigureResponse; throws an Error saying what is wrong with it. */
 function decodeResponse(text: string): JobConfig[] {
   if (text.trim() === "") {
-    throw new Error('config command printed nothing on stdout; it must print a JobConfigureResponse as JSON, e.g. {"configs": [...]}');
+    throw new Error(
+      'config command printed nothing on stdout; it must print a JobConfigureResponse as JSON, e.g. {"configs": [...]}',
+    );
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch (error) {
     const quoted = JSON.stringify(text.slice(0, STDOUT_QUOTE_CHARS)) + (text.length > STDOUT_QUOTE_CHARS ? "..." : "");
+    // V8 quotes the input in its message; the quote below is longer and escaped.
+    const reason = (error as Error).message.replace(/, ".*"(\.\.\.)? is not valid JSON$/s, "");
     throw new Error(
-      `config command printed invalid JSON on stdout (${(error as Error).message}); ` +
+      `config command printed invalid JSON on stdout (${reason}); ` +
         `stdout must hold only a JobConfigureResponse (write logs to stderr). Stdout began: ${quoted}`,
     );
   }
@@ -201,7 +233,10 @@ class TailBuffer {
   text(maxLines: number): string {
     const all = Buffer.concat(this.chunks);
     const cut = all.length > this.limit || this.dropped;
-    let lines = all.subarray(Math.max(0, all.length - this.limit)).toString("utf8").split("\n");
+    let lines = all
+      .subarray(Math.max(0, all.length - this.limit))
+      .toString("utf8")
+      .split("\n");
     if (lines.at(-1) === "") lines.pop();
     // The first line of a cut buffer is a fragment.
     if (cut && lines.length > 1) lines.shift();

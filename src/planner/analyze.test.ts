@@ -2,19 +2,19 @@ import { describe, expect, it } from "vitest";
 import { DepType } from "../gen/databuild_pb.ts";
 import type { EventPayload } from "../core/build-event.ts";
 import { AmbiguousPatternError, ConfigError, CycleError, MalformedRefError, UnmatchedRefError } from "../core/errors.ts";
-import { materialize, query } from "../gsl/define-job.ts";
+import { defineJob as job, materialize, query, type DefinedJob } from "../gsl/define-job.ts";
 import { gslGraph, noop } from "../testing/gsl-graph.ts";
 import { analyze } from "./analyze.ts";
 
 const pipeline = gslGraph([
-  { label: "raw", outputs: ["raw/date={date}"], exec: noop },
-  {
+  job({ label: "raw", outputs: ["raw/date={date}"], exec: noop }),
+  job({
     label: "clean",
     outputs: ["clean/date={date}"],
     config: ({ date }) => ({ inputs: [`raw/date=${date}`], args: [date] }),
     exec: noop,
-  },
-  {
+  }),
+  job({
     label: "weekly",
     outputs: ["weekly/week={week}"],
     config: ({ week }) => ({
@@ -22,7 +22,7 @@ const pipeline = gslGraph([
       args: [week],
     }),
     exec: noop,
-  },
+  }),
 ]);
 
 function order(labels: { job?: { label: string }; config?: { outputs: { str: string }[] } }[]) {
@@ -53,8 +53,8 @@ describe("analyze", () => {
   it("calls each job's config once per round with all of its refs", async () => {
     const calls: string[][] = [];
     const g = gslGraph([
-      { label: "src", outputs: ["src/{n}"], configBatch: (w) => (calls.push(w.map((x) => x.ref)), w.map((x) => ({ outputs: [x.ref] }))), exec: noop },
-      { label: "sum", outputs: ["sum/{n}"], config: ({ n }) => ({ inputs: [`src/${n}`, `src/${Number(n) + 1}`] }), exec: noop },
+      job({ label: "src", outputs: ["src/{n}"], configBatch: (w) => (calls.push(w.map((x) => x.ref)), w.map((x) => ({ outputs: [x.ref] }))), exec: noop }),
+      job({ label: "sum", outputs: ["sum/{n}"], config: ({ n }) => ({ inputs: [`src/${n}`, `src/${Number(n) + 1}`] }), exec: noop }),
     ]);
     await analyze(g, ["sum/1", "sum/2", "sum/3"]);
     expect(calls).toEqual([["src/1", "src/2", "src/3", "src/4"]]);
@@ -62,8 +62,8 @@ describe("analyze", () => {
 
   it("records QUERY inputs without building them, even when no job produces them", async () => {
     const g = gslGraph([
-      { label: "a", outputs: ["a/{d}"], config: ({ d }) => ({ inputs: [query(`external/${d}`), query(`a/prev-${d}`), materialize(`b/${d}`)] }), exec: noop },
-      { label: "b", outputs: ["b/{d}"], exec: noop },
+      job({ label: "a", outputs: ["a/{d}"], config: ({ d }) => ({ inputs: [query(`external/${d}`), query(`a/prev-${d}`), materialize(`b/${d}`)] }), exec: noop }),
+      job({ label: "b", outputs: ["b/{d}"], exec: noop }),
     ]);
     const graph = await analyze(g, ["a/1"]);
     expect(order(graph.nodes)).toEqual(["b/1", "a/1"]);
@@ -78,13 +78,13 @@ describe("analyze", () => {
   it("lets a batched config produce extra outputs that are not dispatched again", async () => {
     let calls = 0;
     const g = gslGraph([
-      {
+      job({
         label: "month",
         outputs: ["day/{d}"],
         configBatch: () => (calls++, [{ outputs: ["day/1", "day/2", "day/3"] }]),
         exec: noop,
-      },
-      { label: "use", outputs: ["use/{d}"], config: ({ d }) => ({ inputs: [`day/${d}`, "day/2"] }), exec: noop },
+      }),
+      job({ label: "use", outputs: ["use/{d}"], config: ({ d }) => ({ inputs: [`day/${d}`, "day/2"] }), exec: noop }),
     ]);
     const graph = await analyze(g, ["use/1"]);
     expect(calls).toBe(1);
@@ -93,7 +93,7 @@ describe("analyze", () => {
 
   it("handles a 100,000-deep chain without overflowing the stack", async () => {
     const g = gslGraph([
-      { label: "step", outputs: ["step/{i}"], config: ({ i }) => ({ inputs: i === "0" ? [] : [`step/${Number(i) - 1}`] }), exec: noop },
+      job({ label: "step", outputs: ["step/{i}"], config: ({ i }) => ({ inputs: i === "0" ? [] : [`step/${Number(i) - 1}`] }), exec: noop }),
     ]);
     const graph = await analyze(g, ["step/99999"]);
     expect(graph.nodes).toHaveLength(100_000);
@@ -103,10 +103,10 @@ describe("analyze", () => {
 
   it("reports a cycle as the chain of refs around it", async () => {
     const g = gslGraph([
-      { label: "a", outputs: ["a/{x}"], config: ({ x }) => ({ inputs: [`b/${x}`] }), exec: noop },
-      { label: "b", outputs: ["b/{x}"], config: ({ x }) => ({ inputs: [`c/${x}`] }), exec: noop },
-      { label: "c", outputs: ["c/{x}"], config: ({ x }) => ({ inputs: [`a/${x}`] }), exec: noop },
-      { label: "top", outputs: ["top"], config: () => ({ inputs: ["a/1"] }), exec: noop },
+      job({ label: "a", outputs: ["a/{x}"], config: ({ x }) => ({ inputs: [`b/${x}`] }), exec: noop }),
+      job({ label: "b", outputs: ["b/{x}"], config: ({ x }) => ({ inputs: [`c/${x}`] }), exec: noop }),
+      job({ label: "c", outputs: ["c/{x}"], config: ({ x }) => ({ inputs: [`a/${x}`] }), exec: noop }),
+      job({ label: "top", outputs: ["top"], config: () => ({ inputs: ["a/1"] }), exec: noop }),
     ]);
     const events: EventPayload[] = [];
     const error = await analyze(g, ["top"], { emit: (e) => events.push(e) }).catch((e: unknown) => e);
@@ -119,12 +119,12 @@ describe("analyze", () => {
   });
 
   it("reports a self-dependency as a cycle", async () => {
-    const g = gslGraph([{ label: "self", outputs: ["s/{x}"], config: ({ x }) => ({ inputs: [`s/${x}`] }), exec: noop }]);
+    const g = gslGraph([job({ label: "self", outputs: ["s/{x}"], config: ({ x }) => ({ inputs: [`s/${x}`] }), exec: noop })]);
     await expect(analyze(g, ["s/1"])).rejects.toThrow("dependency cycle: s/1 -> s/1");
   });
 
   it("names an unmatched ref, the job that needed it and every pattern", async () => {
-    const g = gslGraph([{ label: "a", outputs: ["a/{x}"], config: ({ x }) => ({ inputs: [`missing/${x}`] }), exec: noop }]);
+    const g = gslGraph([job({ label: "a", outputs: ["a/{x}"], config: ({ x }) => ({ inputs: [`missing/${x}`] }), exec: noop })]);
     const error = await analyze(g, ["a/1"]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnmatchedRefError);
     expect((error as Error).message).toContain('"missing/1"');
@@ -138,13 +138,13 @@ describe("analyze", () => {
   });
 
   describe("config contract", () => {
-    const cases: [string, Parameters<typeof gslGraph>[0][number], RegExp][] = [
-      ["throws", { label: "j", outputs: ["j/{x}"], config: () => { throw new Error("boom"); }, exec: noop }, /config of job "j" failed for j\/1: boom/],
-      ["omits a requested ref", { label: "j", outputs: ["j/{x}"], configBatch: () => [], exec: noop }, /"j\/1" not in the outputs/],
-      ["produces a ref twice", { label: "j", outputs: ["j/{x}"], configBatch: (w) => [{ outputs: [w[0]!.ref] }, { outputs: [w[0]!.ref] }], exec: noop }, /produced by more than one config/],
-      ["produces another job's ref", { label: "j", outputs: ["j/{x}"], configBatch: () => [{ outputs: ["j/1", "k/1"] }], exec: noop }, /"k\/1" does not match the job's output patterns/],
-      ["names a malformed input", { label: "j", outputs: ["j/{x}"], config: () => ({ inputs: ["has space"] }), exec: noop }, /input ref "has space" is malformed/],
-      ["returns a config with no outputs", { label: "j", outputs: ["j/{x}"], configBatch: (w) => [{ outputs: [w[0]!.ref] }, { outputs: [] }], exec: noop }, /no outputs/],
+    const cases: [string, DefinedJob, RegExp][] = [
+      ["throws", job({ label: "j", outputs: ["j/{x}"], config: () => { throw new Error("boom"); }, exec: noop }), /config of job "j" failed for j\/1: boom/],
+      ["omits a requested ref", job({ label: "j", outputs: ["j/{x}"], configBatch: () => [], exec: noop }), /"j\/1" not in the outputs/],
+      ["produces a ref twice", job({ label: "j", outputs: ["j/{x}"], configBatch: (w) => [{ outputs: [w[0]!.ref] }, { outputs: [w[0]!.ref] }], exec: noop }), /produced by more than one config/],
+      ["produces another job's ref", job({ label: "j", outputs: ["j/{x}"], configBatch: () => [{ outputs: ["j/1", "k/1"] }], exec: noop }), /"k\/1" does not match the job's output patterns/],
+      ["names a malformed input", job({ label: "j", outputs: ["j/{x}"], config: () => ({ inputs: ["has space"] }), exec: noop }), /input ref "has space" is malformed/],
+      ["returns a config with no outputs", job({ label: "j", outputs: ["j/{x}"], configBatch: (w) => [{ outputs: [w[0]!.ref] }, { outputs: [] }], exec: noop }), /no outputs/],
     ];
     it.each(cases)("fails when config %s, naming the job and ref", async (_name, spec, message) => {
       const events: EventPayload[] = [];
@@ -170,14 +170,14 @@ describe("analyze", () => {
   it("refuses a graph whose jobs' patterns overlap, naming both jobs", () => {
     expect(() =>
       gslGraph([
-        { label: "one", outputs: ["x/{a}"], exec: noop },
-        { label: "two", outputs: ["x/special"], exec: noop },
+        job({ label: "one", outputs: ["x/{a}"], exec: noop }),
+        job({ label: "two", outputs: ["x/special"], exec: noop }),
       ]),
     ).toThrowError(AmbiguousPatternError);
     expect(() =>
       gslGraph([
-        { label: "one", outputs: ["x/{a}"], exec: noop },
-        { label: "two", outputs: ["x/special"], exec: noop },
+        job({ label: "one", outputs: ["x/{a}"], exec: noop }),
+        job({ label: "two", outputs: ["x/special"], exec: noop }),
       ]),
     ).toThrowError(/jobs "one" and "two".*"x\/special"/);
   });

@@ -3,11 +3,11 @@
  */
 import type { Graph } from "../core/graph.ts";
 import { defineGraph, toGraph } from "../gsl/define-graph.ts";
-import { defineJob, type JobSpec } from "../gsl/define-job.ts";
+import type { DefinedJob } from "../gsl/define-job.ts";
 
-/** A graph of in-process jobs labelled `label`, with commands run in `baseDir`. */
-export function gslGraph(jobs: readonly JobSpec<readonly string[]>[], label = "test_graph", baseDir = process.cwd()): Graph {
-  return toGraph(defineGraph({ label, jobs: jobs.map((spec) => defineJob(spec)) }), { baseDir });
+/** A graph of `defineJob` jobs labelled `label`, with commands run in `baseDir`. */
+export function gslGraph(jobs: readonly DefinedJob[], label = "test_graph", baseDir = process.cwd()): Graph {
+  return toGraph(defineGraph({ label, jobs }), { baseDir });
 }
 
 /** An exec function that does nothing (planning tests never run it). */

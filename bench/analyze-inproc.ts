@@ -1,0 +1,57 @@
+/**
+ * Times databuild's planner in-process on workload W: loads bench/w-graph.ts
+ * (import + toGraph, what the CLI's loader does for a .ts graph), then times
+ * only `analyze(graph, every report/m)`.
+ *
+ *   W_N=100000 node --import tsx bench/analyze-inproc.ts [--repeat K] [--check]
+ *
+ * Prints one JSON line: {n, tasks, edges, loadMs, analyzeMs: [first, ...],
+ * rssMbAfterFirst}. analyzeMs[0] is the cold run (what one CLI call pays);
+ * with --repeat K the analysis runs K times in the same process (warm JIT).
+ * rssMbAfterFirst is the process's peak RSS right after the first analysis.
+ * --check verifies the plan has 3N+M tasks in an order where every input's
+ * producer comes first.
+ */
+import { performance } from "node:perf_hooks";
+import { toGraph } from "../src/gsl/define-graph.ts";
+import { analyze } from "../src/planner/analyze.ts";
+
+const args = process.argv.slice(2);
+const repeatAt = args.indexOf("--repeat");
+const repeat = repeatAt === -1 ? 1 : Number(args[repeatAt + 1]);
+if (!Number.isSafeInteger(repeat) || repeat < 1) throw new Error("--repeat needs a positive integer");
+const check = args.includes("--check");
+
+const t0 = performance.now();
+const module = await import("./w-graph.ts");
+const graph = toGraph(module.default, { baseDir: import.meta.dirname, file: "bench/w-graph.ts" });
+const refs = module.targets();
+const loadMs = performance.now() - t0;
+
+const analyzeMs: number[] = [];
+let rssMbAfterFirst = 0;
+let plan: Awaited<ReturnType<typeof analyze>> | undefined;
+for (let r = 0; r < repeat; r++) {
+  plan = undefined; // let the previous plan be collected
+  const start = performance.now();
+  plan = await analyze(graph, refs);
+  analyzeMs.push(performance.now() - start);
+  if (r === 0) rssMbAfterFirst = process.resourceUsage().maxRSS / 1024;
+}
+
+const n = Number(process.env.W_N ?? "1000");
+const tasks = plan!.nodes;
+const edges = tasks.reduce((sum, t) => sum + t.config!.inputs.length, 0);
+if (check) {
+  const expected = 3 * n + Math.ceil(n / 30);
+  if (tasks.length !== expected) throw new Error(`expected ${expected} tasks, got ${tasks.length}`);
+  const done = new Set<string>();
+  for (const t of tasks) {
+    for (const input of t.config!.inputs) {
+      if (!done.has(input.partitionRef!.str)) throw new Error(`${t.config!.outputs[0]!.str} is ordered before its input ${input.partitionRef!.str}`);
+    }
+    for (const output of t.config!.outputs) done.add(output.str);
+  }
+}
+const round = (x: number) => Math.round(x * 10) / 10;
+console.log(JSON.stringify({ n, tasks: tasks.length, edges, loadMs: round(loadMs), analyzeMs: analyzeMs.map(round), rssMbAfterFirst: round(rssMbAfterFirst) }));

@@ -1,0 +1,105 @@
+/**
+ * @module The schema of a language-neutral manifest (`databuild.yaml` /
+ * `databuild.json`, SPEC 3.3), documented in docs/manifest.md.
+ */
+import { z } from "zod";
+import { parseOutputPattern } from "../core/output-pattern.ts";
+import { parseVersion } from "../core/version.ts";
+
+const MANIFEST_KEYS = ["name", "jobs"] as const;
+const JOB_KEYS = ["label", "outputs", "config", "exec", "version", "timeout_seconds"] as const;
+
+/** A command: argv, a non-empty list of strings run without a shell. */
+const argv = (what: string) =>
+  z
+    .array(z.string(), {
+      error: (issue) =>
+        typeof issue.input === "string"
+          ? `${what} must be a list of arguments, not a string: write ${JSON.stringify(issue.input.split(/\s+/).filter(Boolean))} ` +
+            `(no shell is involved, so each argument is its own list item)`
+          : undefined,
+    })
+    .min(1, `${what} must name a program: the list is empty`)
+    .refine((args) => args[0] !== "", `${what}: the program name (first item) is empty`);
+
+const outputPattern = z.string().superRefine((source, ctx) => {
+  const parsed = parseOutputPattern(source);
+  if (typeof parsed === "string")
+    ctx.addIssue({ code: "custom", message: `output pattern ${JSON.stringify(source)}: ${parsed}` });
+});
+
+const jobSchema = z.strictObject(
+  {
+    label: z.string().min(1, "the job label is empty"),
+    outputs: z.array(outputPattern).min(1, "a job must list at least one output pattern"),
+    config: argv("config"),
+    exec: argv("exec"),
+    version: z
+      .string({
+        error: (issue) => (issue.input !== undefined ? 'version must be a quoted string such as "1.2.0"' : undefined),
+      })
+      .refine((v) => parseVersion(v) !== undefined, {
+        error: (issue) => `version ${JSON.stringify(issue.input)} is not semver (MAJOR.MINOR.PATCH, e.g. "1.2.0")`,
+      })
+      .default("0.0.0"),
+    timeout_seconds: z.number().positive("timeout_seconds must be a positive number of seconds").optional(),
+  },
+  { error: (issue) => (issue.code === "unrecognized_keys" ? unknownKeys(issue.keys, JOB_KEYS) : undefined) },
+);
+
+/** The whole manifest. Labels must be unique; patterns are checked for ambiguity when the graph is built. */
+export const manifestSchema = z.strictObject(
+  {
+    name: z.string().min(1, "the graph name is empty"),
+    jobs: z
+      .array(jobSchema)
+      .min(1, "the manifest must list at least one job")
+      .superRefine((jobs, ctx) => {
+        const first = new Map<string, number>();
+        jobs.forEach((job, index) => {
+          const earlier = first.get(job.label);
+          if (earlier === undefined) first.set(job.label, index);
+          else
+            ctx.addIssue({
+              code: "custom",
+              path: [index, "label"],
+              message: `duplicate label "${job.label}": jobs[${earlier}] already uses it`,
+            });
+        });
+      }),
+  },
+  {
+    error: (issue) => {
+      if (issue.code === "unrecognized_keys") return unknownKeys(issue.keys, MANIFEST_KEYS);
+      // Nested schemas report their own type errors, so this one is about the document itself.
+      if (issue.code === "invalid_type") return "the manifest must be a mapping with the keys `name` and `jobs`";
+      return undefined;
+    },
+  },
+);
+
+export type Manifest = z.infer<typeof manifestSchema>;
+export type ManifestJob = Manifest["jobs"][number];
+
+function unknownKeys(keys: readonly string[], allowed: readonly string[]): string {
+  const described = keys.map((key) => {
+    const near = allowed.find(
+      (a) => editDistance(key.toLowerCase(), a) <= 2 || (key.length >= 3 && a.startsWith(key.toLowerCase())),
+    );
+    return JSON.stringify(key) + (near ? ` (did you mean "${near}"?)` : "");
+  });
+  return `unknown key${keys.length > 1 ? "s" : ""} ${described.join(", ")}; allowed keys: ${allowed.join(", ")}`;
+}
+
+/** Levenshtein distance, for "did you mean" hints on short key names. */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    previous = current;
+  }
+  return previous[b.length]!;
+}

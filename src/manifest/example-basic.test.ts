@@ -71,6 +71,16 @@ describe("examples/basic", () => {
     expect(leftovers).toEqual([]);
   });
 
+  it("is quoted verbatim in docs/job-protocol.md", () => {
+    const doc = readFileSync(join(EXAMPLE, "../../docs/job-protocol.md"), "utf8");
+    for (const script of ["jobs/squares.py", "jobs/numbers.sh"]) {
+      expect(
+        doc.includes(readFileSync(join(EXAMPLE, script), "utf8")),
+        `${script} differs from its copy in the doc`,
+      ).toBe(true);
+    }
+  });
+
   it("fails config for a ref its job cannot parse, with the job's stderr", async () => {
     const graph = await loadManifestFile(join(exampleCopy(), "databuild.yaml"));
     const error = await analyze(graph, ["summary/month=2024-13"]).catch((e: unknown) => e);

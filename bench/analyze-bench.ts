@@ -1,0 +1,396 @@
+/**
+ * The analyze (planning) benchmark: databuild against make, ninja and
+ * snakemake on reference workload W (SPEC 4), side by side in one run.
+ *
+ *   npx tsx bench/analyze-bench.ts [--sizes 1000,10000,100000] [--runs 3]
+ *       [--tools db-inproc,db-cli-ts,...] [--cap 300] [--snakemake-cap 120] [--no-install]
+ *   (or `npm run bench:analyze -- --sizes 1000`, via bench/analyze-bench.js)
+ *
+ * For each N it generates W in bench/out/analyze/w-N/: gen_w.py's Makefile,
+ * build.ninja, Snakefile and reset.sh, plus two databuild manifests whose
+ * config programs are bench/w_config.py (Python) and bench/w-config.mjs
+ * (Node); the TypeScript GSL form is the static bench/w-graph.ts (W_N=N).
+ * Every command runs under `/usr/bin/time -f '%e %U %S %M'` (wall, CPU, peak
+ * RSS of the process tree's largest process) and `timeout`, with stdout to
+ * /dev/null, every report/m requested. Runs are interleaved across tools;
+ * each tool runs --runs times (once if its first run took over 20 s or hit
+ * its cap) and the table shows the best wall time, the median, and the
+ * highest peak RSS. Missing make, ninja, snakemake or GNU time are installed
+ * with apt-get (as root) unless --no-install.
+ *
+ * Writes bench/out/analyze/results.json and results.md (the table).
+ */
+import { spawnSync } from "node:child_process";
+import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const OUT = join(ROOT, "bench/out/analyze");
+const GEN_W = "/work/shared/bench/gen_w.py";
+const SLOW_RUN_S = 20;
+
+interface Tool {
+  id: string;
+  name: string;
+  /** The command, its working directory and environment for workload dir `dir` of size `n`. */
+  command(n: number, dir: string): { argv: string[]; cwd: string; env?: Record<string, string>; reset?: boolean };
+  databuild?: boolean;
+}
+
+const python = commandOutput("python3", ["-c", "import sys; print(sys.executable)"]);
+const node = process.execPath;
+const databuildCli = (graph: string, n: number, extra: string[] = []) => [node, join(ROOT, "bin/databuild.js"), "analyze", ...targets(n), "--graph", graph, ...extra];
+
+const TOOLS: Tool[] = [
+  {
+    id: "db-inproc",
+    name: "databuild analyze() in-process (TS)",
+    databuild: true,
+    command: (n, dir) => ({ argv: [node, "--import", "tsx", join(ROOT, "bench/analyze-inproc.ts")], cwd: ROOT, env: { W_N: String(n), W_DIR: dir } }),
+  },
+  {
+    id: "db-cli-ts",
+    name: "databuild analyze CLI, TS graph",
+    databuild: true,
+    command: (n, dir) => ({ argv: databuildCli(join(ROOT, "bench/w-graph.ts"), n), cwd: dir, env: { W_N: String(n), W_DIR: dir } }),
+  },
+  {
+    id: "db-cli-ts-json",
+    name: "databuild analyze CLI, TS graph, --json",
+    databuild: true,
+    command: (n, dir) => ({ argv: databuildCli(join(ROOT, "bench/w-graph.ts"), n, ["--json"]), cwd: dir, env: { W_N: String(n), W_DIR: dir } }),
+  },
+  {
+    id: "db-cli-yaml-py",
+    name: "databuild analyze CLI, manifest, Python config",
+    databuild: true,
+    command: (n, dir) => ({ argv: databuildCli(join(dir, "databuild-py.yaml"), n), cwd: dir }),
+  },
+  {
+    id: "db-cli-yaml-node",
+    name: "databuild analyze CLI, manifest, Node config",
+    databuild: true,
+    command: (n, dir) => ({ argv: databuildCli(join(dir, "databuild-node.yaml"), n), cwd: dir }),
+  },
+  { id: "make", name: "make -n -j2", command: (_n, dir) => ({ argv: ["make", "-n", "-j2"], cwd: dir, reset: true }) },
+  { id: "ninja", name: "ninja -n -j2", command: (_n, dir) => ({ argv: ["ninja", "-n", "-j2"], cwd: dir, reset: true }) },
+  {
+    id: "snakemake",
+    name: "snakemake -n --cores 2 -q",
+    command: (_n, dir) => ({ argv: ["snakemake", "-n", "--cores", "2", "-q"], cwd: dir, reset: true }),
+  },
+];
+
+interface Run {
+  wallS: number;
+  cpuS: number;
+  peakMb: number;
+  exit: number;
+  capped: boolean;
+  stderr: string;
+  /** db-inproc only: the JSON line analyze-inproc.ts prints. */
+  inproc?: { tasks: number; loadMs: number; analyzeMs: number[]; rssMbAfterFirst: number };
+}
+
+interface Row {
+  tool: string;
+  name: string;
+  n: number;
+  jobs: number;
+  runs: Run[];
+  capS: number;
+  warmAnalyzeMs?: number;
+}
+
+// --- options ----------------------------------------------------------------
+
+const args = process.argv.slice(2);
+const option = (name: string, fallback: string) => {
+  const at = args.indexOf(name);
+  return at === -1 ? fallback : (args[at + 1] ?? usage(`${name} needs a value`));
+};
+function usage(problem: string): never {
+  console.error(`analyze-bench: ${problem}\nusage: npx tsx bench/analyze-bench.ts [--sizes 1000,10000,100000] [--runs 3] [--tools ${TOOLS.map((t) => t.id).join(",")}] [--cap 300] [--snakemake-cap 120] [--no-install]`);
+  process.exit(2);
+}
+const valued = new Set(["--sizes", "--runs", "--tools", "--cap", "--snakemake-cap"]);
+for (let i = 0; i < args.length; i++) {
+  if (valued.has(args[i]!)) i++;
+  else if (args[i] !== "--no-install") usage(`unknown argument ${args[i]}`);
+}
+const sizes = option("--sizes", "1000,10000,100000").split(",").map(Number);
+if (sizes.some((n) => !Number.isSafeInteger(n) || n < 1)) usage("--sizes must be positive integers, e.g. 1000,10000");
+const runs = Number(option("--runs", "3"));
+const capS = Number(option("--cap", "300"));
+const snakemakeCapS = Number(option("--snakemake-cap", "120"));
+const toolIds = option("--tools", TOOLS.map((t) => t.id).join(",")).split(",");
+const unknownTool = toolIds.find((id) => !TOOLS.some((t) => t.id === id));
+if (unknownTool) usage(`unknown tool ${unknownTool}; tools: ${TOOLS.map((t) => t.id).join(", ")}`);
+const tools = TOOLS.filter((t) => toolIds.includes(t.id));
+
+// --- setup ------------------------------------------------------------------
+
+function commandOutput(program: string, argv: string[]): string {
+  const result = spawnSync(program, argv, { encoding: "utf8" });
+  return result.status === 0 ? result.stdout.trim() : "";
+}
+
+function has(program: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${program}`], { stdio: "ignore" }).status === 0;
+}
+
+function ensureTools(): void {
+  const wanted: [boolean, string][] = [
+    [existsSync("/usr/bin/time"), "time"],
+    [has("timeout"), "coreutils"],
+    [!tools.some((t) => t.id === "make") || has("make"), "make"],
+    [!tools.some((t) => t.id === "ninja") || has("ninja"), "ninja-build"],
+    [!tools.some((t) => t.id === "snakemake") || has("snakemake"), "snakemake"],
+  ];
+  const missing = wanted.filter(([present]) => !present).map(([, pkg]) => pkg);
+  if (missing.length === 0) return;
+  if (args.includes("--no-install") || process.getuid?.() !== 0) {
+    console.error(`analyze-bench: missing ${missing.join(", ")}: run apt-get install ${missing.join(" ")} (as root), or drop them with --tools`);
+    process.exit(2);
+  }
+  console.log(`installing ${missing.join(", ")} with apt-get ...`);
+  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
+  for (const argv of [["update", "-qq"], ["install", "-y", "-qq", ...missing]]) {
+    const result = spawnSync("apt-get", argv, { stdio: ["ignore", "ignore", "inherit"], env });
+    if (result.status !== 0) {
+      console.error(`analyze-bench: apt-get ${argv.join(" ")} failed`);
+      process.exit(1);
+    }
+  }
+}
+
+function targets(n: number): string[] {
+  return Array.from({ length: Math.ceil(n / 30) }, (_, m) => `report/${m}`);
+}
+
+/** Writes W of size n for every tool into its own directory and returns it. */
+function generate(n: number): string {
+  const dir = join(OUT, `w-${n}`);
+  rmSync(dir, { recursive: true, force: true });
+  mkdirSync(dir, { recursive: true });
+  const gen = spawnSync("python3", [GEN_W, String(n), dir], { encoding: "utf8" });
+  if (gen.status !== 0) throw new Error(`gen_w.py failed: ${gen.stderr}`);
+  copyFileSync(join(ROOT, "bench/w_config.py"), join(dir, "w_config.py"));
+  copyFileSync(join(ROOT, "bench/w-config.mjs"), join(dir, "w-config.mjs"));
+  writeFileSync(join(dir, "databuild-py.yaml"), manifest(n, [python, "w_config.py"]));
+  writeFileSync(join(dir, "databuild-node.yaml"), manifest(n, [node, "w-config.mjs"]));
+  return dir;
+}
+
+/** W as a databuild manifest: one config program for all four jobs, `touch` as exec (args = the output path). */
+function manifest(n: number, program: string[]): string {
+  const jobs = [
+    ["raw", "raw/{i}"],
+    ["clean", "clean/{i}"],
+    ["agg", "agg/{i}"],
+    ["report", "report/{m}"],
+  ];
+  const lines = [`# Workload W, N = ${n}, generated by bench/analyze-bench.ts.`, "name: w", "jobs:"];
+  for (const [label, pattern] of jobs) {
+    lines.push(
+      `  - label: ${label}`,
+      `    outputs: [${JSON.stringify(pattern)}]`,
+      `    config: ${JSON.stringify([...program, label!, String(n)])}`,
+      `    exec: ["touch"]`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
+
+// --- measuring --------------------------------------------------------------
+
+function measure(tool: Tool, n: number, dir: string, cap: number): Run {
+  const { argv, cwd, env, reset } = tool.command(n, dir);
+  if (reset) {
+    const r = spawnSync("sh", [join(dir, "reset.sh")], { stdio: "ignore" });
+    if (r.status !== 0) throw new Error(`reset.sh failed in ${dir}`);
+  }
+  const timeFile = join(dir, ".time");
+  const stdoutFile = join(dir, ".stdout");
+  const stderrFile = join(dir, ".stderr");
+  const stdout = openSync(tool.id === "db-inproc" ? stdoutFile : "/dev/null", "w");
+  const stderr = openSync(stderrFile, "w");
+  const result = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", timeFile, "timeout", "-k", "5", String(cap), ...argv], {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", stdout, stderr],
+  });
+  closeSync(stdout);
+  closeSync(stderr);
+  if (reset) rmSync(join(dir, ".trash"), { recursive: true, force: true });
+  const timeLine = readFileSync(timeFile, "utf8").trim().split("\n").pop()!;
+  const [wallS, userS, sysS, rssKb] = timeLine.split(" ").map(Number);
+  const run: Run = {
+    wallS: wallS!,
+    cpuS: userS! + sysS!,
+    peakMb: rssKb! / 1024,
+    exit: result.status ?? -1,
+    capped: result.status === 124 || result.status === 137,
+    stderr: readFileSync(stderrFile, "utf8").trim().split("\n").slice(-5).join("\n"),
+  };
+  if (tool.id === "db-inproc" && run.exit === 0) run.inproc = JSON.parse(readFileSync(stdoutFile, "utf8"));
+  return run;
+}
+
+/** The warm figure: analyze() repeated in one process, best of runs 2..6. */
+function warmAnalyze(n: number, dir: string): number | undefined {
+  const stdoutFile = join(dir, ".stdout");
+  const result = spawnSync(node, ["--import", "tsx", join(ROOT, "bench/analyze-inproc.ts"), "--repeat", "6", "--check"], {
+    cwd: ROOT,
+    env: { ...process.env, W_N: String(n), W_DIR: dir },
+    encoding: "utf8",
+    timeout: capS * 1000,
+  });
+  if (result.status !== 0) {
+    console.log(`  warm in-process run failed: ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`);
+    return undefined;
+  }
+  writeFileSync(stdoutFile, result.stdout);
+  const times = (JSON.parse(result.stdout) as { analyzeMs: number[] }).analyzeMs.slice(1);
+  return Math.min(...times);
+}
+
+// --- reporting --------------------------------------------------------------
+
+const best = (xs: number[]) => Math.min(...xs);
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
+const s = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1));
+
+function ok(row: Row): Run[] {
+  return row.runs.filter((r) => r.exit === 0);
+}
+
+function wallText(row: Row): string {
+  const good = ok(row);
+  if (row.runs.some((r) => r.capped)) return `> ${row.capS} s (capped)`;
+  if (good.length === 0) return `failed (exit ${row.runs[0]!.exit})`;
+  const walls = good.map((r) => r.wallS);
+  return good.length === 1 ? s(walls[0]!) : `${s(best(walls))} (med ${s(median(walls))})`;
+}
+
+function analyzeText(row: Row): string {
+  const cold = ok(row).flatMap((r) => (r.inproc ? [r.inproc.analyzeMs[0]! / 1000] : []));
+  if (cold.length === 0) return "";
+  const warm = row.warmAnalyzeMs === undefined ? "" : ` / warm ${s(row.warmAnalyzeMs / 1000)}`;
+  return `cold ${s(best(cold))}${warm}`;
+}
+
+/** Time per job in µs: analyze-only for the in-process row, else best wall. */
+function perJobUs(row: Row): number | undefined {
+  const good = ok(row);
+  if (good.length === 0 || row.runs.some((r) => r.capped)) return undefined;
+  const inproc = good.flatMap((r) => (r.inproc ? [r.inproc.analyzeMs[0]! / 1000] : []));
+  const seconds = inproc.length > 0 ? best(inproc) : best(good.map((r) => r.wallS));
+  return (seconds * 1e6) / row.jobs;
+}
+
+function table(rows: Row[]): string[] {
+  const header = ["tool", "N", "jobs", "wall s", "cpu s", "peak MB", "analyze() s", "µs/job"];
+  const body = rows.map((row) => {
+    const good = ok(row);
+    const perJob = perJobUs(row);
+    return [
+      row.name,
+      String(row.n),
+      String(row.jobs),
+      wallText(row),
+      good.length ? s(best(good.map((r) => r.cpuS))) : "",
+      row.runs.length ? Math.max(...row.runs.map((r) => r.peakMb)).toFixed(0) : "",
+      analyzeText(row),
+      perJob === undefined ? "" : perJob.toFixed(1),
+    ];
+  });
+  const width = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join(" | ")} |`;
+  return [line(header), `|${width.map((w, i) => (i === 0 ? ":" : "-") + "-".repeat(w) + (i === 0 ? "-" : ":")).join("|")}|`, ...body.map(line)];
+}
+
+/** Per tool: time per job at each N, and the growth factor between consecutive sizes. */
+function growth(rows: Row[]): string[] {
+  const lines: string[] = [];
+  for (const tool of tools) {
+    const mine = rows.filter((r) => r.tool === tool.id).sort((a, b) => a.n - b.n);
+    const cells = mine.map((r) => {
+      const us = perJobUs(r);
+      return `${r.n}: ${us === undefined ? "-" : `${us.toFixed(1)} µs/job`}`;
+    });
+    lines.push(`${tool.name.padEnd(48)} ${cells.join(", ")}`);
+  }
+  return lines;
+}
+
+function machine(): Record<string, string> {
+  const version = (program: string, argv: string[]) => commandOutput(program, argv).split("\n")[0] ?? "";
+  const srcChanges = commandOutput("git", ["-C", ROOT, "status", "--porcelain", "src"]).split("\n").filter(Boolean).length;
+  return {
+    cpu: `${cpus()[0]?.model ?? "?"} (${commandOutput("nproc", [])} CPUs)`,
+    memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    node: process.version,
+    python: version(python, ["--version"]),
+    make: version("make", ["--version"]),
+    ninja: version("ninja", ["--version"]),
+    snakemake: version("snakemake", ["--version"]),
+    commit: `${commandOutput("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"])}${srcChanges ? ` + ${srcChanges} uncommitted changes in src/` : ""}`,
+  };
+}
+
+// --- main -------------------------------------------------------------------
+
+ensureTools();
+mkdirSync(OUT, { recursive: true });
+const info = machine();
+const started = new Date();
+console.log(`analyze benchmark, workload W, sizes ${sizes.join(", ")}, ${runs} run(s) each`);
+for (const [k, v] of Object.entries(info)) console.log(`  ${k.padEnd(9)} ${v}`);
+console.log(`  load avg  ${loadavg().map((x) => x.toFixed(2)).join(" ")} (at start)\n`);
+
+const rows: Row[] = [];
+for (const n of sizes) {
+  const jobs = 3 * n + Math.ceil(n / 30);
+  const t = Date.now();
+  const dir = generate(n);
+  console.log(`N = ${n}: ${jobs} jobs, generated in ${((Date.now() - t) / 1000).toFixed(1)} s (${dir})`);
+  const mine = tools.map((tool): Row => ({ tool: tool.id, name: tool.name, n, jobs, runs: [], capS: tool.id === "snakemake" ? snakemakeCapS : capS }));
+  for (let round = 0; round < runs; round++) {
+    for (const [i, tool] of tools.entries()) {
+      const row = mine[i]!;
+      const first = row.runs[0];
+      if (first && (first.capped || first.exit !== 0 || first.wallS > SLOW_RUN_S)) continue;
+      const run = measure(tool, n, dir, row.capS);
+      row.runs.push(run);
+      const what = run.capped ? `> ${row.capS} s (capped)` : run.exit !== 0 ? `FAILED exit ${run.exit}: ${run.stderr}` : `${s(run.wallS)} s`;
+      const extra = run.inproc ? `, analyze() ${s(run.inproc.analyzeMs[0]! / 1000)} s` : "";
+      console.log(`  ${tool.name.padEnd(48)} ${what}, peak ${run.peakMb.toFixed(0)} MB${extra}`);
+    }
+  }
+  const inprocRow = mine.find((r) => r.tool === "db-inproc");
+  if (inprocRow) {
+    inprocRow.warmAnalyzeMs = warmAnalyze(n, dir);
+    if (inprocRow.warmAnalyzeMs !== undefined) console.log(`  ${"analyze() warm (best of 5 repeats, plan checked)".padEnd(48)} ${s(inprocRow.warmAnalyzeMs / 1000)} s`);
+  }
+  rows.push(...mine);
+  console.log();
+}
+
+const elapsed = (Date.now() - started.getTime()) / 1000;
+const report = [
+  ...table(rows),
+  "",
+  "wall s: best of the runs (median in parentheses); peak MB: highest max RSS; analyze() s: in-process analyze() only,",
+  "cold = first call in a fresh process (best of runs), warm = best of 5 further calls in one process;",
+  "µs/job: analyze() cold for the in-process row, best wall otherwise, divided by 3N+M jobs.",
+];
+console.log(report.join("\n"));
+console.log("\nlinear growth (µs per job; flat from N to 10N means linear; fixed startup costs inflate small N):");
+console.log(growth(rows).join("\n"));
+console.log(`\nload avg ${loadavg().map((x) => x.toFixed(2)).join(" ")} (at end); whole benchmark ${elapsed.toFixed(0)} s`);
+
+writeFileSync(join(OUT, "results.json"), JSON.stringify({ started, elapsedS: elapsed, machine: info, sizes, runs, rows }, null, 2) + "\n");
+writeFileSync(join(OUT, "results.md"), report.join("\n") + "\n\nLinear growth:\n\n" + growth(rows).map((l) => `    ${l}`).join("\n") + "\n");
+console.log(`results: ${join(OUT, "results.json")}, ${join(OUT, "results.md")}`);

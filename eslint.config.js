@@ -4,7 +4,16 @@
 import tseslint from "typescript-eslint";
 
 const io = ["node:*", "fs", "path", "child_process", "better-sqlite3", "pg", "commander", "yaml", "tsx", "tsx/*"];
-const outerLayers = ["**/cli/**", "**/loader/**", "**/manifest/**", "**/event-log/**", "**/executor/**", "**/wrapper/**", "**/service/**", "**/dashboard/**"];
+const outerLayers = [
+  "**/cli/**",
+  "**/loader/**",
+  "**/manifest/**",
+  "**/event-log/**",
+  "**/executor/**",
+  "**/wrapper/**",
+  "**/service/**",
+  "**/dashboard/**",
+];
 
 function forbid(patterns, message) {
   return { "no-restricted-imports": ["error", { patterns: [{ group: patterns, message }] }] };
@@ -22,7 +31,10 @@ export default tseslint.config(
   {
     files: ["src/core/**/*.ts"],
     ignores: ["**/*.test.ts"],
-    rules: forbid([...io, ...outerLayers, "**/planner/**", "**/gsl/**"], "src/core depends on nothing but src/gen and @bufbuild/protobuf."),
+    rules: forbid(
+      [...io, ...outerLayers, "**/planner/**", "**/gsl/**"],
+      "src/core depends on nothing but src/gen and @bufbuild/protobuf.",
+    ),
   },
   {
     files: ["src/planner/**/*.ts", "src/gsl/**/*.ts"],

@@ -35,46 +35,69 @@ interface Tool {
   name: string;
   /** The command, its working directory and environment for workload dir `dir` of size `n`. */
   command(n: number, dir: string): { argv: string[]; cwd: string; env?: Record<string, string>; reset?: boolean };
-  databuild?: boolean;
 }
 
 const python = commandOutput("python3", ["-c", "import sys; print(sys.executable)"]);
 const node = process.execPath;
-const databuildCli = (graph: string, n: number, extra: string[] = []) => [node, join(ROOT, "bin/databuild.js"), "analyze", ...targets(n), "--graph", graph, ...extra];
+const databuildCli = (graph: string, n: number, extra: string[] = []) => [
+  node,
+  join(ROOT, "bin/databuild.js"),
+  "analyze",
+  ...targets(n),
+  "--graph",
+  graph,
+  ...extra,
+];
 
 const TOOLS: Tool[] = [
   {
+    id: "db-startup",
+    name: "databuild --version (CLI startup floor)",
+    command: (_n, dir) => ({ argv: [node, join(ROOT, "bin/databuild.js"), "--version"], cwd: dir }),
+  },
+  {
     id: "db-inproc",
     name: "databuild analyze() in-process (TS)",
-    databuild: true,
-    command: (n, dir) => ({ argv: [node, "--import", "tsx", join(ROOT, "bench/analyze-inproc.ts")], cwd: ROOT, env: { W_N: String(n), W_DIR: dir } }),
+    command: (n, dir) => ({
+      argv: [node, "--import", "tsx", join(ROOT, "bench/analyze-inproc.ts")],
+      cwd: ROOT,
+      env: { W_N: String(n), W_DIR: dir },
+    }),
   },
   {
     id: "db-cli-ts",
     name: "databuild analyze CLI, TS graph",
-    databuild: true,
-    command: (n, dir) => ({ argv: databuildCli(join(ROOT, "bench/w-graph.ts"), n), cwd: dir, env: { W_N: String(n), W_DIR: dir } }),
+    command: (n, dir) => ({
+      argv: databuildCli(join(ROOT, "bench/w-graph.ts"), n),
+      cwd: dir,
+      env: { W_N: String(n), W_DIR: dir },
+    }),
   },
   {
     id: "db-cli-ts-json",
     name: "databuild analyze CLI, TS graph, --json",
-    databuild: true,
-    command: (n, dir) => ({ argv: databuildCli(join(ROOT, "bench/w-graph.ts"), n, ["--json"]), cwd: dir, env: { W_N: String(n), W_DIR: dir } }),
+    command: (n, dir) => ({
+      argv: databuildCli(join(ROOT, "bench/w-graph.ts"), n, ["--json"]),
+      cwd: dir,
+      env: { W_N: String(n), W_DIR: dir },
+    }),
   },
   {
     id: "db-cli-yaml-py",
     name: "databuild analyze CLI, manifest, Python config",
-    databuild: true,
     command: (n, dir) => ({ argv: databuildCli(join(dir, "databuild-py.yaml"), n), cwd: dir }),
   },
   {
     id: "db-cli-yaml-node",
     name: "databuild analyze CLI, manifest, Node config",
-    databuild: true,
     command: (n, dir) => ({ argv: databuildCli(join(dir, "databuild-node.yaml"), n), cwd: dir }),
   },
   { id: "make", name: "make -n -j2", command: (_n, dir) => ({ argv: ["make", "-n", "-j2"], cwd: dir, reset: true }) },
-  { id: "ninja", name: "ninja -n -j2", command: (_n, dir) => ({ argv: ["ninja", "-n", "-j2"], cwd: dir, reset: true }) },
+  {
+    id: "ninja",
+    name: "ninja -n -j2",
+    command: (_n, dir) => ({ argv: ["ninja", "-n", "-j2"], cwd: dir, reset: true }),
+  },
   {
     id: "snakemake",
     name: "snakemake -n --cores 2 -q",
@@ -111,7 +134,9 @@ const option = (name: string, fallback: string) => {
   return at === -1 ? fallback : (args[at + 1] ?? usage(`${name} needs a value`));
 };
 function usage(problem: string): never {
-  console.error(`analyze-bench: ${problem}\nusage: npx tsx bench/analyze-bench.ts [--sizes 1000,10000,100000] [--runs 3] [--tools ${TOOLS.map((t) => t.id).join(",")}] [--cap 300] [--snakemake-cap 120] [--no-install]`);
+  console.error(
+    `analyze-bench: ${problem}\nusage: npx tsx bench/analyze-bench.ts [--sizes 1000,10000,100000] [--runs 3] [--tools ${TOOLS.map((t) => t.id).join(",")}] [--cap 300] [--snakemake-cap 120] [--no-install]`,
+  );
   process.exit(2);
 }
 const valued = new Set(["--sizes", "--runs", "--tools", "--cap", "--snakemake-cap"]);
@@ -151,12 +176,17 @@ function ensureTools(): void {
   const missing = wanted.filter(([present]) => !present).map(([, pkg]) => pkg);
   if (missing.length === 0) return;
   if (args.includes("--no-install") || process.getuid?.() !== 0) {
-    console.error(`analyze-bench: missing ${missing.join(", ")}: run apt-get install ${missing.join(" ")} (as root), or drop them with --tools`);
+    console.error(
+      `analyze-bench: missing ${missing.join(", ")}: run apt-get install ${missing.join(" ")} (as root), or drop them with --tools`,
+    );
     process.exit(2);
   }
   console.log(`installing ${missing.join(", ")} with apt-get ...`);
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  for (const argv of [["update", "-qq"], ["install", "-y", "-qq", ...missing]]) {
+  for (const argv of [
+    ["update", "-qq"],
+    ["install", "-y", "-qq", ...missing],
+  ]) {
     const result = spawnSync("apt-get", argv, { stdio: ["ignore", "ignore", "inherit"], env });
     if (result.status !== 0) {
       console.error(`analyze-bench: apt-get ${argv.join(" ")} failed`);
@@ -216,11 +246,15 @@ function measure(tool: Tool, n: number, dir: string, cap: number): Run {
   const stderrFile = join(dir, ".stderr");
   const stdout = openSync(tool.id === "db-inproc" ? stdoutFile : "/dev/null", "w");
   const stderr = openSync(stderrFile, "w");
-  const result = spawnSync("/usr/bin/time", ["-f", "%e %U %S %M", "-o", timeFile, "timeout", "-k", "5", String(cap), ...argv], {
-    cwd,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", stdout, stderr],
-  });
+  const result = spawnSync(
+    "/usr/bin/time",
+    ["-f", "%e %U %S %M", "-o", timeFile, "timeout", "-k", "5", String(cap), ...argv],
+    {
+      cwd,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", stdout, stderr],
+    },
+  );
   closeSync(stdout);
   closeSync(stderr);
   if (reset) rmSync(join(dir, ".trash"), { recursive: true, force: true });
@@ -241,12 +275,16 @@ function measure(tool: Tool, n: number, dir: string, cap: number): Run {
 /** The warm figure: analyze() repeated in one process, best of runs 2..6. */
 function warmAnalyze(n: number, dir: string): number | undefined {
   const stdoutFile = join(dir, ".stdout");
-  const result = spawnSync(node, ["--import", "tsx", join(ROOT, "bench/analyze-inproc.ts"), "--repeat", "6", "--check"], {
-    cwd: ROOT,
-    env: { ...process.env, W_N: String(n), W_DIR: dir },
-    encoding: "utf8",
-    timeout: capS * 1000,
-  });
+  const result = spawnSync(
+    node,
+    ["--import", "tsx", join(ROOT, "bench/analyze-inproc.ts"), "--repeat", "6", "--check"],
+    {
+      cwd: ROOT,
+      env: { ...process.env, W_N: String(n), W_DIR: dir },
+      encoding: "utf8",
+      timeout: capS * 1000,
+    },
+  );
   if (result.status !== 0) {
     console.log(`  warm in-process run failed: ${result.stderr.trim().split("\n").slice(-3).join(" | ")}`);
     return undefined;
@@ -307,8 +345,13 @@ function table(rows: Row[]): string[] {
     ];
   });
   const width = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => `| ${cells.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join(" | ")} |`;
-  return [line(header), `|${width.map((w, i) => (i === 0 ? ":" : "-") + "-".repeat(w) + (i === 0 ? "-" : ":")).join("|")}|`, ...body.map(line)];
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (i === 0 ? c.padEnd(width[i]!) : c.padStart(width[i]!))).join(" | ")} |`;
+  return [
+    line(header),
+    `|${width.map((w, i) => (i === 0 ? ":" : "-") + "-".repeat(w) + (i === 0 ? "-" : ":")).join("|")}|`,
+    ...body.map(line),
+  ];
 }
 
 /** Per tool: time per job at each N, and the growth factor between consecutive sizes. */
@@ -327,7 +370,9 @@ function growth(rows: Row[]): string[] {
 
 function machine(): Record<string, string> {
   const version = (program: string, argv: string[]) => commandOutput(program, argv).split("\n")[0] ?? "";
-  const srcChanges = commandOutput("git", ["-C", ROOT, "status", "--porcelain", "src"]).split("\n").filter(Boolean).length;
+  const srcChanges = commandOutput("git", ["-C", ROOT, "status", "--porcelain", "src"])
+    .split("\n")
+    .filter(Boolean).length;
   return {
     cpu: `${cpus()[0]?.model ?? "?"} (${commandOutput("nproc", [])} CPUs)`,
     memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
@@ -348,7 +393,11 @@ const info = machine();
 const started = new Date();
 console.log(`analyze benchmark, workload W, sizes ${sizes.join(", ")}, ${runs} run(s) each`);
 for (const [k, v] of Object.entries(info)) console.log(`  ${k.padEnd(9)} ${v}`);
-console.log(`  load avg  ${loadavg().map((x) => x.toFixed(2)).join(" ")} (at start)\n`);
+console.log(
+  `  load avg  ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")} (at start)\n`,
+);
 
 const rows: Row[] = [];
 for (const n of sizes) {
@@ -356,7 +405,14 @@ for (const n of sizes) {
   const t = Date.now();
   const dir = generate(n);
   console.log(`N = ${n}: ${jobs} jobs, generated in ${((Date.now() - t) / 1000).toFixed(1)} s (${dir})`);
-  const mine = tools.map((tool): Row => ({ tool: tool.id, name: tool.name, n, jobs, runs: [], capS: tool.id === "snakemake" ? snakemakeCapS : capS }));
+  const mine = tools.map((tool): Row => ({
+    tool: tool.id,
+    name: tool.name,
+    n,
+    jobs,
+    runs: [],
+    capS: tool.id === "snakemake" ? snakemakeCapS : capS,
+  }));
   for (let round = 0; round < runs; round++) {
     for (const [i, tool] of tools.entries()) {
       const row = mine[i]!;
@@ -364,7 +420,11 @@ for (const n of sizes) {
       if (first && (first.capped || first.exit !== 0 || first.wallS > SLOW_RUN_S)) continue;
       const run = measure(tool, n, dir, row.capS);
       row.runs.push(run);
-      const what = run.capped ? `> ${row.capS} s (capped)` : run.exit !== 0 ? `FAILED exit ${run.exit}: ${run.stderr}` : `${s(run.wallS)} s`;
+      const what = run.capped
+        ? `> ${row.capS} s (capped)`
+        : run.exit !== 0
+          ? `FAILED exit ${run.exit}: ${run.stderr}`
+          : `${s(run.wallS)} s`;
       const extra = run.inproc ? `, analyze() ${s(run.inproc.analyzeMs[0]! / 1000)} s` : "";
       console.log(`  ${tool.name.padEnd(48)} ${what}, peak ${run.peakMb.toFixed(0)} MB${extra}`);
     }
@@ -372,7 +432,10 @@ for (const n of sizes) {
   const inprocRow = mine.find((r) => r.tool === "db-inproc");
   if (inprocRow) {
     inprocRow.warmAnalyzeMs = warmAnalyze(n, dir);
-    if (inprocRow.warmAnalyzeMs !== undefined) console.log(`  ${"analyze() warm (best of 5 repeats, plan checked)".padEnd(48)} ${s(inprocRow.warmAnalyzeMs / 1000)} s`);
+    if (inprocRow.warmAnalyzeMs !== undefined)
+      console.log(
+        `  ${"analyze() warm (best of 5 repeats, plan checked)".padEnd(48)} ${s(inprocRow.warmAnalyzeMs / 1000)} s`,
+      );
   }
   rows.push(...mine);
   console.log();
@@ -389,8 +452,23 @@ const report = [
 console.log(report.join("\n"));
 console.log("\nlinear growth (µs per job; flat from N to 10N means linear; fixed startup costs inflate small N):");
 console.log(growth(rows).join("\n"));
-console.log(`\nload avg ${loadavg().map((x) => x.toFixed(2)).join(" ")} (at end); whole benchmark ${elapsed.toFixed(0)} s`);
+console.log(
+  `\nload avg ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(" ")} (at end); whole benchmark ${elapsed.toFixed(0)} s`,
+);
 
-writeFileSync(join(OUT, "results.json"), JSON.stringify({ started, elapsedS: elapsed, machine: info, sizes, runs, rows }, null, 2) + "\n");
-writeFileSync(join(OUT, "results.md"), report.join("\n") + "\n\nLinear growth:\n\n" + growth(rows).map((l) => `    ${l}`).join("\n") + "\n");
+writeFileSync(
+  join(OUT, "results.json"),
+  JSON.stringify({ started, elapsedS: elapsed, machine: info, sizes, runs, rows }, null, 2) + "\n",
+);
+writeFileSync(
+  join(OUT, "results.md"),
+  report.join("\n") +
+    "\n\nLinear growth:\n\n" +
+    growth(rows)
+      .map((l) => `    ${l}`)
+      .join("\n") +
+    "\n",
+);
 console.log(`results: ${join(OUT, "results.json")}, ${join(OUT, "results.md")}`);

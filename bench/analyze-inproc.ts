@@ -48,10 +48,20 @@ if (check) {
   const done = new Set<string>();
   for (const t of tasks) {
     for (const input of t.config!.inputs) {
-      if (!done.has(input.partitionRef!.str)) throw new Error(`${t.config!.outputs[0]!.str} is ordered before its input ${input.partitionRef!.str}`);
+      if (!done.has(input.partitionRef!.str))
+        throw new Error(`${t.config!.outputs[0]!.str} is ordered before its input ${input.partitionRef!.str}`);
     }
     for (const output of t.config!.outputs) done.add(output.str);
   }
 }
 const round = (x: number) => Math.round(x * 10) / 10;
-console.log(JSON.stringify({ n, tasks: tasks.length, edges, loadMs: round(loadMs), analyzeMs: analyzeMs.map(round), rssMbAfterFirst: round(rssMbAfterFirst) }));
+console.log(
+  JSON.stringify({
+    n,
+    tasks: tasks.length,
+    edges,
+    loadMs: round(loadMs),
+    analyzeMs: analyzeMs.map(round),
+    rssMbAfterFirst: round(rssMbAfterFirst),
+  }),
+);

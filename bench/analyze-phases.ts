@@ -75,10 +75,14 @@ const [json, jsonMs] = time(() => toJsonString(JobGraphSchema, plan, { alwaysEmi
 
 const f = (ms: number) => `${ms.toFixed(0).padStart(6)} ms`;
 console.log(`W N=${process.env.W_N ?? 1000}: ${plan.nodes.length} tasks`);
-console.log(`analyze total        ${f(analyzeMs)}   (GC pauses during it: ${f(analyzeGc).trim()}, ${gcCount} GCs so far)`);
+console.log(
+  `analyze total        ${f(analyzeMs)}   (GC pauses during it: ${f(analyzeGc).trim()}, ${gcCount} GCs so far)`,
+);
 console.log(`  lookup             ${f(spent.lookup)}   (pattern index + regex match + WantedPartition per ref)`);
 console.log(`  configure          ${f(spent.configure)}   (GSL config functions + toJobConfig proto objects)`);
-console.log(`  rest of analyze    ${f(analyzeMs - spent.lookup - spent.configure)}   (dedup, validation, recordConfigs, tasks, orderTasks)`);
+console.log(
+  `  rest of analyze    ${f(analyzeMs - spent.lookup - spent.configure)}   (dedup, validation, recordConfigs, tasks, orderTasks)`,
+);
 console.log(`orderTasks alone     ${f(orderMs)}   (re-run on the plan, warm)`);
 console.log(`CLI text output      ${f(textMs)}   (${(text.length / 1e6).toFixed(1)} MB)`);
 console.log(`CLI --json output    ${f(jsonMs)}   (${(json.length / 1e6).toFixed(1)} MB)`);

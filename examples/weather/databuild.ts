@@ -34,7 +34,9 @@ export function datesOfIsoWeek(week: string): string[] {
   const m = /^(\d{4})-W(\d{2})$/.exec(week);
   if (!m) throw new Error(`week ${JSON.stringify(week)} is not an ISO week like 2024-W18`);
   const jan4 = new Date(Date.UTC(Number(m[1]), 0, 4));
-  const monday = new Date(jan4.getTime() - ((jan4.getUTCDay() + 6) % 7) * 86_400_000 + (Number(m[2]) - 1) * 7 * 86_400_000);
+  const monday = new Date(
+    jan4.getTime() - ((jan4.getUTCDay() + 6) % 7) * 86_400_000 + (Number(m[2]) - 1) * 7 * 86_400_000,
+  );
   return Array.from({ length: 7 }, (_, d) => new Date(monday.getTime() + d * 86_400_000).toISOString().slice(0, 10));
 }
 
@@ -63,7 +65,9 @@ const dailyStats = defineJob({
     for (const input of config.inputs) {
       const ref = input.partitionRef!.str;
       const city = /city=([^/]+)/.exec(ref)![1]!;
-      const temps = (JSON.parse(await readFile(join(DATA, ref), "utf8")) as { celsius: number }[]).map((h) => h.celsius);
+      const temps = (JSON.parse(await readFile(join(DATA, ref), "utf8")) as { celsius: number }[]).map(
+        (h) => h.celsius,
+      );
       const mean = temps.reduce((a, b) => a + b, 0) / temps.length;
       stats[city] = { min: Math.min(...temps), max: Math.max(...temps), mean: Math.round(mean * 10) / 10 };
     }
@@ -76,7 +80,12 @@ const weeklyReport = defineJob({
   outputs: ["weekly_report/week={week}"],
   config: ({ week }) => ({ inputs: datesOfIsoWeek(week).map((date) => `daily_stats/date=${date}`) }),
   exec: async (config) => {
-    const lines = [`# Weather, ${config.outputs[0]!.str.split("=")[1]}`, "", "| date | " + CITIES.join(" | ") + " |", "|---" .repeat(CITIES.length + 1) + "|"];
+    const lines = [
+      `# Weather, ${config.outputs[0]!.str.split("=")[1]}`,
+      "",
+      "| date | " + CITIES.join(" | ") + " |",
+      "|---".repeat(CITIES.length + 1) + "|",
+    ];
     for (const input of config.inputs) {
       const ref = input.partitionRef!.str;
       const stats = JSON.parse(await readFile(join(DATA, ref), "utf8")) as Record<string, { mean: number }>;

@@ -20,7 +20,10 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
   program
     .description("Partition-oriented data builds: ask for partitions, databuild plans and builds what they need.")
     .version(VERSION)
-    .option("--graph <path>", "graph file (.ts/.js module or .yaml/.json manifest); default: databuild.{ts,js,yaml,json} here, or $DATABUILD_GRAPH")
+    .option(
+      "--graph <path>",
+      "graph file (.ts/.js module or .yaml/.json manifest); default: databuild.{ts,js,yaml,json} here, or $DATABUILD_GRAPH",
+    )
     // Set before the commands are added: subcommands inherit both.
     .showHelpAfterError("(run with --help for usage)")
     .configureHelp({ showGlobalOptions: true })

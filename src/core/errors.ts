@@ -94,9 +94,7 @@ export class AmbiguousRefError extends AnalyzeError {
     readonly ref: string,
     readonly jobs: readonly string[],
   ) {
-    super(
-      `partition ${JSON.stringify(ref)} is produced by more than one job: ${jobs.map((j) => `"${j}"`).join(", ")}`,
-    );
+    super(`partition ${JSON.stringify(ref)} is produced by more than one job: ${jobs.map((j) => `"${j}"`).join(", ")}`);
   }
 }
 

@@ -24,7 +24,7 @@ export interface Graph {
    */
   lookup(refs: readonly string[], neededBy?: string): Map<JobDefinition, WantedPartition[]>;
   /** The job whose patterns match `ref`, or undefined. */
-  producerOf(ref: string): WantedPartition & { job: JobDefinition } | undefined;
+  producerOf(ref: string): (WantedPartition & { job: JobDefinition }) | undefined;
 }
 
 /** Builds a graph, rejecting duplicate labels and ambiguous patterns. */
@@ -45,7 +45,12 @@ export function createGraph(label: string, jobs: readonly JobDefinition[], file?
       if (a.job === b.job) continue;
       const example = patternsIntersect(a.pattern, b.pattern);
       if (example !== undefined) {
-        throw new AmbiguousPatternError([a.job.label, b.job.label], [a.pattern.source, b.pattern.source], example, file);
+        throw new AmbiguousPatternError(
+          [a.job.label, b.job.label],
+          [a.pattern.source, b.pattern.source],
+          example,
+          file,
+        );
       }
     }
   }
@@ -103,7 +108,8 @@ class PatternIndex {
       const prefix = entry.pattern.literalPrefix;
       const slash = prefix.indexOf("/");
       const whole = entry.pattern.paramNames.length === 0 ? entry.pattern.source : undefined;
-      const segment = slash !== -1 ? prefix.slice(0, slash) : whole !== undefined && !whole.includes("/") ? whole : undefined;
+      const segment =
+        slash !== -1 ? prefix.slice(0, slash) : whole !== undefined && !whole.includes("/") ? whole : undefined;
       if (segment === undefined) this.unindexed.push(entry);
       else {
         const list = this.bySegment.get(segment);

@@ -46,7 +46,8 @@ export function parseOutputPattern(source: string): OutputPattern | string {
     if (end === -1) return `unclosed "{" at position ${open}`;
     const name = source.slice(open + 1, end);
     if (name.length === 0) return `unnamed parameter "{}" at position ${open}; name it, e.g. {date}`;
-    if (!PARAM_NAME.test(name)) return `parameter name ${JSON.stringify(name)} must be an identifier ([A-Za-z_][A-Za-z0-9_]*)`;
+    if (!PARAM_NAME.test(name))
+      return `parameter name ${JSON.stringify(name)} must be an identifier ([A-Za-z_][A-Za-z0-9_]*)`;
     if (names.includes(name)) return `duplicate parameter {${name}}`;
     const previous = tokens[tokens.length - 1];
     if (previous?.kind === "param") {

@@ -36,7 +36,8 @@ export function toGraph(defined: DefinedGraph, options: { baseDir: string; file?
   if (typeof defined.label !== "string" || defined.label.length === 0) {
     throw new GraphDefinitionError("defineGraph needs a non-empty `label`", file);
   }
-  if (!Array.isArray(defined.jobs)) throw new GraphDefinitionError("defineGraph needs `jobs`, a list of defineJob(...) results", file);
+  if (!Array.isArray(defined.jobs))
+    throw new GraphDefinitionError("defineGraph needs `jobs`, a list of defineJob(...) results", file);
   const jobs = defined.jobs.map((job, index) => {
     if (job?.kind !== "databuild.job") {
       throw new GraphDefinitionError(`jobs[${index}] is not a defineJob(...) result`, file);
@@ -55,14 +56,16 @@ function toJobDefinition(job: DefinedJob, baseDir: string, file: string | undefi
   if (typeof spec.label !== "string" || spec.label.length === 0) {
     throw new GraphDefinitionError("a job has no `label`", where);
   }
-  if (!Array.isArray(spec.outputs) || spec.outputs.length === 0) fail("`outputs` must list at least one output pattern");
+  if (!Array.isArray(spec.outputs) || spec.outputs.length === 0)
+    fail("`outputs` must list at least one output pattern");
   const outputs = spec.outputs.map((source) => {
     const parsed = parseOutputPattern(source);
     return typeof parsed === "string" ? fail(`output pattern ${JSON.stringify(source)}: ${parsed}`) : parsed;
   });
   const version = spec.version ?? "0.0.0";
   if (!parseVersion(version)) fail(`version ${JSON.stringify(version)} is not semver (MAJOR.MINOR.PATCH)`);
-  if (spec.timeoutSeconds !== undefined && !(spec.timeoutSeconds > 0)) fail("`timeoutSeconds` must be a positive number");
+  if (spec.timeoutSeconds !== undefined && !(spec.timeoutSeconds > 0))
+    fail("`timeoutSeconds` must be a positive number");
   return {
     label: spec.label,
     outputs,
@@ -102,7 +105,9 @@ function configureFunction(spec: JobSpec): Configure {
     const results = wanted.map((w) => perPartition(w.params as never, w.ref));
     // Stay synchronous unless the user's config is async: a promise per ref is costly at 100k refs.
     if (!results.some(isThenable)) return results.map((init, i) => toJobConfig([wanted[i]!.ref], init as object));
-    return Promise.all(results).then((inits): JobConfig[] => inits.map((init, i) => toJobConfig([wanted[i]!.ref], init)));
+    return Promise.all(results).then((inits): JobConfig[] =>
+      inits.map((init, i) => toJobConfig([wanted[i]!.ref], init)),
+    );
   };
 }
 

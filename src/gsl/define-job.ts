@@ -67,7 +67,9 @@ export interface PerPartitionJobSpec<Ps extends readonly string[]> extends JobSp
 /** Configured for all partitions of a round at once; a run may produce several. */
 export interface BatchedJobSpec<Ps extends readonly string[]> extends JobSpecBase<Ps> {
   readonly config?: never;
-  readonly configBatch: (wanted: readonly WantedRef<Ps>[]) => readonly BatchConfigInit[] | Promise<readonly BatchConfigInit[]>;
+  readonly configBatch: (
+    wanted: readonly WantedRef<Ps>[],
+  ) => readonly BatchConfigInit[] | Promise<readonly BatchConfigInit[]>;
 }
 
 export type JobSpec<Ps extends readonly string[] = readonly string[]> = PerPartitionJobSpec<Ps> | BatchedJobSpec<Ps>;

@@ -29,7 +29,10 @@ export async function loadGraph(file: string): Promise<Graph> {
   let module: Record<string, unknown>;
   try {
     const url = pathToFileURL(file).href;
-    module = (ext === ".ts" || ext === ".mts" ? await tsImport(url, import.meta.url) : await import(url)) as Record<string, unknown>;
+    module = (ext === ".ts" || ext === ".mts" ? await tsImport(url, import.meta.url) : await import(url)) as Record<
+      string,
+      unknown
+    >;
   } catch (error) {
     if (isDatabuildError(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);

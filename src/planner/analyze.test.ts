@@ -1,7 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { DepType } from "../gen/databuild_pb.ts";
 import type { EventPayload } from "../core/build-event.ts";
-import { AmbiguousPatternError, ConfigError, CycleError, MalformedRefError, UnmatchedRefError } from "../core/errors.ts";
+import {
+  AmbiguousPatternError,
+  ConfigError,
+  CycleError,
+  MalformedRefError,
+  UnmatchedRefError,
+} from "../core/errors.ts";
 import { defineJob as job, materialize, query, type DefinedJob } from "../gsl/define-job.ts";
 import { gslGraph, noop } from "../testing/gsl-graph.ts";
 import { analyze } from "./analyze.ts";
@@ -53,8 +59,18 @@ describe("analyze", () => {
   it("calls each job's config once per round with all of its refs", async () => {
     const calls: string[][] = [];
     const g = gslGraph([
-      job({ label: "src", outputs: ["src/{n}"], configBatch: (w) => (calls.push(w.map((x) => x.ref)), w.map((x) => ({ outputs: [x.ref] }))), exec: noop }),
-      job({ label: "sum", outputs: ["sum/{n}"], config: ({ n }) => ({ inputs: [`src/${n}`, `src/${Number(n) + 1}`] }), exec: noop }),
+      job({
+        label: "src",
+        outputs: ["src/{n}"],
+        configBatch: (w) => (calls.push(w.map((x) => x.ref)), w.map((x) => ({ outputs: [x.ref] }))),
+        exec: noop,
+      }),
+      job({
+        label: "sum",
+        outputs: ["sum/{n}"],
+        config: ({ n }) => ({ inputs: [`src/${n}`, `src/${Number(n) + 1}`] }),
+        exec: noop,
+      }),
     ]);
     await analyze(g, ["sum/1", "sum/2", "sum/3"]);
     expect(calls).toEqual([["src/1", "src/2", "src/3", "src/4"]]);
@@ -62,7 +78,12 @@ describe("analyze", () => {
 
   it("records QUERY inputs without building them, even when no job produces them", async () => {
     const g = gslGraph([
-      job({ label: "a", outputs: ["a/{d}"], config: ({ d }) => ({ inputs: [query(`external/${d}`), query(`a/prev-${d}`), materialize(`b/${d}`)] }), exec: noop }),
+      job({
+        label: "a",
+        outputs: ["a/{d}"],
+        config: ({ d }) => ({ inputs: [query(`external/${d}`), query(`a/prev-${d}`), materialize(`b/${d}`)] }),
+        exec: noop,
+      }),
       job({ label: "b", outputs: ["b/{d}"], exec: noop }),
     ]);
     const graph = await analyze(g, ["a/1"]);
@@ -93,7 +114,12 @@ describe("analyze", () => {
 
   it("handles a 100,000-deep chain without overflowing the stack", async () => {
     const g = gslGraph([
-      job({ label: "step", outputs: ["step/{i}"], config: ({ i }) => ({ inputs: i === "0" ? [] : [`step/${Number(i) - 1}`] }), exec: noop }),
+      job({
+        label: "step",
+        outputs: ["step/{i}"],
+        config: ({ i }) => ({ inputs: i === "0" ? [] : [`step/${Number(i) - 1}`] }),
+        exec: noop,
+      }),
     ]);
     const graph = await analyze(g, ["step/99999"]);
     expect(graph.nodes).toHaveLength(100_000);
@@ -114,17 +140,23 @@ describe("analyze", () => {
     const cycle = (error as CycleError).cycle;
     expect(cycle[0]).toBe(cycle[cycle.length - 1]);
     expect(new Set(cycle)).toEqual(new Set(["a/1", "b/1", "c/1"]));
-    expect((error as Error).message).toMatch(/a\/1 -> b\/1 -> c\/1 -> a\/1|b\/1 -> c\/1 -> a\/1 -> b\/1|c\/1 -> a\/1 -> b\/1 -> c\/1/);
+    expect((error as Error).message).toMatch(
+      /a\/1 -> b\/1 -> c\/1 -> a\/1|b\/1 -> c\/1 -> a\/1 -> b\/1|c\/1 -> a\/1 -> b\/1 -> c\/1/,
+    );
     expect(events.map((e) => e.case).slice(-2)).toEqual(["cycleDetected", "graphAnalyzeFail"]);
   });
 
   it("reports a self-dependency as a cycle", async () => {
-    const g = gslGraph([job({ label: "self", outputs: ["s/{x}"], config: ({ x }) => ({ inputs: [`s/${x}`] }), exec: noop })]);
+    const g = gslGraph([
+      job({ label: "self", outputs: ["s/{x}"], config: ({ x }) => ({ inputs: [`s/${x}`] }), exec: noop }),
+    ]);
     await expect(analyze(g, ["s/1"])).rejects.toThrow("dependency cycle: s/1 -> s/1");
   });
 
   it("names an unmatched ref, the job that needed it and every pattern", async () => {
-    const g = gslGraph([job({ label: "a", outputs: ["a/{x}"], config: ({ x }) => ({ inputs: [`missing/${x}`] }), exec: noop })]);
+    const g = gslGraph([
+      job({ label: "a", outputs: ["a/{x}"], config: ({ x }) => ({ inputs: [`missing/${x}`] }), exec: noop }),
+    ]);
     const error = await analyze(g, ["a/1"]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnmatchedRefError);
     expect((error as Error).message).toContain('"missing/1"');
@@ -139,12 +171,53 @@ describe("analyze", () => {
 
   describe("config contract", () => {
     const cases: [string, DefinedJob, RegExp][] = [
-      ["throws", job({ label: "j", outputs: ["j/{x}"], config: () => { throw new Error("boom"); }, exec: noop }), /config of job "j" failed for j\/1: boom/],
-      ["omits a requested ref", job({ label: "j", outputs: ["j/{x}"], configBatch: () => [], exec: noop }), /"j\/1" not in the outputs/],
-      ["produces a ref twice", job({ label: "j", outputs: ["j/{x}"], configBatch: (w) => [{ outputs: [w[0]!.ref] }, { outputs: [w[0]!.ref] }], exec: noop }), /produced by more than one config/],
-      ["produces another job's ref", job({ label: "j", outputs: ["j/{x}"], configBatch: () => [{ outputs: ["j/1", "k/1"] }], exec: noop }), /"k\/1" does not match the job's output patterns/],
-      ["names a malformed input", job({ label: "j", outputs: ["j/{x}"], config: () => ({ inputs: ["has space"] }), exec: noop }), /input ref "has space" is malformed/],
-      ["returns a config with no outputs", job({ label: "j", outputs: ["j/{x}"], configBatch: (w) => [{ outputs: [w[0]!.ref] }, { outputs: [] }], exec: noop }), /no outputs/],
+      [
+        "throws",
+        job({
+          label: "j",
+          outputs: ["j/{x}"],
+          config: () => {
+            throw new Error("boom");
+          },
+          exec: noop,
+        }),
+        /config of job "j" failed for j\/1: boom/,
+      ],
+      [
+        "omits a requested ref",
+        job({ label: "j", outputs: ["j/{x}"], configBatch: () => [], exec: noop }),
+        /"j\/1" not in the outputs/,
+      ],
+      [
+        "produces a ref twice",
+        job({
+          label: "j",
+          outputs: ["j/{x}"],
+          configBatch: (w) => [{ outputs: [w[0]!.ref] }, { outputs: [w[0]!.ref] }],
+          exec: noop,
+        }),
+        /produced by more than one config/,
+      ],
+      [
+        "produces another job's ref",
+        job({ label: "j", outputs: ["j/{x}"], configBatch: () => [{ outputs: ["j/1", "k/1"] }], exec: noop }),
+        /"k\/1" does not match the job's output patterns/,
+      ],
+      [
+        "names a malformed input",
+        job({ label: "j", outputs: ["j/{x}"], config: () => ({ inputs: ["has space"] }), exec: noop }),
+        /input ref "has space" is malformed/,
+      ],
+      [
+        "returns a config with no outputs",
+        job({
+          label: "j",
+          outputs: ["j/{x}"],
+          configBatch: (w) => [{ outputs: [w[0]!.ref] }, { outputs: [] }],
+          exec: noop,
+        }),
+        /no outputs/,
+      ],
     ];
     it.each(cases)("fails when config %s, naming the job and ref", async (_name, spec, message) => {
       const events: EventPayload[] = [];

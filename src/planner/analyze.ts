@@ -59,7 +59,11 @@ export async function analyze(graph: Graph, refs: readonly string[], options: An
             if (seen.has(ref)) continue;
             const problem = refProblem(ref);
             if (problem) {
-              throw new ConfigError(job.label, wanted.map((w) => w.ref), `input ref ${JSON.stringify(ref)} is malformed: ${problem}`);
+              throw new ConfigError(
+                job.label,
+                wanted.map((w) => w.ref),
+                `input ref ${JSON.stringify(ref)} is malformed: ${problem}`,
+              );
             }
             if (input.depType === DepType.QUERY) continue;
             seen.add(ref);
@@ -73,7 +77,11 @@ export async function analyze(graph: Graph, refs: readonly string[], options: An
     }
     const ordered = orderTasks(tasks, producerTask);
     if ("cycle" in ordered) throw new CycleError(ordered.cycle);
-    const result = jobGraph(graph.label, requested, ordered.order.map((i) => tasks[i]!));
+    const result = jobGraph(
+      graph.label,
+      requested,
+      ordered.order.map((i) => tasks[i]!),
+    );
     emit?.(event("jobGraph", { jobGraph: result }));
     return result;
   } catch (error) {
@@ -94,7 +102,12 @@ function dispatch(
     return graph.lookup(missing, neededBy && missing.length > 0 ? neededBy.get(missing[0]!) : undefined);
   } catch (error) {
     if (isDatabuildError(error)) {
-      emit?.(event("partitionDispatchFail", { partitionRefs: missing.slice(0, 100).map((str) => ({ str })), message: error.message }));
+      emit?.(
+        event("partitionDispatchFail", {
+          partitionRefs: missing.slice(0, 100).map((str) => ({ str })),
+          message: error.message,
+        }),
+      );
     }
     throw error;
   }
@@ -119,13 +132,26 @@ async function configureJob(
   let configs: JobConfig[];
   try {
     configs = await job.configure(wanted);
-    if (!Array.isArray(configs)) throw new ConfigError(job.label, wanted.map((w) => w.ref), "config did not return a list of job configs");
+    if (!Array.isArray(configs))
+      throw new ConfigError(
+        job.label,
+        wanted.map((w) => w.ref),
+        "config did not return a list of job configs",
+      );
   } catch (error) {
     const failure =
       error instanceof ConfigError
         ? error
-        : new ConfigError(job.label, wanted.map((w) => w.ref), error instanceof Error ? error.message : String(error), "", { cause: error });
-    emit?.(event("configFail", { job: jobLabel, partitionRefs: refs, message: failure.problem, stderr: failure.stderr }));
+        : new ConfigError(
+            job.label,
+            wanted.map((w) => w.ref),
+            error instanceof Error ? error.message : String(error),
+            "",
+            { cause: error },
+          );
+    emit?.(
+      event("configFail", { job: jobLabel, partitionRefs: refs, message: failure.problem, stderr: failure.stderr }),
+    );
     emit?.(event("jobConfigFail", { job: jobLabel, partitionRefs: refs, message: failure.message }));
     throw failure;
   }
@@ -146,7 +172,11 @@ function recordConfigs(
   producerTask: Map<string, number>,
 ): void {
   const fail = (problem: string) => {
-    throw new ConfigError(job.label, wanted.map((w) => w.ref), problem);
+    throw new ConfigError(
+      job.label,
+      wanted.map((w) => w.ref),
+      problem,
+    );
   };
   for (const config of configs) {
     if (config.outputs.length === 0) fail("a returned config has no outputs");
@@ -157,7 +187,9 @@ function recordConfigs(
       if (problem) fail(`output ref ${JSON.stringify(ref)} is malformed: ${problem}`);
       if (producerTask.has(ref)) fail(`partition ${JSON.stringify(ref)} is produced by more than one config`);
       if (!job.outputs.some((p) => p.match(ref))) {
-        fail(`output ${JSON.stringify(ref)} does not match the job's output patterns (${job.outputs.map((p) => p.source).join(", ")})`);
+        fail(
+          `output ${JSON.stringify(ref)} does not match the job's output patterns (${job.outputs.map((p) => p.source).join(", ")})`,
+        );
       }
       producerTask.set(ref, index);
     }
@@ -166,7 +198,12 @@ function recordConfigs(
   // Wanted refs were unproduced before this call, so presence means this call produced them.
   const unproduced = wanted.filter((w) => !producerTask.has(w.ref));
   if (unproduced.length > 0) {
-    const shown = unproduced.slice(0, 5).map((w) => JSON.stringify(w.ref)).join(", ");
-    fail(`requested partition ${shown}${unproduced.length > 5 ? ` and ${unproduced.length - 5} more` : ""} not in the outputs of any returned config`);
+    const shown = unproduced
+      .slice(0, 5)
+      .map((w) => JSON.stringify(w.ref))
+      .join(", ");
+    fail(
+      `requested partition ${shown}${unproduced.length > 5 ? ` and ${unproduced.length - 5} more` : ""} not in the outputs of any returned config`,
+    );
   }
 }

@@ -13,12 +13,17 @@ import { jobGraphToMermaid } from "./mermaid.ts";
 const graph = gslGraph([
   job({ label: "raw", outputs: ["raw/date={date}"], exec: noop }),
   job({
-    label: "clean \"quoted\" #1",
+    label: 'clean "quoted" #1',
     outputs: ["clean/date={date}"],
     config: ({ date }) => ({ inputs: [`raw/date=${date}`, query(`clean/date=${date}-prev`)] }),
     exec: noop,
   }),
-  job({ label: "weekly", outputs: ["weekly/w={w}"], config: () => ({ inputs: ["clean/date=1", "clean/date=2"] }), exec: noop }),
+  job({
+    label: "weekly",
+    outputs: ["weekly/w={w}"],
+    config: () => ({ inputs: ["clean/date=1", "clean/date=2"] }),
+    exec: noop,
+  }),
 ]);
 
 describe("mermaid", () => {
@@ -49,7 +54,11 @@ describe("mermaid", () => {
       await page.setContent("<!doctype html><html><body></body></html>");
       await page.addScriptTag({ content: mermaidJs });
       const svg = await page.evaluate(async (text) => {
-        const m = (globalThis as unknown as { mermaid: { initialize(o: object): void; render(id: string, t: string): Promise<{ svg: string }> } }).mermaid;
+        const m = (
+          globalThis as unknown as {
+            mermaid: { initialize(o: object): void; render(id: string, t: string): Promise<{ svg: string }> };
+          }
+        ).mermaid;
         m.initialize({ startOnLoad: false });
         return (await m.render("graph", text)).svg;
       }, source);
@@ -58,7 +67,12 @@ describe("mermaid", () => {
       for (const label of ["raw/date=1", "clean/date=2", "weekly/w=1", "weekly"]) expect(svg).toContain(label);
       expect(svg).toContain('clean "quoted" #1');
       const nodes = (svg.match(/class="node /g) ?? []).length;
-      const partitions = new Set(jobGraph.nodes.flatMap((t) => [...t.config!.outputs.map((o) => o.str), ...t.config!.inputs.map((i) => i.partitionRef!.str)]));
+      const partitions = new Set(
+        jobGraph.nodes.flatMap((t) => [
+          ...t.config!.outputs.map((o) => o.str),
+          ...t.config!.inputs.map((i) => i.partitionRef!.str),
+        ]),
+      );
       expect(nodes).toBe(partitions.size + jobGraph.nodes.length);
     });
   });

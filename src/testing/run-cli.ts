@@ -18,7 +18,10 @@ export interface CliResult {
 }
 
 /** Runs `databuild ...args` and collects its output. */
-export function runDatabuild(args: readonly string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<CliResult> {
+export function runDatabuild(
+  args: readonly string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [DATABUILD_BIN, ...args], {
       cwd: options.cwd ?? REPO_ROOT,

@@ -29,16 +29,27 @@ describe("databuild analyze", () => {
   });
 
   it("prints the JobGraph as proto JSON with --json", async () => {
-    const result = await runDatabuild(["analyze", "--json", "heat_alerts/date=2024-05-01"], { env: { DATABUILD_GRAPH: WEATHER } });
+    const result = await runDatabuild(["analyze", "--json", "heat_alerts/date=2024-05-01"], {
+      env: { DATABUILD_GRAPH: WEATHER },
+    });
     expect(result.code).toBe(0);
     const jobGraph = fromJsonString(JobGraphSchema, result.stdout);
     expect(jobGraph.label).toBe("weather");
-    expect(jobGraph.nodes.map((t) => t.job!.label)).toEqual(["observations", "observations", "observations", "daily_stats", "heat_alerts"]);
+    expect(jobGraph.nodes.map((t) => t.job!.label)).toEqual([
+      "observations",
+      "observations",
+      "observations",
+      "daily_stats",
+      "heat_alerts",
+    ]);
     const raw = JSON.parse(result.stdout);
     expect(raw.outputs).toEqual([{ str: "heat_alerts/date=2024-05-01" }]);
     const alerts = raw.nodes[4].config;
     expect(alerts.inputs).toContainEqual({ depType: "QUERY", partitionRef: { str: "heat_alerts/date=2024-04-30" } });
-    expect(alerts.inputs).toContainEqual({ depType: "MATERIALIZE", partitionRef: { str: "daily_stats/date=2024-05-01" } });
+    expect(alerts.inputs).toContainEqual({
+      depType: "MATERIALIZE",
+      partitionRef: { str: "daily_stats/date=2024-05-01" },
+    });
     expect(alerts.args).toEqual(["data/daily_stats/date=2024-05-01", "data/heat_alerts/date=2024-05-01"]);
   });
 
@@ -50,7 +61,8 @@ describe("databuild analyze", () => {
   });
 
   it("exits 1 naming the job and ref when a config throws", async () => {
-    const file = graphFile(`export default defineGraph({ label: "g", jobs: [defineJob({ label: "weekly", outputs: ["weekly/week={week}"],
+    const file =
+      graphFile(`export default defineGraph({ label: "g", jobs: [defineJob({ label: "weekly", outputs: ["weekly/week={week}"],
       config: ({ week }) => { throw new Error("week " + week + " is not an ISO week"); }, exec: () => {} })] });`);
     const result = await runDatabuild(["--graph", file, "analyze", "weekly/week=May"]);
     expect(result.code).toBe(1);
@@ -100,7 +112,12 @@ describe("databuild jobs", () => {
     const result = await runDatabuild(["--graph", WEATHER, "jobs", "--json"]);
     expect(result.code).toBe(0);
     const description = fromJsonString(GraphDescriptionSchema, result.stdout);
-    expect(description.jobs.map((j) => j.label!.label)).toEqual(["observations", "daily_stats", "weekly_report", "heat_alerts"]);
+    expect(description.jobs.map((j) => j.label!.label)).toEqual([
+      "observations",
+      "daily_stats",
+      "weekly_report",
+      "heat_alerts",
+    ]);
     expect(description.jobs[3]!.execCommand).toEqual(["bash", "jobs/heat-alerts.sh"]);
     expect(description.jobs[1]!.definedAt).toMatch(/examples\/weather\/databuild\.ts:\d+$/);
   });

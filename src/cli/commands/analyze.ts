@@ -35,7 +35,9 @@ export function formatJobGraph(jobGraph: JobGraph): string {
   ];
   const width = Math.max(0, ...tasks.slice(0, 10_000).map((t) => t.job!.label.length));
   const number = String(tasks.length).length;
-  tasks.forEach((task, i) => lines.push(`${String(i + 1).padStart(number)}. ${task.job!.label.padEnd(width)}  ${describeTask(task)}`));
+  tasks.forEach((task, i) =>
+    lines.push(`${String(i + 1).padStart(number)}. ${task.job!.label.padEnd(width)}  ${describeTask(task)}`),
+  );
   return lines.join("\n") + "\n";
 }
 

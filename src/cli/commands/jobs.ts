@@ -40,7 +40,12 @@ function formatJobs(description: GraphDescription): string {
   const lines = [`graph ${description.label} (${description.file}): ${description.jobs.length} jobs`];
   for (const job of description.jobs) {
     const exec = job.execKind === "command" ? job.execCommand.join(" ") : "in-process function";
-    lines.push(``, `${job.label!.label}  v${job.version}`, `  outputs: ${job.outputPatterns.join(", ")}`, `  exec:    ${exec}`);
+    lines.push(
+      ``,
+      `${job.label!.label}  v${job.version}`,
+      `  outputs: ${job.outputPatterns.join(", ")}`,
+      `  exec:    ${exec}`,
+    );
   }
   return lines.join("\n") + "\n";
 }

@@ -24,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file databuild.proto.
  */
 export const file_databuild: GenFile = /*@__PURE__*/
-  fileDesc("Cg9kYXRhYnVpbGQucHJvdG8SDGRhdGFidWlsZC52MSIbCgxQYXJ0aXRpb25SZWYSCwoDc3RyGAEgASgJIhkKCEpvYkxhYmVsEg0KBWxhYmVsGAEgASgJImUKB0RhdGFEZXASJwoIZGVwX3R5cGUYASABKA4yFS5kYXRhYnVpbGQudjEuRGVwVHlwZRIxCg1wYXJ0aXRpb25fcmVmGAIgASgLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZiLIAQoJSm9iQ29uZmlnEisKB291dHB1dHMYASADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEiUKBmlucHV0cxgCIAMoCzIVLmRhdGFidWlsZC52MS5EYXRhRGVwEgwKBGFyZ3MYAyADKAkSLQoDZW52GAQgAygLMiAuZGF0YWJ1aWxkLnYxLkpvYkNvbmZpZy5FbnZFbnRyeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkAKFEpvYkNvbmZpZ3VyZVJlc3BvbnNlEigKB2NvbmZpZ3MYASADKAsyFy5kYXRhYnVpbGQudjEuSm9iQ29uZmlnIlQKBFRhc2sSIwoDam9iGAEgASgLMhYuZGF0YWJ1aWxkLnYxLkpvYkxhYmVsEicKBmNvbmZpZxgCIAEoCzIXLmRhdGFidWlsZC52MS5Kb2JDb25maWciaQoISm9iR3JhcGgSDQoFbGFiZWwYASABKAkSKwoHb3V0cHV0cxgCIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSIQoFbm9kZXMYAyADKAsyEi5kYXRhYnVpbGQudjEuVGFzayKeAQoOSm9iRGVzY3JpcHRpb24SJQoFbGFiZWwYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iTGFiZWwSFwoPb3V0cHV0X3BhdHRlcm5zGAIgAygJEhEKCWV4ZWNfa2luZBgDIAEoCRIUCgxleGVjX2NvbW1hbmQYBCADKAkSDwoHdmVyc2lvbhgFIAEoCRISCgpkZWZpbmVkX2F0GAYgASgJIlsKEEdyYXBoRGVzY3JpcHRpb24SDQoFbGFiZWwYASABKAkSKgoEam9icxgCIAMoCzIcLmRhdGFidWlsZC52MS5Kb2JEZXNjcmlwdGlvbhIMCgRmaWxlGAMgASgJIqsBCgtNYW5pZmVzdFJlZhIxCg1wYXJ0aXRpb25fcmVmGAEgASgLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhInCghkZXBfdHlwZRgCIAEoDjIVLmRhdGFidWlsZC52MS5EZXBUeXBlEhIKCmpvYl9ydW5faWQYAyABKAkSLAoIYnVpbHRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIq4CChFQYXJ0aXRpb25NYW5pZmVzdBIrCgdvdXRwdXRzGAEgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhIpCgZpbnB1dHMYAiADKAsyGS5kYXRhYnVpbGQudjEuTWFuaWZlc3RSZWYSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiAKBHRhc2sYBSABKAsyEi5kYXRhYnVpbGQudjEuVGFzaxIYChBidWlsZF9yZXF1ZXN0X2lkGAYgASgJEhIKCmpvYl9ydW5faWQYByABKAkSEwoLam9iX3ZlcnNpb24YCCABKAki+w8KCkJ1aWxkRXZlbnQSEAoIZXZlbnRfaWQYASABKAkSLQoJdGltZXN0YW1wGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIYChBidWlsZF9yZXF1ZXN0X2lkGAMgASgJEhIKCmpvYl9ydW5faWQYBCABKAkSRAoWYnVpbGRfcmVxdWVzdF9yZWNlaXZlZBgKIAEoCzIiLmRhdGFidWlsZC52MS5CdWlsZFJlcXVlc3RSZWNlaXZlZEgAEk8KHGJ1aWxkX3JlcXVlc3Rfc3RhdHVzX2NoYW5nZWQYCyABKAsyJy5kYXRhYnVpbGQudjEuQnVpbGRSZXF1ZXN0U3RhdHVzQ2hhbmdlZEgAEkgKGHBhcnRpdGlvbl9zdGF0dXNfY2hhbmdlZBgUIAEoCzIkLmRhdGFidWlsZC52MS5QYXJ0aXRpb25TdGF0dXNDaGFuZ2VkSAASPwoTcGFydGl0aW9uX2RlbGVnYXRlZBgVIAEoCzIgLmRhdGFidWlsZC52MS5QYXJ0aXRpb25EZWxlZ2F0ZWRIABJGChdwYXJ0aXRpb25fZGlzcGF0Y2hfZmFpbBgeIAEoCzIjLmRhdGFidWlsZC52MS5QYXJ0aXRpb25EaXNwYXRjaEZhaWxIABI1Cg5jeWNsZV9kZXRlY3RlZBgfIAEoCzIbLmRhdGFidWlsZC52MS5DeWNsZURldGVjdGVkSAASPAoSZ3JhcGhfYW5hbHl6ZV9mYWlsGCAgASgLMh4uZGF0YWJ1aWxkLnYxLkdyYXBoQW5hbHl6ZUZhaWxIABIyCglqb2JfZ3JhcGgYISABKAsyHS5kYXRhYnVpbGQudjEuSm9iR3JhcGhFbWl0dGVkSAASOgoRYXJnX3ZhbGlkYXRlX2ZhaWwYKCABKAsyHS5kYXRhYnVpbGQudjEuQXJnVmFsaWRhdGVGYWlsSAASQAoUYXJnX3ZhbGlkYXRlX3N1Y2Nlc3MYKSABKAsyIC5kYXRhYnVpbGQudjEuQXJnVmFsaWRhdGVTdWNjZXNzSAASLwoLY29uZmlnX2ZhaWwYKiABKAsyGC5kYXRhYnVpbGQudjEuQ29uZmlnRmFpbEgAEjUKDmNvbmZpZ19zdWNjZXNzGCsgASgLMhsuZGF0YWJ1aWxkLnYxLkNvbmZpZ1N1Y2Nlc3NIABI2Cg9qb2JfY29uZmlnX2ZhaWwYLCABKAsyGy5kYXRhYnVpbGQudjEuSm9iQ29uZmlnRmFpbEgAEkAKFGNvbmZpZ192YWxpZGF0ZV9mYWlsGDIgASgLMiAuZGF0YWJ1aWxkLnYxLkNvbmZpZ1ZhbGlkYXRlRmFpbEgAEkYKF2NvbmZpZ192YWxpZGF0ZV9zdWNjZXNzGDMgASgLMiMuZGF0YWJ1aWxkLnYxLkNvbmZpZ1ZhbGlkYXRlU3VjY2Vzc0gAEjgKEHRhc2tfbGF1bmNoX2ZhaWwYNCABKAsyHC5kYXRhYnVpbGQudjEuVGFza0xhdW5jaEZhaWxIABI+ChN0YXNrX2xhdW5jaF9zdWNjZXNzGDUgASgLMh8uZGF0YWJ1aWxkLnYxLlRhc2tMYXVuY2hTdWNjZXNzSAASMwoNam9iX2hlYXJ0YmVhdBg2IAEoCzIaLmRhdGFidWlsZC52MS5Kb2JIZWFydGJlYXRIABIrCglsb2dfZW50cnkYNyABKAsyFi5kYXRhYnVpbGQudjEuTG9nRW50cnlIABIvCgt0YXNrX2ZhaWxlZBg4IAEoCzIYLmRhdGFidWlsZC52MS5UYXNrRmFpbGVkSAASMQoMdGFza19zdWNjZXNzGDkgASgLMhkuZGF0YWJ1aWxkLnYxLlRhc2tTdWNjZXNzSAASPQoScGFydGl0aW9uX21hbmlmZXN0GDogASgLMh8uZGF0YWJ1aWxkLnYxLlBhcnRpdGlvbk1hbmlmZXN0SAASMgoNam9iX2V4ZWNfZmFpbBg7IAEoCzIZLmRhdGFidWlsZC52MS5Kb2JFeGVjRmFpbEgAEjUKDnJlbWFpbmluZ19qb2JzGEYgASgLMhsuZGF0YWJ1aWxkLnYxLlJlbWFpbmluZ0pvYnNIABI9ChJqb2JzX3Vuc2NoZWR1bGFibGUYRyABKAsyHy5kYXRhYnVpbGQudjEuSm9ic1Vuc2NoZWR1bGFibGVIABI6ChFqb2Jfc2NoZWR1bGVfZmFpbBhIIAEoCzIdLmRhdGFidWlsZC52MS5Kb2JTY2hlZHVsZUZhaWxIABJAChRqb2Jfc2NoZWR1bGVfc3VjY2VzcxhJIAEoCzIgLmRhdGFidWlsZC52MS5Kb2JTY2hlZHVsZVN1Y2Nlc3NIABIvCgtqb2JfZmFpbHVyZRhKIAEoCzIYLmRhdGFidWlsZC52MS5Kb2JGYWlsdXJlSAASLwoLam9iX2NhbmNlbHMYSyABKAsyGC5kYXRhYnVpbGQudjEuSm9iQ2FuY2Vsc0gAEjcKD2J1aWxkX2hlYXJ0YmVhdBhMIAEoCzIcLmRhdGFidWlsZC52MS5CdWlsZEhlYXJ0YmVhdEgAEjgKEGdyYXBoX2J1aWxkX2ZhaWwYTSABKAsyHC5kYXRhYnVpbGQudjEuR3JhcGhCdWlsZEZhaWxIABI+ChNncmFwaF9idWlsZF9zdWNjZXNzGE4gASgLMh8uZGF0YWJ1aWxkLnYxLkdyYXBoQnVpbGRTdWNjZXNzSABCBwoFZXZlbnQipQEKFEJ1aWxkUmVxdWVzdFJlY2VpdmVkEjgKFHJlcXVlc3RlZF9wYXJ0aXRpb25zGAEgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhITCgtncmFwaF9sYWJlbBgCIAEoCRIRCglyZXF1ZXN0ZXIYAyABKAkSKwoHb3B0aW9ucxgEIAEoCzIaLmRhdGFidWlsZC52MS5CdWlsZE9wdGlvbnMiVAoMQnVpbGRPcHRpb25zEhAKCHBhcmFsbGVsGAEgASgNEhIKCmtlZXBfZ29pbmcYAiABKAgSDQoFZm9yY2UYAyABKAgSDwoHZHJ5X3J1bhgEIAEoCCJeChlCdWlsZFJlcXVlc3RTdGF0dXNDaGFuZ2VkEjAKBnN0YXR1cxgBIAEoDjIgLmRhdGFidWlsZC52MS5CdWlsZFJlcXVlc3RTdGF0dXMSDwoHbWVzc2FnZRgCIAEoCSKfAQoWUGFydGl0aW9uU3RhdHVzQ2hhbmdlZBIxCg1wYXJ0aXRpb25fcmVmGAEgASgLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhItCgZzdGF0dXMYAiABKA4yHS5kYXRhYnVpbGQudjEuUGFydGl0aW9uU3RhdHVzEhIKCmpvYl9ydW5faWQYAyABKAkSDwoHbWVzc2FnZRgEIAEoCSK3AQoSUGFydGl0aW9uRGVsZWdhdGVkEjEKDXBhcnRpdGlvbl9yZWYYASABKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEiEKGWRlbGVnYXRlX2J1aWxkX3JlcXVlc3RfaWQYAiABKAkSGwoTZGVsZWdhdGVfam9iX3J1bl9pZBgDIAEoCRIuCgZyZWFzb24YBCABKA4yHi5kYXRhYnVpbGQudjEuRGVsZWdhdGlvblJlYXNvbiJcChVQYXJ0aXRpb25EaXNwYXRjaEZhaWwSMgoOcGFydGl0aW9uX3JlZnMYASADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEg8KB21lc3NhZ2UYAiABKAkiOgoNQ3ljbGVEZXRlY3RlZBIpCgVjeWNsZRgBIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYiIwoQR3JhcGhBbmFseXplRmFpbBIPCgdtZXNzYWdlGAEgASgJIjwKD0pvYkdyYXBoRW1pdHRlZBIpCglqb2JfZ3JhcGgYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iR3JhcGgiewoPQXJnVmFsaWRhdGVGYWlsEiMKA2pvYhgBIAEoCzIWLmRhdGFidWlsZC52MS5Kb2JMYWJlbBIyCg5wYXJ0aXRpb25fcmVmcxgCIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSDwoHbWVzc2FnZRgDIAEoCSJtChJBcmdWYWxpZGF0ZVN1Y2Nlc3MSIwoDam9iGAEgASgLMhYuZGF0YWJ1aWxkLnYxLkpvYkxhYmVsEjIKDnBhcnRpdGlvbl9yZWZzGAIgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZiKGAQoKQ29uZmlnRmFpbBIjCgNqb2IYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iTGFiZWwSMgoOcGFydGl0aW9uX3JlZnMYAiADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEg8KB21lc3NhZ2UYAyABKAkSDgoGc3RkZXJyGAQgASgJIn4KDUNvbmZpZ1N1Y2Nlc3MSIwoDam9iGAEgASgLMhYuZGF0YWJ1aWxkLnYxLkpvYkxhYmVsEjIKDnBhcnRpdGlvbl9yZWZzGAIgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhIUCgxjb25maWdfY291bnQYAyABKA0ieQoNSm9iQ29uZmlnRmFpbBIjCgNqb2IYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iTGFiZWwSMgoOcGFydGl0aW9uX3JlZnMYAiADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEg8KB21lc3NhZ2UYAyABKAkiRwoSQ29uZmlnVmFsaWRhdGVGYWlsEiAKBHRhc2sYASABKAsyEi5kYXRhYnVpbGQudjEuVGFzaxIPCgdtZXNzYWdlGAIgASgJIjkKFUNvbmZpZ1ZhbGlkYXRlU3VjY2VzcxIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2siQwoOVGFza0xhdW5jaEZhaWwSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEg8KB21lc3NhZ2UYAiABKAkiVAoRVGFza0xhdW5jaFN1Y2Nlc3MSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEgsKA3BpZBgCIAEoDRIQCghob3N0bmFtZRgDIAEoCSIhCgxKb2JIZWFydGJlYXQSEQoJcnNzX2J5dGVzGAEgASgEImYKCExvZ0VudHJ5EicKBnN0cmVhbRgBIAEoDjIXLmRhdGFidWlsZC52MS5Mb2dTdHJlYW0SEAoIc2VxdWVuY2UYAiABKAQSDAoEbGluZRgDIAEoCRIRCgljb250aW51ZWQYBCABKAgigwEKClRhc2tGYWlsZWQSLAoIY2F0ZWdvcnkYASABKA4yGi5kYXRhYnVpbGQudjEuRXhpdENhdGVnb3J5EhEKCWV4aXRfY29kZRgCIAEoBRIOCgZzaWduYWwYAyABKAkSDwoHbWVzc2FnZRgEIAEoCRITCgtzdGRlcnJfdGFpbBgFIAMoCSJrCgtUYXNrU3VjY2VzcxIuCgpzdGFydF90aW1lGAEgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiTAoLSm9iRXhlY0ZhaWwSLAoIY2F0ZWdvcnkYASABKA4yGi5kYXRhYnVpbGQudjEuRXhpdENhdGVnb3J5Eg8KB21lc3NhZ2UYAiABKAkiQAoNUmVtYWluaW5nSm9icxINCgVyZWFkeRgBIAEoDRIPCgdydW5uaW5nGAIgASgNEg8KB3dhaXRpbmcYAyABKA0iQwoRSm9ic1Vuc2NoZWR1bGFibGUSLgoFdGFza3MYASADKAsyHy5kYXRhYnVpbGQudjEuVW5zY2hlZHVsYWJsZVRhc2siRQoRVW5zY2hlZHVsYWJsZVRhc2sSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEg4KBnJlYXNvbhgCIAEoCSJECg9Kb2JTY2hlZHVsZUZhaWwSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEg8KB21lc3NhZ2UYAiABKAkiRwoSSm9iU2NoZWR1bGVTdWNjZXNzEiAKBHRhc2sYASABKAsyEi5kYXRhYnVpbGQudjEuVGFzaxIPCgdhdHRlbXB0GAIgASgNIm0KCkpvYkZhaWx1cmUSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEiwKCGNhdGVnb3J5GAIgASgOMhouZGF0YWJ1aWxkLnYxLkV4aXRDYXRlZ29yeRIPCgdtZXNzYWdlGAMgASgJIjEKCkpvYkNhbmNlbHMSEwoLam9iX3J1bl9pZHMYASADKAkSDgoGcmVhc29uGAIgASgJIiYKDkJ1aWxkSGVhcnRiZWF0EhQKDHJ1bm5pbmdfam9icxgBIAEoDSJYCg5HcmFwaEJ1aWxkRmFpbBIPCgdtZXNzYWdlGAEgASgJEjUKEWZhaWxlZF9wYXJ0aXRpb25zGAIgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZiJdChFHcmFwaEJ1aWxkU3VjY2VzcxIQCghqb2JzX3J1bhgBIAEoDRIYChBwYXJ0aXRpb25zX2J1aWx0GAIgASgNEhwKFHBhcnRpdGlvbnNfZGVsZWdhdGVkGAMgASgNKiUKB0RlcFR5cGUSDwoLTUFURVJJQUxJWkUQABIJCgVRVUVSWRABKuMBChJCdWlsZFJlcXVlc3RTdGF0dXMSJAogQlVJTERfUkVRVUVTVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIaChZCVUlMRF9SRVFVRVNUX1JFQ0VJVkVEEAESGgoWQlVJTERfUkVRVUVTVF9QTEFOTklORxACEhsKF0JVSUxEX1JFUVVFU1RfRVhFQ1VUSU5HEAMSGwoXQlVJTERfUkVRVUVTVF9DT01QTEVURUQQBBIYChRCVUlMRF9SRVFVRVNUX0ZBSUxFRBAFEhsKF0JVSUxEX1JFUVVFU1RfQ0FOQ0VMTEVEEAYq4AEKD1BhcnRpdGlvblN0YXR1cxIgChxQQVJUSVRJT05fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTUEFSVElUSU9OX1JFUVVFU1RFRBABEhcKE1BBUlRJVElPTl9TQ0hFRFVMRUQQAhIWChJQQVJUSVRJT05fQlVJTERJTkcQAxIXChNQQVJUSVRJT05fQVZBSUxBQkxFEAQSFAoQUEFSVElUSU9OX0ZBSUxFRBAFEhcKE1BBUlRJVElPTl9ERUxFR0FURUQQBhIZChVQQVJUSVRJT05fSU5WQUxJREFURUQQBypdChBEZWxlZ2F0aW9uUmVhc29uEiEKHURFTEVHQVRJT05fUkVBU09OX1VOU1BFQ0lGSUVEEAASFQoRQUxSRUFEWV9BVkFJTEFCTEUQARIPCgtJTl9QUk9HUkVTUxACKs0BCgxFeGl0Q2F0ZWdvcnkSHQoZRVhJVF9DQVRFR09SWV9VTlNQRUNJRklFRBAAEhAKDEVYSVRfU1VDQ0VTUxABEhQKEEVYSVRfSk9CX0ZBSUxVUkUQAhIPCgtFWElUX1NJR05BTBADEhcKE0VYSVRfTEFVTkNIX0ZBSUxVUkUQBBIQCgxFWElUX1RJTUVPVVQQBRISCg5FWElUX0NBTkNFTExFRBAGEg0KCUVYSVRfTE9TVBAHEhcKE0VYSVRfQ09ORklHX0lOVkFMSUQQCCo/CglMb2dTdHJlYW0SGgoWTE9HX1NUUkVBTV9VTlNQRUNJRklFRBAAEgoKBlNURE9VVBABEgoKBlNUREVSUhACYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("Cg9kYXRhYnVpbGQucHJvdG8SDGRhdGFidWlsZC52MSIbCgxQYXJ0aXRpb25SZWYSCwoDc3RyGAEgASgJIhkKCEpvYkxhYmVsEg0KBWxhYmVsGAEgASgJImUKB0RhdGFEZXASJwoIZGVwX3R5cGUYASABKA4yFS5kYXRhYnVpbGQudjEuRGVwVHlwZRIxCg1wYXJ0aXRpb25fcmVmGAIgASgLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZiLIAQoJSm9iQ29uZmlnEisKB291dHB1dHMYASADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEiUKBmlucHV0cxgCIAMoCzIVLmRhdGFidWlsZC52MS5EYXRhRGVwEgwKBGFyZ3MYAyADKAkSLQoDZW52GAQgAygLMiAuZGF0YWJ1aWxkLnYxLkpvYkNvbmZpZy5FbnZFbnRyeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkAKFEpvYkNvbmZpZ3VyZVJlc3BvbnNlEigKB2NvbmZpZ3MYASADKAsyFy5kYXRhYnVpbGQudjEuSm9iQ29uZmlnIlQKBFRhc2sSIwoDam9iGAEgASgLMhYuZGF0YWJ1aWxkLnYxLkpvYkxhYmVsEicKBmNvbmZpZxgCIAEoCzIXLmRhdGFidWlsZC52MS5Kb2JDb25maWciaQoISm9iR3JhcGgSDQoFbGFiZWwYASABKAkSKwoHb3V0cHV0cxgCIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSIQoFbm9kZXMYAyADKAsyEi5kYXRhYnVpbGQudjEuVGFzayKeAQoOSm9iRGVzY3JpcHRpb24SJQoFbGFiZWwYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iTGFiZWwSFwoPb3V0cHV0X3BhdHRlcm5zGAIgAygJEhEKCWV4ZWNfa2luZBgDIAEoCRIUCgxleGVjX2NvbW1hbmQYBCADKAkSDwoHdmVyc2lvbhgFIAEoCRISCgpkZWZpbmVkX2F0GAYgASgJIlsKEEdyYXBoRGVzY3JpcHRpb24SDQoFbGFiZWwYASABKAkSKgoEam9icxgCIAMoCzIcLmRhdGFidWlsZC52MS5Kb2JEZXNjcmlwdGlvbhIMCgRmaWxlGAMgASgJIqsBCgtNYW5pZmVzdFJlZhIxCg1wYXJ0aXRpb25fcmVmGAEgASgLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhInCghkZXBfdHlwZRgCIAEoDjIVLmRhdGFidWlsZC52MS5EZXBUeXBlEhIKCmpvYl9ydW5faWQYAyABKAkSLAoIYnVpbHRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIq4CChFQYXJ0aXRpb25NYW5pZmVzdBIrCgdvdXRwdXRzGAEgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhIpCgZpbnB1dHMYAiADKAsyGS5kYXRhYnVpbGQudjEuTWFuaWZlc3RSZWYSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiAKBHRhc2sYBSABKAsyEi5kYXRhYnVpbGQudjEuVGFzaxIYChBidWlsZF9yZXF1ZXN0X2lkGAYgASgJEhIKCmpvYl9ydW5faWQYByABKAkSEwoLam9iX3ZlcnNpb24YCCABKAkikAIKDUpvYlJ1blJlcXVlc3QSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEg8KB2NvbW1hbmQYAiADKAkSCwoDY3dkGAMgASgJEhgKEGJ1aWxkX3JlcXVlc3RfaWQYBCABKAkSEgoKam9iX3J1bl9pZBgFIAEoCRITCgtqb2JfdmVyc2lvbhgGIAEoCRIyCg9pbnB1dF9tYW5pZmVzdHMYByADKAsyGS5kYXRhYnVpbGQudjEuTWFuaWZlc3RSZWYSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAggASgNEhIKCnRpbWVvdXRfbXMYCSABKA0SFQoNa2lsbF9ncmFjZV9tcxgKIAEoDSL7DwoKQnVpbGRFdmVudBIQCghldmVudF9pZBgBIAEoCRItCgl0aW1lc3RhbXAYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGJ1aWxkX3JlcXVlc3RfaWQYAyABKAkSEgoKam9iX3J1bl9pZBgEIAEoCRJEChZidWlsZF9yZXF1ZXN0X3JlY2VpdmVkGAogASgLMiIuZGF0YWJ1aWxkLnYxLkJ1aWxkUmVxdWVzdFJlY2VpdmVkSAASTwocYnVpbGRfcmVxdWVzdF9zdGF0dXNfY2hhbmdlZBgLIAEoCzInLmRhdGFidWlsZC52MS5CdWlsZFJlcXVlc3RTdGF0dXNDaGFuZ2VkSAASSAoYcGFydGl0aW9uX3N0YXR1c19jaGFuZ2VkGBQgASgLMiQuZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblN0YXR1c0NoYW5nZWRIABI/ChNwYXJ0aXRpb25fZGVsZWdhdGVkGBUgASgLMiAuZGF0YWJ1aWxkLnYxLlBhcnRpdGlvbkRlbGVnYXRlZEgAEkYKF3BhcnRpdGlvbl9kaXNwYXRjaF9mYWlsGB4gASgLMiMuZGF0YWJ1aWxkLnYxLlBhcnRpdGlvbkRpc3BhdGNoRmFpbEgAEjUKDmN5Y2xlX2RldGVjdGVkGB8gASgLMhsuZGF0YWJ1aWxkLnYxLkN5Y2xlRGV0ZWN0ZWRIABI8ChJncmFwaF9hbmFseXplX2ZhaWwYICABKAsyHi5kYXRhYnVpbGQudjEuR3JhcGhBbmFseXplRmFpbEgAEjIKCWpvYl9ncmFwaBghIAEoCzIdLmRhdGFidWlsZC52MS5Kb2JHcmFwaEVtaXR0ZWRIABI6ChFhcmdfdmFsaWRhdGVfZmFpbBgoIAEoCzIdLmRhdGFidWlsZC52MS5BcmdWYWxpZGF0ZUZhaWxIABJAChRhcmdfdmFsaWRhdGVfc3VjY2VzcxgpIAEoCzIgLmRhdGFidWlsZC52MS5BcmdWYWxpZGF0ZVN1Y2Nlc3NIABIvCgtjb25maWdfZmFpbBgqIAEoCzIYLmRhdGFidWlsZC52MS5Db25maWdGYWlsSAASNQoOY29uZmlnX3N1Y2Nlc3MYKyABKAsyGy5kYXRhYnVpbGQudjEuQ29uZmlnU3VjY2Vzc0gAEjYKD2pvYl9jb25maWdfZmFpbBgsIAEoCzIbLmRhdGFidWlsZC52MS5Kb2JDb25maWdGYWlsSAASQAoUY29uZmlnX3ZhbGlkYXRlX2ZhaWwYMiABKAsyIC5kYXRhYnVpbGQudjEuQ29uZmlnVmFsaWRhdGVGYWlsSAASRgoXY29uZmlnX3ZhbGlkYXRlX3N1Y2Nlc3MYMyABKAsyIy5kYXRhYnVpbGQudjEuQ29uZmlnVmFsaWRhdGVTdWNjZXNzSAASOAoQdGFza19sYXVuY2hfZmFpbBg0IAEoCzIcLmRhdGFidWlsZC52MS5UYXNrTGF1bmNoRmFpbEgAEj4KE3Rhc2tfbGF1bmNoX3N1Y2Nlc3MYNSABKAsyHy5kYXRhYnVpbGQudjEuVGFza0xhdW5jaFN1Y2Nlc3NIABIzCg1qb2JfaGVhcnRiZWF0GDYgASgLMhouZGF0YWJ1aWxkLnYxLkpvYkhlYXJ0YmVhdEgAEisKCWxvZ19lbnRyeRg3IAEoCzIWLmRhdGFidWlsZC52MS5Mb2dFbnRyeUgAEi8KC3Rhc2tfZmFpbGVkGDggASgLMhguZGF0YWJ1aWxkLnYxLlRhc2tGYWlsZWRIABIxCgx0YXNrX3N1Y2Nlc3MYOSABKAsyGS5kYXRhYnVpbGQudjEuVGFza1N1Y2Nlc3NIABI9ChJwYXJ0aXRpb25fbWFuaWZlc3QYOiABKAsyHy5kYXRhYnVpbGQudjEuUGFydGl0aW9uTWFuaWZlc3RIABIyCg1qb2JfZXhlY19mYWlsGDsgASgLMhkuZGF0YWJ1aWxkLnYxLkpvYkV4ZWNGYWlsSAASNQoOcmVtYWluaW5nX2pvYnMYRiABKAsyGy5kYXRhYnVpbGQudjEuUmVtYWluaW5nSm9ic0gAEj0KEmpvYnNfdW5zY2hlZHVsYWJsZRhHIAEoCzIfLmRhdGFidWlsZC52MS5Kb2JzVW5zY2hlZHVsYWJsZUgAEjoKEWpvYl9zY2hlZHVsZV9mYWlsGEggASgLMh0uZGF0YWJ1aWxkLnYxLkpvYlNjaGVkdWxlRmFpbEgAEkAKFGpvYl9zY2hlZHVsZV9zdWNjZXNzGEkgASgLMiAuZGF0YWJ1aWxkLnYxLkpvYlNjaGVkdWxlU3VjY2Vzc0gAEi8KC2pvYl9mYWlsdXJlGEogASgLMhguZGF0YWJ1aWxkLnYxLkpvYkZhaWx1cmVIABIvCgtqb2JfY2FuY2VscxhLIAEoCzIYLmRhdGFidWlsZC52MS5Kb2JDYW5jZWxzSAASNwoPYnVpbGRfaGVhcnRiZWF0GEwgASgLMhwuZGF0YWJ1aWxkLnYxLkJ1aWxkSGVhcnRiZWF0SAASOAoQZ3JhcGhfYnVpbGRfZmFpbBhNIAEoCzIcLmRhdGFidWlsZC52MS5HcmFwaEJ1aWxkRmFpbEgAEj4KE2dyYXBoX2J1aWxkX3N1Y2Nlc3MYTiABKAsyHy5kYXRhYnVpbGQudjEuR3JhcGhCdWlsZFN1Y2Nlc3NIAEIHCgVldmVudCKlAQoUQnVpbGRSZXF1ZXN0UmVjZWl2ZWQSOAoUcmVxdWVzdGVkX3BhcnRpdGlvbnMYASADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEhMKC2dyYXBoX2xhYmVsGAIgASgJEhEKCXJlcXVlc3RlchgDIAEoCRIrCgdvcHRpb25zGAQgASgLMhouZGF0YWJ1aWxkLnYxLkJ1aWxkT3B0aW9ucyJUCgxCdWlsZE9wdGlvbnMSEAoIcGFyYWxsZWwYASABKA0SEgoKa2VlcF9nb2luZxgCIAEoCBINCgVmb3JjZRgDIAEoCBIPCgdkcnlfcnVuGAQgASgIIl4KGUJ1aWxkUmVxdWVzdFN0YXR1c0NoYW5nZWQSMAoGc3RhdHVzGAEgASgOMiAuZGF0YWJ1aWxkLnYxLkJ1aWxkUmVxdWVzdFN0YXR1cxIPCgdtZXNzYWdlGAIgASgJIp8BChZQYXJ0aXRpb25TdGF0dXNDaGFuZ2VkEjEKDXBhcnRpdGlvbl9yZWYYASABKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEi0KBnN0YXR1cxgCIAEoDjIdLmRhdGFidWlsZC52MS5QYXJ0aXRpb25TdGF0dXMSEgoKam9iX3J1bl9pZBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIrcBChJQYXJ0aXRpb25EZWxlZ2F0ZWQSMQoNcGFydGl0aW9uX3JlZhgBIAEoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSIQoZZGVsZWdhdGVfYnVpbGRfcmVxdWVzdF9pZBgCIAEoCRIbChNkZWxlZ2F0ZV9qb2JfcnVuX2lkGAMgASgJEi4KBnJlYXNvbhgEIAEoDjIeLmRhdGFidWlsZC52MS5EZWxlZ2F0aW9uUmVhc29uIlwKFVBhcnRpdGlvbkRpc3BhdGNoRmFpbBIyCg5wYXJ0aXRpb25fcmVmcxgBIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSDwoHbWVzc2FnZRgCIAEoCSI6Cg1DeWNsZURldGVjdGVkEikKBWN5Y2xlGAEgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZiIjChBHcmFwaEFuYWx5emVGYWlsEg8KB21lc3NhZ2UYASABKAkiPAoPSm9iR3JhcGhFbWl0dGVkEikKCWpvYl9ncmFwaBgBIAEoCzIWLmRhdGFidWlsZC52MS5Kb2JHcmFwaCJ7Cg9BcmdWYWxpZGF0ZUZhaWwSIwoDam9iGAEgASgLMhYuZGF0YWJ1aWxkLnYxLkpvYkxhYmVsEjIKDnBhcnRpdGlvbl9yZWZzGAIgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhIPCgdtZXNzYWdlGAMgASgJIm0KEkFyZ1ZhbGlkYXRlU3VjY2VzcxIjCgNqb2IYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iTGFiZWwSMgoOcGFydGl0aW9uX3JlZnMYAiADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmIoYBCgpDb25maWdGYWlsEiMKA2pvYhgBIAEoCzIWLmRhdGFidWlsZC52MS5Kb2JMYWJlbBIyCg5wYXJ0aXRpb25fcmVmcxgCIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSDwoHbWVzc2FnZRgDIAEoCRIOCgZzdGRlcnIYBCABKAkifgoNQ29uZmlnU3VjY2VzcxIjCgNqb2IYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iTGFiZWwSMgoOcGFydGl0aW9uX3JlZnMYAiADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEhQKDGNvbmZpZ19jb3VudBgDIAEoDSJ5Cg1Kb2JDb25maWdGYWlsEiMKA2pvYhgBIAEoCzIWLmRhdGFidWlsZC52MS5Kb2JMYWJlbBIyCg5wYXJ0aXRpb25fcmVmcxgCIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSDwoHbWVzc2FnZRgDIAEoCSJHChJDb25maWdWYWxpZGF0ZUZhaWwSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEg8KB21lc3NhZ2UYAiABKAkiOQoVQ29uZmlnVmFsaWRhdGVTdWNjZXNzEiAKBHRhc2sYASABKAsyEi5kYXRhYnVpbGQudjEuVGFzayJDCg5UYXNrTGF1bmNoRmFpbBIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSDwoHbWVzc2FnZRgCIAEoCSJUChFUYXNrTGF1bmNoU3VjY2VzcxIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSCwoDcGlkGAIgASgNEhAKCGhvc3RuYW1lGAMgASgJIiEKDEpvYkhlYXJ0YmVhdBIRCglyc3NfYnl0ZXMYASABKAQiZgoITG9nRW50cnkSJwoGc3RyZWFtGAEgASgOMhcuZGF0YWJ1aWxkLnYxLkxvZ1N0cmVhbRIQCghzZXF1ZW5jZRgCIAEoBBIMCgRsaW5lGAMgASgJEhEKCWNvbnRpbnVlZBgEIAEoCCKDAQoKVGFza0ZhaWxlZBIsCghjYXRlZ29yeRgBIAEoDjIaLmRhdGFidWlsZC52MS5FeGl0Q2F0ZWdvcnkSEQoJZXhpdF9jb2RlGAIgASgFEg4KBnNpZ25hbBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJEhMKC3N0ZGVycl90YWlsGAUgAygJImsKC1Rhc2tTdWNjZXNzEi4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJMCgtKb2JFeGVjRmFpbBIsCghjYXRlZ29yeRgBIAEoDjIaLmRhdGFidWlsZC52MS5FeGl0Q2F0ZWdvcnkSDwoHbWVzc2FnZRgCIAEoCSJACg1SZW1haW5pbmdKb2JzEg0KBXJlYWR5GAEgASgNEg8KB3J1bm5pbmcYAiABKA0SDwoHd2FpdGluZxgDIAEoDSJDChFKb2JzVW5zY2hlZHVsYWJsZRIuCgV0YXNrcxgBIAMoCzIfLmRhdGFidWlsZC52MS5VbnNjaGVkdWxhYmxlVGFzayJFChFVbnNjaGVkdWxhYmxlVGFzaxIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSDgoGcmVhc29uGAIgASgJIkQKD0pvYlNjaGVkdWxlRmFpbBIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSDwoHbWVzc2FnZRgCIAEoCSJHChJKb2JTY2hlZHVsZVN1Y2Nlc3MSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEg8KB2F0dGVtcHQYAiABKA0ibQoKSm9iRmFpbHVyZRIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSLAoIY2F0ZWdvcnkYAiABKA4yGi5kYXRhYnVpbGQudjEuRXhpdENhdGVnb3J5Eg8KB21lc3NhZ2UYAyABKAkiMQoKSm9iQ2FuY2VscxITCgtqb2JfcnVuX2lkcxgBIAMoCRIOCgZyZWFzb24YAiABKAkiJgoOQnVpbGRIZWFydGJlYXQSFAoMcnVubmluZ19qb2JzGAEgASgNIlgKDkdyYXBoQnVpbGRGYWlsEg8KB21lc3NhZ2UYASABKAkSNQoRZmFpbGVkX3BhcnRpdGlvbnMYAiADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmIl0KEUdyYXBoQnVpbGRTdWNjZXNzEhAKCGpvYnNfcnVuGAEgASgNEhgKEHBhcnRpdGlvbnNfYnVpbHQYAiABKA0SHAoUcGFydGl0aW9uc19kZWxlZ2F0ZWQYAyABKA0qJQoHRGVwVHlwZRIPCgtNQVRFUklBTElaRRAAEgkKBVFVRVJZEAEq4wEKEkJ1aWxkUmVxdWVzdFN0YXR1cxIkCiBCVUlMRF9SRVFVRVNUX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJVSUxEX1JFUVVFU1RfUkVDRUlWRUQQARIaChZCVUlMRF9SRVFVRVNUX1BMQU5OSU5HEAISGwoXQlVJTERfUkVRVUVTVF9FWEVDVVRJTkcQAxIbChdCVUlMRF9SRVFVRVNUX0NPTVBMRVRFRBAEEhgKFEJVSUxEX1JFUVVFU1RfRkFJTEVEEAUSGwoXQlVJTERfUkVRVUVTVF9DQU5DRUxMRUQQBirgAQoPUGFydGl0aW9uU3RhdHVzEiAKHFBBUlRJVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNQQVJUSVRJT05fUkVRVUVTVEVEEAESFwoTUEFSVElUSU9OX1NDSEVEVUxFRBACEhYKElBBUlRJVElPTl9CVUlMRElORxADEhcKE1BBUlRJVElPTl9BVkFJTEFCTEUQBBIUChBQQVJUSVRJT05fRkFJTEVEEAUSFwoTUEFSVElUSU9OX0RFTEVHQVRFRBAGEhkKFVBBUlRJVElPTl9JTlZBTElEQVRFRBAHKl0KEERlbGVnYXRpb25SZWFzb24SIQodREVMRUdBVElPTl9SRUFTT05fVU5TUEVDSUZJRUQQABIVChFBTFJFQURZX0FWQUlMQUJMRRABEg8KC0lOX1BST0dSRVNTEAIqzQEKDEV4aXRDYXRlZ29yeRIdChlFWElUX0NBVEVHT1JZX1VOU1BFQ0lGSUVEEAASEAoMRVhJVF9TVUNDRVNTEAESFAoQRVhJVF9KT0JfRkFJTFVSRRACEg8KC0VYSVRfU0lHTkFMEAMSFwoTRVhJVF9MQVVOQ0hfRkFJTFVSRRAEEhAKDEVYSVRfVElNRU9VVBAFEhIKDkVYSVRfQ0FOQ0VMTEVEEAYSDQoJRVhJVF9MT1NUEAcSFwoTRVhJVF9DT05GSUdfSU5WQUxJRBAIKj8KCUxvZ1N0cmVhbRIaChZMT0dfU1RSRUFNX1VOU1BFQ0lGSUVEEAASCgoGU1RET1VUEAESCgoGU1RERVJSEAJiBnByb3RvMw", [file_google_protobuf_timestamp]);
 
 /**
  * A string naming one partition: non-empty, printable, no whitespace or
@@ -383,6 +383,83 @@ export const PartitionManifestSchema: GenMessage<PartitionManifest> = /*@__PURE_
   messageDesc(file_databuild, 10);
 
 /**
+ * Everything the exec wrapper needs to run one job run, on its own if need be
+ * (`databuild wrapper` reads this as JSON on stdin, SPEC 3.2 + job.exec).
+ *
+ * @generated from message databuild.v1.JobRunRequest
+ */
+export type JobRunRequest = Message<"databuild.v1.JobRunRequest"> & {
+  /**
+   * @generated from field: databuild.v1.Task task = 1;
+   */
+  task?: Task | undefined;
+
+  /**
+   * The job's exec command (argv); task.config.args are appended.
+   *
+   * @generated from field: repeated string command = 2;
+   */
+  command: string[];
+
+  /**
+   * Working directory: the graph file's directory.
+   *
+   * @generated from field: string cwd = 3;
+   */
+  cwd: string;
+
+  /**
+   * @generated from field: string build_request_id = 4;
+   */
+  buildRequestId: string;
+
+  /**
+   * @generated from field: string job_run_id = 5;
+   */
+  jobRunId: string;
+
+  /**
+   * @generated from field: string job_version = 6;
+   */
+  jobVersion: string;
+
+  /**
+   * Manifests of the task's inputs, copied into the PartitionManifest.
+   *
+   * @generated from field: repeated databuild.v1.ManifestRef input_manifests = 7;
+   */
+  inputManifests: ManifestRef[];
+
+  /**
+   * 0 means no heartbeats.
+   *
+   * @generated from field: uint32 heartbeat_interval_ms = 8;
+   */
+  heartbeatIntervalMs: number;
+
+  /**
+   * 0 means no time limit.
+   *
+   * @generated from field: uint32 timeout_ms = 9;
+   */
+  timeoutMs: number;
+
+  /**
+   * How long a cancelled or timed-out job has between SIGTERM and SIGKILL.
+   *
+   * @generated from field: uint32 kill_grace_ms = 10;
+   */
+  killGraceMs: number;
+};
+
+/**
+ * Describes the message databuild.v1.JobRunRequest.
+ * Use `create(JobRunRequestSchema)` to create a new message.
+ */
+export const JobRunRequestSchema: GenMessage<JobRunRequest> = /*@__PURE__*/
+  messageDesc(file_databuild, 11);
+
+/**
  * @generated from message databuild.v1.BuildEvent
  */
 export type BuildEvent = Message<"databuild.v1.BuildEvent"> & {
@@ -628,7 +705,7 @@ export type BuildEvent = Message<"databuild.v1.BuildEvent"> & {
  * Use `create(BuildEventSchema)` to create a new message.
  */
 export const BuildEventSchema: GenMessage<BuildEvent> = /*@__PURE__*/
-  messageDesc(file_databuild, 11);
+  messageDesc(file_databuild, 12);
 
 /**
  * @generated from message databuild.v1.BuildRequestReceived
@@ -662,7 +739,7 @@ export type BuildRequestReceived = Message<"databuild.v1.BuildRequestReceived"> 
  * Use `create(BuildRequestReceivedSchema)` to create a new message.
  */
 export const BuildRequestReceivedSchema: GenMessage<BuildRequestReceived> = /*@__PURE__*/
-  messageDesc(file_databuild, 12);
+  messageDesc(file_databuild, 13);
 
 /**
  * @generated from message databuild.v1.BuildOptions
@@ -694,7 +771,7 @@ export type BuildOptions = Message<"databuild.v1.BuildOptions"> & {
  * Use `create(BuildOptionsSchema)` to create a new message.
  */
 export const BuildOptionsSchema: GenMessage<BuildOptions> = /*@__PURE__*/
-  messageDesc(file_databuild, 13);
+  messageDesc(file_databuild, 14);
 
 /**
  * @generated from message databuild.v1.BuildRequestStatusChanged
@@ -716,7 +793,7 @@ export type BuildRequestStatusChanged = Message<"databuild.v1.BuildRequestStatus
  * Use `create(BuildRequestStatusChangedSchema)` to create a new message.
  */
 export const BuildRequestStatusChangedSchema: GenMessage<BuildRequestStatusChanged> = /*@__PURE__*/
-  messageDesc(file_databuild, 14);
+  messageDesc(file_databuild, 15);
 
 /**
  * @generated from message databuild.v1.PartitionStatusChanged
@@ -750,7 +827,7 @@ export type PartitionStatusChanged = Message<"databuild.v1.PartitionStatusChange
  * Use `create(PartitionStatusChangedSchema)` to create a new message.
  */
 export const PartitionStatusChangedSchema: GenMessage<PartitionStatusChanged> = /*@__PURE__*/
-  messageDesc(file_databuild, 15);
+  messageDesc(file_databuild, 16);
 
 /**
  * This build request needs a partition it will not build itself.
@@ -784,7 +861,7 @@ export type PartitionDelegated = Message<"databuild.v1.PartitionDelegated"> & {
  * Use `create(PartitionDelegatedSchema)` to create a new message.
  */
 export const PartitionDelegatedSchema: GenMessage<PartitionDelegated> = /*@__PURE__*/
-  messageDesc(file_databuild, 16);
+  messageDesc(file_databuild, 17);
 
 /**
  * @generated from message databuild.v1.PartitionDispatchFail
@@ -806,7 +883,7 @@ export type PartitionDispatchFail = Message<"databuild.v1.PartitionDispatchFail"
  * Use `create(PartitionDispatchFailSchema)` to create a new message.
  */
 export const PartitionDispatchFailSchema: GenMessage<PartitionDispatchFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 17);
+  messageDesc(file_databuild, 18);
 
 /**
  * @generated from message databuild.v1.CycleDetected
@@ -825,7 +902,7 @@ export type CycleDetected = Message<"databuild.v1.CycleDetected"> & {
  * Use `create(CycleDetectedSchema)` to create a new message.
  */
 export const CycleDetectedSchema: GenMessage<CycleDetected> = /*@__PURE__*/
-  messageDesc(file_databuild, 18);
+  messageDesc(file_databuild, 19);
 
 /**
  * @generated from message databuild.v1.GraphAnalyzeFail
@@ -842,7 +919,7 @@ export type GraphAnalyzeFail = Message<"databuild.v1.GraphAnalyzeFail"> & {
  * Use `create(GraphAnalyzeFailSchema)` to create a new message.
  */
 export const GraphAnalyzeFailSchema: GenMessage<GraphAnalyzeFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 19);
+  messageDesc(file_databuild, 20);
 
 /**
  * @generated from message databuild.v1.JobGraphEmitted
@@ -859,7 +936,7 @@ export type JobGraphEmitted = Message<"databuild.v1.JobGraphEmitted"> & {
  * Use `create(JobGraphEmittedSchema)` to create a new message.
  */
 export const JobGraphEmittedSchema: GenMessage<JobGraphEmitted> = /*@__PURE__*/
-  messageDesc(file_databuild, 20);
+  messageDesc(file_databuild, 21);
 
 /**
  * @generated from message databuild.v1.ArgValidateFail
@@ -886,7 +963,7 @@ export type ArgValidateFail = Message<"databuild.v1.ArgValidateFail"> & {
  * Use `create(ArgValidateFailSchema)` to create a new message.
  */
 export const ArgValidateFailSchema: GenMessage<ArgValidateFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 21);
+  messageDesc(file_databuild, 22);
 
 /**
  * @generated from message databuild.v1.ArgValidateSuccess
@@ -908,7 +985,7 @@ export type ArgValidateSuccess = Message<"databuild.v1.ArgValidateSuccess"> & {
  * Use `create(ArgValidateSuccessSchema)` to create a new message.
  */
 export const ArgValidateSuccessSchema: GenMessage<ArgValidateSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 22);
+  messageDesc(file_databuild, 23);
 
 /**
  * @generated from message databuild.v1.ConfigFail
@@ -942,7 +1019,7 @@ export type ConfigFail = Message<"databuild.v1.ConfigFail"> & {
  * Use `create(ConfigFailSchema)` to create a new message.
  */
 export const ConfigFailSchema: GenMessage<ConfigFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 23);
+  messageDesc(file_databuild, 24);
 
 /**
  * @generated from message databuild.v1.ConfigSuccess
@@ -969,7 +1046,7 @@ export type ConfigSuccess = Message<"databuild.v1.ConfigSuccess"> & {
  * Use `create(ConfigSuccessSchema)` to create a new message.
  */
 export const ConfigSuccessSchema: GenMessage<ConfigSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 24);
+  messageDesc(file_databuild, 25);
 
 /**
  * @generated from message databuild.v1.JobConfigFail
@@ -996,7 +1073,7 @@ export type JobConfigFail = Message<"databuild.v1.JobConfigFail"> & {
  * Use `create(JobConfigFailSchema)` to create a new message.
  */
 export const JobConfigFailSchema: GenMessage<JobConfigFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 25);
+  messageDesc(file_databuild, 26);
 
 /**
  * @generated from message databuild.v1.ConfigValidateFail
@@ -1018,7 +1095,7 @@ export type ConfigValidateFail = Message<"databuild.v1.ConfigValidateFail"> & {
  * Use `create(ConfigValidateFailSchema)` to create a new message.
  */
 export const ConfigValidateFailSchema: GenMessage<ConfigValidateFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 26);
+  messageDesc(file_databuild, 27);
 
 /**
  * @generated from message databuild.v1.ConfigValidateSuccess
@@ -1035,7 +1112,7 @@ export type ConfigValidateSuccess = Message<"databuild.v1.ConfigValidateSuccess"
  * Use `create(ConfigValidateSuccessSchema)` to create a new message.
  */
 export const ConfigValidateSuccessSchema: GenMessage<ConfigValidateSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 27);
+  messageDesc(file_databuild, 28);
 
 /**
  * @generated from message databuild.v1.TaskLaunchFail
@@ -1057,7 +1134,7 @@ export type TaskLaunchFail = Message<"databuild.v1.TaskLaunchFail"> & {
  * Use `create(TaskLaunchFailSchema)` to create a new message.
  */
 export const TaskLaunchFailSchema: GenMessage<TaskLaunchFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 28);
+  messageDesc(file_databuild, 29);
 
 /**
  * @generated from message databuild.v1.TaskLaunchSuccess
@@ -1086,7 +1163,7 @@ export type TaskLaunchSuccess = Message<"databuild.v1.TaskLaunchSuccess"> & {
  * Use `create(TaskLaunchSuccessSchema)` to create a new message.
  */
 export const TaskLaunchSuccessSchema: GenMessage<TaskLaunchSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 29);
+  messageDesc(file_databuild, 30);
 
 /**
  * @generated from message databuild.v1.JobHeartbeat
@@ -1105,7 +1182,7 @@ export type JobHeartbeat = Message<"databuild.v1.JobHeartbeat"> & {
  * Use `create(JobHeartbeatSchema)` to create a new message.
  */
 export const JobHeartbeatSchema: GenMessage<JobHeartbeat> = /*@__PURE__*/
-  messageDesc(file_databuild, 30);
+  messageDesc(file_databuild, 31);
 
 /**
  * One line a job printed. Lines longer than the wrapper's limit are split
@@ -1143,7 +1220,7 @@ export type LogEntry = Message<"databuild.v1.LogEntry"> & {
  * Use `create(LogEntrySchema)` to create a new message.
  */
 export const LogEntrySchema: GenMessage<LogEntry> = /*@__PURE__*/
-  messageDesc(file_databuild, 31);
+  messageDesc(file_databuild, 32);
 
 /**
  * @generated from message databuild.v1.TaskFailed
@@ -1184,7 +1261,7 @@ export type TaskFailed = Message<"databuild.v1.TaskFailed"> & {
  * Use `create(TaskFailedSchema)` to create a new message.
  */
 export const TaskFailedSchema: GenMessage<TaskFailed> = /*@__PURE__*/
-  messageDesc(file_databuild, 32);
+  messageDesc(file_databuild, 33);
 
 /**
  * @generated from message databuild.v1.TaskSuccess
@@ -1206,7 +1283,7 @@ export type TaskSuccess = Message<"databuild.v1.TaskSuccess"> & {
  * Use `create(TaskSuccessSchema)` to create a new message.
  */
 export const TaskSuccessSchema: GenMessage<TaskSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 33);
+  messageDesc(file_databuild, 34);
 
 /**
  * @generated from message databuild.v1.JobExecFail
@@ -1228,7 +1305,7 @@ export type JobExecFail = Message<"databuild.v1.JobExecFail"> & {
  * Use `create(JobExecFailSchema)` to create a new message.
  */
 export const JobExecFailSchema: GenMessage<JobExecFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 34);
+  messageDesc(file_databuild, 35);
 
 /**
  * Jobs whose inputs are all available and that are about to be scheduled.
@@ -1257,7 +1334,7 @@ export type RemainingJobs = Message<"databuild.v1.RemainingJobs"> & {
  * Use `create(RemainingJobsSchema)` to create a new message.
  */
 export const RemainingJobsSchema: GenMessage<RemainingJobs> = /*@__PURE__*/
-  messageDesc(file_databuild, 35);
+  messageDesc(file_databuild, 36);
 
 /**
  * @generated from message databuild.v1.JobsUnschedulable
@@ -1276,7 +1353,7 @@ export type JobsUnschedulable = Message<"databuild.v1.JobsUnschedulable"> & {
  * Use `create(JobsUnschedulableSchema)` to create a new message.
  */
 export const JobsUnschedulableSchema: GenMessage<JobsUnschedulable> = /*@__PURE__*/
-  messageDesc(file_databuild, 36);
+  messageDesc(file_databuild, 37);
 
 /**
  * @generated from message databuild.v1.UnschedulableTask
@@ -1298,7 +1375,7 @@ export type UnschedulableTask = Message<"databuild.v1.UnschedulableTask"> & {
  * Use `create(UnschedulableTaskSchema)` to create a new message.
  */
 export const UnschedulableTaskSchema: GenMessage<UnschedulableTask> = /*@__PURE__*/
-  messageDesc(file_databuild, 37);
+  messageDesc(file_databuild, 38);
 
 /**
  * @generated from message databuild.v1.JobScheduleFail
@@ -1320,7 +1397,7 @@ export type JobScheduleFail = Message<"databuild.v1.JobScheduleFail"> & {
  * Use `create(JobScheduleFailSchema)` to create a new message.
  */
 export const JobScheduleFailSchema: GenMessage<JobScheduleFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 38);
+  messageDesc(file_databuild, 39);
 
 /**
  * @generated from message databuild.v1.JobScheduleSuccess
@@ -1344,7 +1421,7 @@ export type JobScheduleSuccess = Message<"databuild.v1.JobScheduleSuccess"> & {
  * Use `create(JobScheduleSuccessSchema)` to create a new message.
  */
 export const JobScheduleSuccessSchema: GenMessage<JobScheduleSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 39);
+  messageDesc(file_databuild, 40);
 
 /**
  * @generated from message databuild.v1.JobFailure
@@ -1371,7 +1448,7 @@ export type JobFailure = Message<"databuild.v1.JobFailure"> & {
  * Use `create(JobFailureSchema)` to create a new message.
  */
 export const JobFailureSchema: GenMessage<JobFailure> = /*@__PURE__*/
-  messageDesc(file_databuild, 40);
+  messageDesc(file_databuild, 41);
 
 /**
  * @generated from message databuild.v1.JobCancels
@@ -1393,7 +1470,7 @@ export type JobCancels = Message<"databuild.v1.JobCancels"> & {
  * Use `create(JobCancelsSchema)` to create a new message.
  */
 export const JobCancelsSchema: GenMessage<JobCancels> = /*@__PURE__*/
-  messageDesc(file_databuild, 41);
+  messageDesc(file_databuild, 42);
 
 /**
  * @generated from message databuild.v1.BuildHeartbeat
@@ -1410,7 +1487,7 @@ export type BuildHeartbeat = Message<"databuild.v1.BuildHeartbeat"> & {
  * Use `create(BuildHeartbeatSchema)` to create a new message.
  */
 export const BuildHeartbeatSchema: GenMessage<BuildHeartbeat> = /*@__PURE__*/
-  messageDesc(file_databuild, 42);
+  messageDesc(file_databuild, 43);
 
 /**
  * @generated from message databuild.v1.GraphBuildFail
@@ -1432,7 +1509,7 @@ export type GraphBuildFail = Message<"databuild.v1.GraphBuildFail"> & {
  * Use `create(GraphBuildFailSchema)` to create a new message.
  */
 export const GraphBuildFailSchema: GenMessage<GraphBuildFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 43);
+  messageDesc(file_databuild, 44);
 
 /**
  * @generated from message databuild.v1.GraphBuildSuccess
@@ -1459,7 +1536,7 @@ export type GraphBuildSuccess = Message<"databuild.v1.GraphBuildSuccess"> & {
  * Use `create(GraphBuildSuccessSchema)` to create a new message.
  */
 export const GraphBuildSuccessSchema: GenMessage<GraphBuildSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 44);
+  messageDesc(file_databuild, 45);
 
 /**
  * How a job uses an input partition. The zero value is MATERIALIZE, so an

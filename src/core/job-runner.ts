@@ -1,0 +1,34 @@
+/**
+ * @module The job runner port: starts one job run and reports what it does
+ * as job.exec diagram events. The exec wrapper implements it for commands
+ * (child processes) and for in-process TypeScript functions.
+ */
+import type { BuildEvent, ExitCategory, JobRunRequest, PartitionManifest } from "../gen/databuild_pb.ts";
+import type { FunctionExec } from "./job.ts";
+
+/** How a job run ended. */
+export type JobOutcome =
+  | { readonly kind: "success"; readonly manifest: PartitionManifest }
+  | {
+      readonly kind: "failure";
+      readonly category: ExitCategory;
+      readonly message: string;
+      readonly exitCode?: number;
+      readonly signal?: string;
+      readonly stderrTail: readonly string[];
+    };
+
+export interface RunningJob {
+  /** Settles once the run has ended and its last event was emitted; never rejects. */
+  readonly done: Promise<JobOutcome>;
+  /** Stops the run (SIGTERM, then SIGKILL after the grace period); it ends as EXIT_CANCELLED. */
+  cancel(reason: string): void;
+}
+
+export interface JobRunner {
+  /**
+   * Starts `request` (its command, or `fn` for an in-process job) and emits
+   * every job.exec event, in order, through `emit`.
+   */
+  start(request: JobRunRequest, emit: (event: BuildEvent) => void, fn?: FunctionExec): RunningJob;
+}

@@ -1,0 +1,26 @@
+/**
+ * @module Envelopes for build event payloads: id, timestamp, build request
+ * and job run.
+ */
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import type { BuildEvent } from "../gen/databuild_pb.ts";
+import type { EventPayload } from "./build-event.ts";
+
+/** Which build request (and job run) an event belongs to. */
+export interface EventScope {
+  readonly buildRequestId: string;
+  readonly jobRunId?: string;
+}
+
+/** Wraps a payload in a BuildEvent with a fresh UUID and the current time. */
+export function newEvent(scope: EventScope, payload: EventPayload, nowMs = Date.now()): BuildEvent {
+  return {
+    $typeName: "databuild.v1.BuildEvent",
+    // Web Crypto is a global in Node 20, not an I/O import.
+    eventId: globalThis.crypto.randomUUID(),
+    timestamp: timestampFromMs(nowMs),
+    buildRequestId: scope.buildRequestId,
+    jobRunId: scope.jobRunId ?? "",
+    event: payload,
+  };
+}

@@ -3,12 +3,16 @@
  */
 import type { Graph } from "../core/graph.ts";
 import { assertValidRef } from "../core/partition-ref.ts";
+import type { EventLog } from "../core/event-log.ts";
 import { findGraphFile } from "../loader/find-graph-file.ts";
+import { eventLogLocation } from "./event-log-location.ts";
+import { openEventLog } from "./open-event-log.ts";
 import { loadGraph } from "../loader/load-graph.ts";
 import type { CliIO } from "./io.ts";
 
 export interface GlobalOptions {
   graph?: string;
+  db?: string;
 }
 
 export class CommandContext {
@@ -20,6 +24,19 @@ export class CommandContext {
   /** The graph file path, per --graph, $DATABUILD_GRAPH or discovery. */
   graphFile(): string {
     return findGraphFile(this.options().graph, this.io.env, this.io.cwd);
+  }
+
+  /** The build event log's path or URL. */
+  eventLogLocation(): string {
+    return eventLogLocation(this.options().db, this.io.env, this.io.cwd, () => this.graphFile());
+  }
+
+  /**
+   * Opens the build event log. Commands that only read pass `mustExist`, so
+   * a typo in --db is an error rather than a new empty log.
+   */
+  async openEventLog(options: { mustExist?: boolean } = {}): Promise<EventLog> {
+    return openEventLog(this.eventLogLocation(), options);
   }
 
   async loadGraph(): Promise<Graph> {

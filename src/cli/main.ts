@@ -5,6 +5,11 @@
 import { Command, CommanderError } from "commander";
 import { isDatabuildError } from "../core/errors.ts";
 import { registerAnalyze } from "./commands/analyze.ts";
+import { registerBuild } from "./commands/build.ts";
+import { registerBuilds } from "./commands/builds.ts";
+import { registerEvents } from "./commands/events.ts";
+import { registerLogs } from "./commands/logs.ts";
+import { registerStatus } from "./commands/status.ts";
 import { registerJobs } from "./commands/jobs.ts";
 import { registerMermaid } from "./commands/mermaid.ts";
 import { CommandContext, type GlobalOptions } from "./context.ts";
@@ -37,13 +42,22 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
       "\nExit codes: 0 success; 1 the work failed (cycle, unmatched or ambiguous ref, config or job failure);\n" +
         "2 the command was used wrongly (unknown flag, missing or invalid graph file, malformed ref).",
     );
+  let exitCode = EXIT_OK;
+  const setExitCode = (code: number) => {
+    exitCode = code;
+  };
   registerAnalyze(program, context);
+  registerBuild(program, context, setExitCode);
+  registerEvents(program, context);
+  registerStatus(program, context);
+  registerBuilds(program, context);
+  registerLogs(program, context);
   registerMermaid(program, context);
   registerJobs(program, context);
 
   try {
     await program.parseAsync([...argv], { from: "user" });
-    return EXIT_OK;
+    return exitCode;
   } catch (error) {
     if (!(error instanceof CommanderError)) io.stderr.write(describeError(error));
     return exitCodeFor(error);

@@ -18,6 +18,12 @@ export abstract class DatabuildError extends Error {
   }
 }
 
+/** The command was used wrongly in a way no more specific error describes. */
+export class UsageError extends DatabuildError {
+  readonly code: string = "USAGE";
+  readonly kind = "usage";
+}
+
 /** A partition ref is empty, has whitespace or control characters. */
 export class MalformedRefError extends DatabuildError {
   readonly code = "MALFORMED_REF";

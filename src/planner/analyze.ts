@@ -26,6 +26,13 @@ import { orderTasks } from "./order-tasks.ts";
 export interface AnalyzeOptions {
   /** Receives the graph.analyze and job.config diagram events in order. */
   emit?: EmitEvent;
+  /**
+   * Refs that need no producer (already available): they are neither
+   * dispatched nor walked back from, so the plan is the smallest that
+   * materializes the request. Tasks whose MATERIALIZE inputs include such a
+   * ref simply depend on nothing for it.
+   */
+  isAvailable?: (ref: string) => boolean;
 }
 
 /**
@@ -42,7 +49,8 @@ export async function analyze(graph: Graph, refs: readonly string[], options: An
   const tasks: Task[] = [];
   const producerTask = new Map<string, number>();
   const seen = new Set<string>(requested);
-  let missing = requested;
+  const isAvailable = options.isAvailable;
+  let missing = isAvailable ? requested.filter((ref) => !isAvailable(ref)) : requested;
   let neededBy: Map<string, string> | undefined;
 
   try {
@@ -50,23 +58,24 @@ export async function analyze(graph: Graph, refs: readonly string[], options: An
       const byJob = dispatch(graph, missing, neededBy, emit);
       const next: string[] = [];
       neededBy = new Map();
-      const results = await Promise.all([...byJob].map(([job, wanted]) => configureJob(job, wanted, emit)));
-      for (const { job, wanted, configs } of results) {
-        recordConfigs(job, wanted, configs, tasks, producerTask);
+      // Let every config call of the round finish before failing, so no job.config
+      // events arrive after the analysis has reported its failure.
+      const settled = await Promise.allSettled(
+        [...byJob].map(([job, wanted]) => configureJob(job, wanted, producerTask, emit)),
+      );
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+      if (failed) throw failed.reason;
+      for (const result of settled) {
+        const { job, configs } = (result as PromiseFulfilledResult<ConfigureResult>).value;
         for (const config of configs) {
+          const index = tasks.length;
+          for (const output of config.outputs) producerTask.set(output.str, index);
+          tasks.push(task(job.label, config));
           for (const input of config.inputs) {
-            const ref = input.partitionRef?.str ?? "";
-            if (seen.has(ref)) continue;
-            const problem = refProblem(ref);
-            if (problem) {
-              throw new ConfigError(
-                job.label,
-                wanted.map((w) => w.ref),
-                `input ref ${JSON.stringify(ref)} is malformed: ${problem}`,
-              );
-            }
-            if (input.depType === DepType.QUERY) continue;
+            const ref = input.partitionRef!.str;
+            if (input.depType === DepType.QUERY || seen.has(ref)) continue;
             seen.add(ref);
+            if (isAvailable?.(ref)) continue;
             next.push(ref);
             neededBy.set(ref, job.label);
           }
@@ -115,14 +124,17 @@ function dispatch(
 
 interface ConfigureResult {
   job: JobDefinition;
-  wanted: WantedPartition[];
   configs: JobConfig[];
 }
 
-/** One job.config run: arg validation, the config call, and its events. */
+/**
+ * One job.config run: arg validation, the config call, the contract check,
+ * and their events. A broken contract is a config failure like a throw.
+ */
 async function configureJob(
   job: JobDefinition,
   wanted: WantedPartition[],
+  producedEarlier: ReadonlyMap<string, number>,
   emit: EmitEvent | undefined,
 ): Promise<ConfigureResult> {
   const refs = emit ? wanted.map((w) => ({ str: w.ref })) : [];
@@ -132,11 +144,14 @@ async function configureJob(
   let configs: JobConfig[];
   try {
     configs = await job.configure(wanted);
-    if (!Array.isArray(configs))
+    const problem = Array.isArray(configs)
+      ? contractProblem(job, wanted, configs, producedEarlier)
+      : "config did not return a list of job configs";
+    if (problem)
       throw new ConfigError(
         job.label,
         wanted.map((w) => w.ref),
-        "config did not return a list of job configs",
+        problem,
       );
   } catch (error) {
     const failure =
@@ -156,54 +171,45 @@ async function configureJob(
     throw failure;
   }
   emit?.(event("configSuccess", { job: jobLabel, partitionRefs: refs, configCount: configs.length }));
-  return { job, wanted, configs };
+  return { job, configs };
 }
 
 /**
- * Adds one task per config, enforcing the config contract: every output is a
- * valid ref this job produces, no ref is produced twice, and every wanted ref
- * is produced.
+ * What breaks the config contract, if anything: every output is a valid ref
+ * this job produces, no ref is produced twice (in this call or an earlier
+ * round), every wanted ref is produced, and every input ref is valid.
  */
-function recordConfigs(
+function contractProblem(
   job: JobDefinition,
   wanted: readonly WantedPartition[],
   configs: readonly JobConfig[],
-  tasks: Task[],
-  producerTask: Map<string, number>,
-): void {
-  const fail = (problem: string) => {
-    throw new ConfigError(
-      job.label,
-      wanted.map((w) => w.ref),
-      problem,
-    );
-  };
+  producedEarlier: ReadonlyMap<string, number>,
+): string | undefined {
+  const produced = new Set<string>();
   for (const config of configs) {
-    if (config.outputs.length === 0) fail("a returned config has no outputs");
-    const index = tasks.length;
+    if (config.outputs.length === 0) return "a returned config has no outputs";
     for (const output of config.outputs) {
       const ref = output.str;
       const problem = refProblem(ref);
-      if (problem) fail(`output ref ${JSON.stringify(ref)} is malformed: ${problem}`);
-      if (producerTask.has(ref)) fail(`partition ${JSON.stringify(ref)} is produced by more than one config`);
+      if (problem) return `output ref ${JSON.stringify(ref)} is malformed: ${problem}`;
+      if (produced.has(ref) || producedEarlier.has(ref))
+        return `partition ${JSON.stringify(ref)} is produced by more than one config`;
       if (!job.outputs.some((p) => p.match(ref))) {
-        fail(
-          `output ${JSON.stringify(ref)} does not match the job's output patterns (${job.outputs.map((p) => p.source).join(", ")})`,
-        );
+        return `output ${JSON.stringify(ref)} does not match the job's output patterns (${job.outputs.map((p) => p.source).join(", ")})`;
       }
-      producerTask.set(ref, index);
+      produced.add(ref);
     }
-    tasks.push(task(job.label, config));
+    for (const input of config.inputs) {
+      const ref = input.partitionRef?.str ?? "";
+      const problem = refProblem(ref);
+      if (problem) return `input ref ${JSON.stringify(ref)} is malformed: ${problem}`;
+    }
   }
-  // Wanted refs were unproduced before this call, so presence means this call produced them.
-  const unproduced = wanted.filter((w) => !producerTask.has(w.ref));
-  if (unproduced.length > 0) {
-    const shown = unproduced
-      .slice(0, 5)
-      .map((w) => JSON.stringify(w.ref))
-      .join(", ");
-    fail(
-      `requested partition ${shown}${unproduced.length > 5 ? ` and ${unproduced.length - 5} more` : ""} not in the outputs of any returned config`,
-    );
-  }
+  const unproduced = wanted.filter((w) => !produced.has(w.ref));
+  if (unproduced.length === 0) return undefined;
+  const shown = unproduced
+    .slice(0, 5)
+    .map((w) => JSON.stringify(w.ref))
+    .join(", ");
+  return `requested partition ${shown}${unproduced.length > 5 ? ` and ${unproduced.length - 5} more` : ""} not in the outputs of any returned config`;
 }

@@ -1,0 +1,62 @@
+/**
+ * @module The lines printed when a build ends: what happened, the build id,
+ * and for failures the job, refs, exit category, last stderr lines and how
+ * to see the full log.
+ */
+import pc from "picocolors";
+import { ExitCategory } from "../../gen/databuild_pb.ts";
+import type { BuildResult } from "../../executor/build-request.ts";
+import { formatDuration } from "../progress/build-progress.ts";
+
+const BLOCKED_SHOWN = 5;
+
+export function formatBuildSummary(result: BuildResult, elapsedMs: number): string {
+  const id = result.buildRequestId;
+  const lines: string[] = [];
+  const skipped = result.partitionsSkipped > 0 ? `, ${result.partitionsSkipped} already available` : "";
+  switch (result.status) {
+    case "dry-run":
+      lines.push(
+        result.tasksToRun === 0
+          ? `Dry run: nothing to do, every requested partition is available${skipped}.`
+          : `Dry run: ${result.tasksToRun} task${result.tasksToRun === 1 ? "" : "s"} would run${skipped}. Nothing was run or recorded.`,
+      );
+      return lines.join("\n") + "\n";
+    case "completed":
+      if (result.tasksToRun === 0) {
+        lines.push(pc.green(`Nothing to do: all requested partitions are already available${skipped}.`));
+      } else {
+        lines.push(pc.green(`Build completed: built ${result.partitionsBuilt} partition${result.partitionsBuilt === 1 ? "" : "s"} in ${result.jobsSucceeded} job${result.jobsSucceeded === 1 ? "" : "s"}${skipped} (${formatDuration(elapsedMs)}).`));
+      }
+      break;
+    case "cancelled":
+      lines.push(pc.yellow(`Build cancelled after ${formatDuration(elapsedMs)}: ${result.jobsSucceeded} jobs had finished; running jobs were stopped.`));
+      break;
+    case "failed":
+      if (result.analyzeError) {
+        lines.push(pc.red(`Build failed while planning: ${result.analyzeError.message}`));
+        break;
+      }
+      lines.push(pc.red(`Build failed: ${result.message} (${formatDuration(elapsedMs)}; ${result.jobsSucceeded} jobs succeeded).`));
+      for (const failure of result.failures) {
+        const o = failure.outcome;
+        const how = o.category === ExitCategory.EXIT_JOB_FAILURE ? `exit code ${o.exitCode}` : ExitCategory[o.category];
+        lines.push(`  job "${failure.task.job!.label}" for ${failure.task.config!.outputs.map((x) => x.str).join(", ")}: ${o.message} [${how}]`);
+        if (o.stderrTail.length > 0) {
+          lines.push(pc.dim("    last lines of stderr:"));
+          for (const line of o.stderrTail) lines.push(pc.dim(`    | ${line}`));
+        }
+        lines.push(pc.dim(`    full log: databuild logs ${failure.jobRunId}`));
+      }
+      if (result.blocked.length > 0) {
+        lines.push(`  ${result.blocked.length} task${result.blocked.length === 1 ? "" : "s"} not run:`);
+        for (const b of result.blocked.slice(0, BLOCKED_SHOWN)) {
+          lines.push(`    ${b.task.job!.label} ${b.task.config!.outputs.map((x) => x.str).join(", ")}: ${b.reason}`);
+        }
+        if (result.blocked.length > BLOCKED_SHOWN) lines.push(`    ... and ${result.blocked.length - BLOCKED_SHOWN} more`);
+      }
+      break;
+  }
+  lines.push(pc.dim(`build id: ${id}   (databuild events --build ${id})`));
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,101 @@
+/**
+ * @module `databuild build REF...`: analyze, skip what is available, run the
+ * rest in parallel, record everything in the build event log.
+ */
+import type { Command } from "commander";
+import { availableParallelism, hostname, userInfo } from "node:os";
+import { DEFAULT_BUILD_REQUEST } from "../../executor/build-request.ts";
+import { buildGraph } from "../../executor/build-graph.ts";
+import { JobRunners } from "../../wrapper/index.ts";
+import type { CommandContext } from "../context.ts";
+import { EXIT_FAILURE, EXIT_OK } from "../exit-codes.ts";
+import { nonNegativeInteger, positiveInteger, positiveSeconds } from "../options.ts";
+import { LineDisplay } from "../progress/line-display.ts";
+import { TtyDisplay } from "../progress/tty-display.ts";
+import { formatBuildSummary } from "./build-summary.ts";
+
+interface BuildOptions {
+  parallel: number;
+  keepGoing?: boolean;
+  dryRun?: boolean;
+  force?: boolean;
+  retries: number;
+  heartbeat: number;
+  killGrace: number;
+}
+
+export function registerBuild(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
+  program
+    .command("build")
+    .description("build REF... and everything they need that is not already available")
+    .argument("<refs...>", "partition refs to build")
+    .option("-j, --parallel <n>", "most jobs running at once", positiveInteger("--parallel"), availableParallelism())
+    .option("-k, --keep-going", "after a job fails, build everything not downstream of it")
+    .option("-n, --dry-run", "show what would run; run and record nothing")
+    .option("--force", "rebuild the requested partitions even if available (not their inputs)")
+    .option("--retries <n>", "extra attempts for retryable failures (killed by a signal, launch failure)", nonNegativeInteger("--retries"), DEFAULT_BUILD_REQUEST.retries)
+    .option("--heartbeat <seconds>", "heartbeat period of the build and its jobs", positiveSeconds("--heartbeat"), DEFAULT_BUILD_REQUEST.heartbeatMs / 1000)
+    .option("--kill-grace <seconds>", "time a cancelled job gets between SIGTERM and SIGKILL", positiveSeconds("--kill-grace"), DEFAULT_BUILD_REQUEST.killGraceMs / 1000)
+    .action(async (refArgs: string[], options: BuildOptions) => {
+      const ctx = context();
+      const refs = ctx.refs(refArgs);
+      const graph = await ctx.loadGraph();
+      const log = await ctx.openEventLog();
+      const stderr = ctx.io.stderr;
+      const display = options.dryRun
+        ? undefined
+        : stderr.isTTY
+          ? new TtyDisplay(stderr as NodeJS.WriteStream)
+          : new LineDisplay((line) => stderr.write(line + "\n"));
+      const abort = new AbortController();
+      let interrupts = 0;
+      const onInterrupt = () => {
+        if (++interrupts > 1) process.exit(130);
+        stderr.write("\ninterrupted: cancelling running jobs (press Ctrl-C again to exit at once)\n");
+        abort.abort();
+      };
+      process.on("SIGINT", onInterrupt);
+      process.on("SIGTERM", onInterrupt);
+      const started = Date.now();
+      try {
+        const result = await buildGraph(
+          { graph, log, runner: new JobRunners(), observers: display ? [display.observe] : [] },
+          {
+            ...DEFAULT_BUILD_REQUEST,
+            refs,
+            parallel: options.parallel,
+            keepGoing: options.keepGoing ?? false,
+            force: options.force ?? false,
+            dryRun: options.dryRun ?? false,
+            retries: options.retries,
+            heartbeatMs: options.heartbeat * 1000,
+            killGraceMs: options.killGrace * 1000,
+            requester: requester(),
+            signal: abort.signal,
+          },
+        );
+        display?.stop();
+        if (result.status === "dry-run" && result.jobGraph) {
+          const willRun = result.jobGraph.nodes;
+          for (const task of willRun) ctx.out(`would run ${task.job!.label}  ${task.config!.outputs.map((o) => o.str).join(", ")}\n`);
+        }
+        stderr.write(formatBuildSummary(result, Date.now() - started));
+        setExitCode(result.status === "completed" || result.status === "dry-run" ? EXIT_OK : EXIT_FAILURE);
+      } finally {
+        display?.stop();
+        process.off("SIGINT", onInterrupt);
+        process.off("SIGTERM", onInterrupt);
+        await log.close();
+      }
+    });
+}
+
+function requester(): string {
+  let user = "unknown";
+  try {
+    user = userInfo().username;
+  } catch {
+    // No passwd entry (containers): keep "unknown".
+  }
+  return `${user}@${hostname()} pid ${process.pid}`;
+}

@@ -1,0 +1,41 @@
+/**
+ * @module `databuild builds`: the build requests in the log, oldest first.
+ */
+import { toJsonString } from "@bufbuild/protobuf";
+import { timestampDate } from "@bufbuild/protobuf/wkt";
+import type { Command } from "commander";
+import { BuildRequestStatus, BuildRequestViewSchema, type BuildRequestView } from "../../gen/databuild_pb.ts";
+import { BUILD_REQUEST_KINDS, BuildRequests } from "../../core/projections/build-requests.ts";
+import { loadProjection } from "../../executor/load-projection.ts";
+import type { CommandContext } from "../context.ts";
+import { formatDuration } from "../progress/build-progress.ts";
+
+export function registerBuilds(program: Command, context: () => CommandContext): void {
+  program
+    .command("builds")
+    .description("list build requests: when, what was asked, how it went")
+    .option("--json", "one BuildRequestView per line as proto3 JSON")
+    .action(async (options: { json?: boolean }) => {
+      const ctx = context();
+      const log = await ctx.openEventLog({ mustExist: true });
+      try {
+        const builds = new BuildRequests();
+        await loadProjection(log, builds, BUILD_REQUEST_KINDS);
+        for (const view of builds.all()) ctx.out(options.json ? toJsonString(BuildRequestViewSchema, view) + "\n" : formatBuild(view));
+      } finally {
+        await log.close();
+      }
+    });
+}
+
+function formatBuild(view: BuildRequestView): string {
+  const status = BuildRequestStatus[view.status].replace("BUILD_REQUEST_", "").toLowerCase();
+  const started = view.receivedAt ? timestampDate(view.receivedAt) : undefined;
+  const took = started && view.updatedAt ? formatDuration(timestampDate(view.updatedAt).getTime() - started.getTime()) : "?";
+  const asked = view.requestedPartitions.map((r) => r.str);
+  const what = asked.length > 2 ? `${asked.slice(0, 2).join(" ")} (+${asked.length - 2} more)` : asked.join(" ");
+  return (
+    `${view.buildRequestId}  ${started?.toISOString() ?? "?"}  ${status.padEnd(9)} ${took.padStart(7)}  ` +
+    `${view.jobsSucceeded} built, ${view.jobsFailed} failed, ${view.partitionsDelegated} delegated  ${what}\n`
+  );
+}

@@ -1,0 +1,14 @@
+/**
+ * @module Where a command's build event log is: --db, then $DATABUILD_DB,
+ * then .databuild/databuild.db beside the graph file (SPEC 3.4).
+ */
+import { dirname, join, resolve } from "node:path";
+
+export const DEFAULT_DB_PATH = join(".databuild", "databuild.db");
+
+/** The log path for a graph file, honouring an explicit --db or $DATABUILD_DB. */
+export function eventLogLocation(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string, graphFile: () => string): string {
+  const given = explicit ?? (env.DATABUILD_DB || undefined);
+  if (given !== undefined) return /^[a-z][a-z0-9+.-]*:\/\//i.test(given) ? given : resolve(cwd, given);
+  return join(dirname(graphFile()), DEFAULT_DB_PATH);
+}

@@ -1,0 +1,107 @@
+/**
+ * @module One line of human text per build event (`databuild events`).
+ * Exhaustive over the event oneof: a new event kind fails to compile here
+ * until it is described.
+ */
+import {
+  BuildRequestStatus,
+  DelegationReason,
+  ExitCategory,
+  LogStream,
+  PartitionStatus,
+  type BuildEvent,
+  type PartitionRef,
+  type Task,
+} from "../../gen/databuild_pb.ts";
+
+const SHOWN = 3;
+
+function refs(list: readonly PartitionRef[]): string {
+  const shown = list.slice(0, SHOWN).map((r) => r.str).join(", ");
+  return list.length > SHOWN ? `${shown} (+${list.length - SHOWN} more)` : shown;
+}
+
+function task(t: Task | undefined): string {
+  return t ? `${t.job?.label ?? "?"} ${refs(t.config?.outputs ?? [])}` : "?";
+}
+
+function statusName(status: BuildRequestStatus): string {
+  return BuildRequestStatus[status].replace("BUILD_REQUEST_", "").toLowerCase();
+}
+
+/** A short description of what the event records. */
+export function describeEvent(event: BuildEvent): string {
+  const e = event.event;
+  switch (e.case) {
+    case "buildRequestReceived":
+      return `build requested: ${refs(e.value.requestedPartitions)} by ${e.value.requester}`;
+    case "buildRequestStatusChanged":
+      return `build ${statusName(e.value.status)}${e.value.message ? `: ${e.value.message}` : ""}`;
+    case "partitionStatusChanged":
+      return `${e.value.partitionRef?.str} ${PartitionStatus[e.value.status].replace("PARTITION_", "").toLowerCase()}${e.value.message ? `: ${e.value.message}` : ""}`;
+    case "partitionDelegated":
+      return `${e.value.partitionRef?.str} delegated to build ${e.value.delegateBuildRequestId.slice(0, 8)} (${DelegationReason[e.value.reason].toLowerCase().replace("_", " ")})`;
+    case "partitionDispatchFail":
+      return `dispatch failed for ${refs(e.value.partitionRefs)}: ${e.value.message}`;
+    case "cycleDetected":
+      return `cycle: ${e.value.cycle.map((r) => r.str).join(" -> ")}`;
+    case "graphAnalyzeFail":
+      return `analysis failed: ${e.value.message}`;
+    case "jobGraph":
+      return `job graph: ${e.value.jobGraph?.nodes.length ?? 0} tasks for ${refs(e.value.jobGraph?.outputs ?? [])}`;
+    case "argValidateFail":
+      return `config args of ${e.value.job?.label} invalid: ${e.value.message}`;
+    case "argValidateSuccess":
+      return `config args of ${e.value.job?.label} valid (${e.value.partitionRefs.length} refs)`;
+    case "configFail":
+      return `config of ${e.value.job?.label} failed: ${e.value.message}`;
+    case "configSuccess":
+      return `config of ${e.value.job?.label}: ${e.value.configCount} configs for ${refs(e.value.partitionRefs)}`;
+    case "jobConfigFail":
+      return `job config failed: ${e.value.message}`;
+    case "configValidateFail":
+      return `job config invalid: ${e.value.message}`;
+    case "configValidateSuccess":
+      return `job config valid: ${task(e.value.task)}`;
+    case "taskLaunchFail":
+      return `launch failed: ${e.value.message}`;
+    case "taskLaunchSuccess":
+      return `launched ${task(e.value.task)}${e.value.pid ? ` (pid ${e.value.pid} on ${e.value.hostname})` : ""}`;
+    case "jobHeartbeat":
+      return `job heartbeat${e.value.rssBytes ? ` (rss ${Math.round(Number(e.value.rssBytes) / 1048576)} MB)` : ""}`;
+    case "logEntry":
+      return `${LogStream[e.value.stream].toLowerCase()} #${e.value.sequence}: ${e.value.line}${e.value.continued ? "…" : ""}`;
+    case "taskFailed":
+      return `task failed (${ExitCategory[e.value.category]}${e.value.signal ? ` ${e.value.signal}` : ""}${e.value.category === ExitCategory.EXIT_JOB_FAILURE ? ` code ${e.value.exitCode}` : ""}): ${e.value.message}`;
+    case "taskSuccess":
+      return "task succeeded";
+    case "partitionManifest":
+      return `manifest: ${refs(e.value.outputs)} available (job ${e.value.task?.job?.label}, version ${e.value.jobVersion})`;
+    case "jobExecFail":
+      return `job exec failed (${ExitCategory[e.value.category]}): ${e.value.message}`;
+    case "remainingJobs":
+      return `remaining jobs: ${e.value.ready} ready, ${e.value.running} running, ${e.value.waiting} waiting`;
+    case "jobsUnschedulable":
+      return `${e.value.tasks.length} tasks unschedulable${e.value.tasks[0] ? `, e.g. ${task(e.value.tasks[0].task)}: ${e.value.tasks[0].reason}` : ""}`;
+    case "jobScheduleFail":
+      return `could not schedule ${task(e.value.task)}: ${e.value.message}`;
+    case "jobScheduleSuccess":
+      return `scheduled ${task(e.value.task)}${e.value.attempt > 1 ? ` (attempt ${e.value.attempt})` : ""}`;
+    case "jobFailure":
+      return `job failed: ${task(e.value.task)}: ${e.value.message}`;
+    case "jobCancels":
+      return `cancelling ${e.value.jobRunIds.length} running jobs: ${e.value.reason}`;
+    case "buildHeartbeat":
+      return `build heartbeat (${e.value.runningJobs} running)`;
+    case "graphBuildFail":
+      return `graph build failed: ${e.value.message}`;
+    case "graphBuildSuccess":
+      return `graph build succeeded: ${e.value.partitionsBuilt} partitions in ${e.value.jobsRun} jobs`;
+    case undefined:
+      return "(empty event)";
+    default: {
+      const unhandled: never = e;
+      return `(unknown event ${(unhandled as { case: string }).case})`;
+    }
+  }
+}

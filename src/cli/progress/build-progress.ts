@@ -1,0 +1,76 @@
+/**
+ * @module Build progress folded from the event stream: counts, running jobs,
+ * elapsed time and ETA. Both displays (TTY and plain) read it.
+ */
+import type { BuildEvent } from "../../gen/databuild_pb.ts";
+
+export interface RunningJobInfo {
+  readonly label: string;
+  readonly outputs: string;
+  readonly startedMs: number;
+}
+
+export class BuildProgress {
+  readonly startedMs = Date.now();
+  total = 0;
+  succeeded = 0;
+  failed = 0;
+  skipped = 0;
+  readonly running = new Map<string, RunningJobInfo>();
+  /** Task durations, for the ETA. */
+  private finishedMs = 0;
+
+  apply(event: BuildEvent): void {
+    const p = event.event;
+    switch (p.case) {
+      case "jobGraph":
+        this.total = p.value.jobGraph?.nodes.length ?? 0;
+        break;
+      case "partitionDelegated":
+        this.skipped++;
+        break;
+      case "jobScheduleSuccess":
+        this.running.set(event.jobRunId, {
+          label: p.value.task?.job?.label ?? "",
+          outputs: p.value.task?.config?.outputs.map((o) => o.str).join(", ") ?? "",
+          startedMs: Date.now(),
+        });
+        break;
+      case "partitionManifest":
+        this.succeeded++;
+        this.end(event.jobRunId);
+        break;
+      case "jobExecFail":
+        this.end(event.jobRunId);
+        break;
+      case "jobFailure":
+        this.failed++;
+        break;
+    }
+  }
+
+  private end(jobRunId: string): void {
+    const run = this.running.get(jobRunId);
+    if (run) this.finishedMs += Date.now() - run.startedMs;
+    this.running.delete(jobRunId);
+  }
+
+  elapsedMs(): number {
+    return Date.now() - this.startedMs;
+  }
+
+  /** Estimated time left, from the average pace so far; undefined before the first job ends. */
+  etaMs(): number | undefined {
+    const done = this.succeeded + this.failed;
+    if (done === 0 || this.total === 0) return undefined;
+    return (this.elapsedMs() / done) * Math.max(0, this.total - done);
+  }
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.round(s % 60)).padStart(2, "0")}s`;
+}

@@ -1,0 +1,33 @@
+/**
+ * @module Progress as plain lines, for logs and pipes: one line per job that
+ * ends, and a summary line every few seconds on long builds.
+ */
+import type { BuildEvent } from "../../gen/databuild_pb.ts";
+import { BuildProgress, formatDuration } from "./build-progress.ts";
+
+const SUMMARY_EVERY_MS = 10_000;
+
+export class LineDisplay {
+  private readonly progress = new BuildProgress();
+  private lastSummary = Date.now();
+
+  constructor(private readonly write: (line: string) => void) {}
+
+  readonly observe = (event: BuildEvent): void => {
+    const p = event.event;
+    const run = this.progress.running.get(event.jobRunId);
+    this.progress.apply(event);
+    if (p.case === "partitionManifest" && run) {
+      this.write(`ok     ${run.label}  ${run.outputs}  (${formatDuration(Date.now() - run.startedMs)})`);
+    } else if (p.case === "jobFailure") {
+      this.write(`FAILED ${p.value.task?.job?.label}  ${p.value.task?.config?.outputs.map((o) => o.str).join(", ")}: ${p.value.message}`);
+    }
+    if (Date.now() - this.lastSummary >= SUMMARY_EVERY_MS) {
+      this.lastSummary = Date.now();
+      const s = this.progress;
+      this.write(`... ${s.succeeded + s.failed}/${s.total} tasks, ${s.running.size} running, ${formatDuration(s.elapsedMs())} elapsed`);
+    }
+  };
+
+  stop(): void {}
+}

@@ -1,0 +1,65 @@
+/**
+ * @module Build requests as folded from the log: what was asked, by whom,
+ * and how it went.
+ */
+import { create } from "@bufbuild/protobuf";
+import { BuildRequestViewSchema, type BuildEvent, type BuildRequestView } from "../../gen/databuild_pb.ts";
+import type { EventCase } from "../build-event.ts";
+
+export const BUILD_REQUEST_KINDS: readonly EventCase[] = [
+  "buildRequestReceived",
+  "buildRequestStatusChanged",
+  "partitionManifest",
+  "jobFailure",
+  "partitionDelegated",
+];
+
+export class BuildRequests {
+  private readonly requests = new Map<string, BuildRequestView>();
+
+  apply(event: BuildEvent): void {
+    const payload = event.event;
+    if (payload.case === "buildRequestReceived") {
+      this.requests.set(
+        event.buildRequestId,
+        create(BuildRequestViewSchema, {
+          buildRequestId: event.buildRequestId,
+          requestedPartitions: payload.value.requestedPartitions,
+          requester: payload.value.requester,
+          options: payload.value.options,
+          graphLabel: payload.value.graphLabel,
+          receivedAt: event.timestamp,
+          updatedAt: event.timestamp,
+        }),
+      );
+      return;
+    }
+    const view = this.requests.get(event.buildRequestId);
+    if (!view) return;
+    switch (payload.case) {
+      case "buildRequestStatusChanged":
+        view.status = payload.value.status;
+        view.message = payload.value.message;
+        view.updatedAt = event.timestamp;
+        break;
+      case "partitionManifest":
+        view.jobsSucceeded++;
+        break;
+      case "jobFailure":
+        view.jobsFailed++;
+        break;
+      case "partitionDelegated":
+        view.partitionsDelegated++;
+        break;
+    }
+  }
+
+  get(id: string): BuildRequestView | undefined {
+    return this.requests.get(id);
+  }
+
+  /** All build requests, oldest first. */
+  all(): BuildRequestView[] {
+    return [...this.requests.values()];
+  }
+}

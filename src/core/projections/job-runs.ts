@@ -1,0 +1,96 @@
+/**
+ * @module Job runs as folded from the log: scheduling, launch, outcome.
+ */
+import { create } from "@bufbuild/protobuf";
+import {
+  ExitCategory,
+  JobRunStatus,
+  JobRunViewSchema,
+  type BuildEvent,
+  type JobRunView,
+} from "../../gen/databuild_pb.ts";
+import type { EventCase } from "../build-event.ts";
+
+export const JOB_RUN_KINDS: readonly EventCase[] = [
+  "jobScheduleSuccess",
+  "taskLaunchSuccess",
+  "taskLaunchFail",
+  "configValidateFail",
+  "taskSuccess",
+  "taskFailed",
+  "jobExecFail",
+];
+
+export class JobRuns {
+  private readonly runs = new Map<string, JobRunView>();
+
+  apply(event: BuildEvent): void {
+    const id = event.jobRunId;
+    if (!id) return;
+    const payload = event.event;
+    if (payload.case === "jobScheduleSuccess") {
+      this.runs.set(
+        id,
+        create(JobRunViewSchema, {
+          jobRunId: id,
+          buildRequestId: event.buildRequestId,
+          task: payload.value.task,
+          status: JobRunStatus.JOB_RUN_SCHEDULED,
+          attempt: payload.value.attempt,
+          scheduledAt: event.timestamp,
+        }),
+      );
+      return;
+    }
+    const run = this.runs.get(id);
+    if (!run) return;
+    switch (payload.case) {
+      case "taskLaunchSuccess":
+        run.status = JobRunStatus.JOB_RUN_RUNNING;
+        run.startedAt = event.timestamp;
+        run.pid = payload.value.pid;
+        run.hostname = payload.value.hostname;
+        break;
+      case "taskSuccess":
+        run.status = JobRunStatus.JOB_RUN_SUCCEEDED;
+        run.exitCategory = ExitCategory.EXIT_SUCCESS;
+        run.endedAt = event.timestamp;
+        break;
+      case "taskFailed":
+        run.status = JobRunStatus.JOB_RUN_FAILED;
+        run.exitCategory = payload.value.category;
+        run.exitCode = payload.value.exitCode;
+        run.signal = payload.value.signal;
+        run.message = payload.value.message;
+        run.endedAt = event.timestamp;
+        break;
+      case "taskLaunchFail":
+      case "configValidateFail":
+        run.status = JobRunStatus.JOB_RUN_FAILED;
+        run.message = payload.value.message;
+        run.endedAt = event.timestamp;
+        break;
+      case "jobExecFail":
+        run.status = JobRunStatus.JOB_RUN_FAILED;
+        if (run.exitCategory === ExitCategory.EXIT_CATEGORY_UNSPECIFIED) run.exitCategory = payload.value.category;
+        run.message ||= payload.value.message;
+        run.endedAt ??= event.timestamp;
+        break;
+    }
+  }
+
+  get(id: string): JobRunView | undefined {
+    return this.runs.get(id);
+  }
+
+  /** Job runs whose id starts with `prefix` (ids may be abbreviated like git hashes). */
+  matching(prefix: string): JobRunView[] {
+    const exact = this.runs.get(prefix);
+    if (exact) return [exact];
+    return [...this.runs.values()].filter((r) => r.jobRunId.startsWith(prefix));
+  }
+
+  all(): JobRunView[] {
+    return [...this.runs.values()];
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * @module What a build is asked to do, and what it reports back.
+ */
+import { ExitCategory, type JobGraph, type Task } from "../gen/databuild_pb.ts";
+import type { DatabuildError } from "../core/errors.ts";
+import type { JobOutcome } from "../core/job-runner.ts";
+
+export interface BuildRequest {
+  readonly refs: readonly string[];
+  /** Most jobs running at once. */
+  readonly parallel: number;
+  /** On a job failure, build everything not downstream of it instead of stopping. */
+  readonly keepGoing: boolean;
+  /** Rebuild the requested refs even when available (not their inputs). */
+  readonly force: boolean;
+  /** Plan and report, run nothing, write nothing to the log. */
+  readonly dryRun: boolean;
+  /** Extra attempts for a failure in a retryable category (signal, launch failure, lost). */
+  readonly retries: number;
+  /** Delay before the first retry; it doubles with each further attempt. */
+  readonly retryBackoffMs: number;
+  /** Heartbeat period of the build and of its jobs. */
+  readonly heartbeatMs: number;
+  /** Time a cancelled job has between SIGTERM and SIGKILL. */
+  readonly killGraceMs: number;
+  /** Who asked ("user@host pid N"). */
+  readonly requester: string;
+  readonly buildRequestId?: string;
+  /** Aborting cancels the build (Ctrl-C). */
+  readonly signal?: AbortSignal;
+}
+
+export const DEFAULT_BUILD_REQUEST = {
+  keepGoing: false,
+  force: false,
+  dryRun: false,
+  retries: 0,
+  retryBackoffMs: 500,
+  heartbeatMs: 10_000,
+  killGraceMs: 5_000,
+} as const;
+
+export interface FailedJob {
+  readonly task: Task;
+  readonly jobRunId: string;
+  readonly outcome: Extract<JobOutcome, { kind: "failure" }>;
+}
+
+export interface BuildResult {
+  readonly buildRequestId: string;
+  readonly status: "completed" | "failed" | "cancelled" | "dry-run";
+  readonly jobGraph?: JobGraph;
+  /** The planned tasks that needed running (for a dry run: that would run). */
+  readonly tasksToRun: number;
+  readonly jobsSucceeded: number;
+  readonly jobsFailed: number;
+  readonly partitionsBuilt: number;
+  /** Requested or needed partitions that were already available. */
+  readonly partitionsSkipped: number;
+  readonly failures: readonly FailedJob[];
+  /** Tasks that could never run (downstream of a failure, or unschedulable). */
+  readonly blocked: readonly { task: Task; reason: string }[];
+  /** Set when the analysis failed; no job ran. */
+  readonly analyzeError?: DatabuildError;
+  readonly message: string;
+}
+
+/** Retrying helps only when the failure may not happen again. */
+export function isRetryable(category: ExitCategory): boolean {
+  return (
+    category === ExitCategory.EXIT_SIGNAL ||
+    category === ExitCategory.EXIT_LAUNCH_FAILURE ||
+    category === ExitCategory.EXIT_LOST
+  );
+}

@@ -1,0 +1,62 @@
+/**
+ * @module EventRecorder: the one stream every build event goes through. It
+ * shows each event to the observers at once (progress display), and appends
+ * to the build event log in one batch per tick, so a build never waits on the
+ * log except where correctness needs durability (`durable()`).
+ */
+import type { BuildEvent } from "../gen/databuild_pb.ts";
+import type { EventPayload } from "../core/build-event.ts";
+import type { EventLog } from "../core/event-log.ts";
+import { newEvent, type EventScope } from "../core/new-event.ts";
+
+export type EventObserver = (event: BuildEvent) => void;
+
+export class EventRecorder {
+  private pending: BuildEvent[] = [];
+  private flushing: Promise<void> = Promise.resolve();
+  private scheduled = false;
+  private failure: unknown;
+
+  constructor(
+    private readonly log: EventLog | undefined,
+    private readonly observers: readonly EventObserver[] = [],
+  ) {}
+
+  /** Records a payload for `scope`. */
+  emit(scope: EventScope, payload: EventPayload): BuildEvent {
+    const event = newEvent(scope, payload);
+    this.record(event);
+    return event;
+  }
+
+  /** Records an event made elsewhere (the exec wrapper's). */
+  record(event: BuildEvent): void {
+    for (const observe of this.observers) observe(event);
+    if (!this.log) return;
+    this.pending.push(event);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Resolves once every event recorded so far is durable in the log; rejects if an append failed. */
+  async durable(): Promise<void> {
+    this.flush();
+    await this.flushing;
+    if (this.failure) throw this.failure;
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    if (this.pending.length === 0 || !this.log) return;
+    const batch = this.pending;
+    this.pending = [];
+    const log = this.log;
+    this.flushing = this.flushing.then(
+      () => log.append(batch).then(() => undefined),
+    ).catch((error: unknown) => {
+      this.failure ??= error;
+    });
+  }
+}

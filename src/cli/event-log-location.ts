@@ -7,7 +7,12 @@ import { dirname, join, resolve } from "node:path";
 export const DEFAULT_DB_PATH = join(".databuild", "databuild.db");
 
 /** The log path for a graph file, honouring an explicit --db or $DATABUILD_DB. */
-export function eventLogLocation(explicit: string | undefined, env: NodeJS.ProcessEnv, cwd: string, graphFile: () => string): string {
+export function eventLogLocation(
+  explicit: string | undefined,
+  env: NodeJS.ProcessEnv,
+  cwd: string,
+  graphFile: () => string,
+): string {
   const given = explicit ?? (env.DATABUILD_DB || undefined);
   if (given !== undefined) return /^[a-z][a-z0-9+.-]*:\/\//i.test(given) ? given : resolve(cwd, given);
   return join(dirname(graphFile()), DEFAULT_DB_PATH);

@@ -10,6 +10,7 @@ import { registerBuilds } from "./commands/builds.ts";
 import { registerEvents } from "./commands/events.ts";
 import { registerLogs } from "./commands/logs.ts";
 import { registerStatus } from "./commands/status.ts";
+import { registerWrapper } from "./commands/wrapper.ts";
 import { registerJobs } from "./commands/jobs.ts";
 import { registerMermaid } from "./commands/mermaid.ts";
 import { CommandContext, type GlobalOptions } from "./context.ts";
@@ -52,6 +53,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
   registerStatus(program, context);
   registerBuilds(program, context);
   registerLogs(program, context);
+  registerWrapper(program, context, setExitCode);
   registerMermaid(program, context);
   registerJobs(program, context);
 

@@ -9,7 +9,9 @@ import { openSqliteEventLog } from "../event-log/index.ts";
 
 export async function openEventLog(location: string, options: { mustExist?: boolean } = {}): Promise<EventLog> {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
-    throw new UsageError(`unsupported event log URL ${JSON.stringify(location)}: only SQLite file paths are supported so far`);
+    throw new UsageError(
+      `unsupported event log URL ${JSON.stringify(location)}: only SQLite file paths are supported so far`,
+    );
   }
   if (options.mustExist && !existsSync(location)) {
     throw new NoEventLogError(location);

@@ -6,7 +6,8 @@ import { InvalidArgumentError } from "commander";
 export function positiveInteger(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${flag} must be a whole number of at least 1, got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${flag} must be a whole number of at least 1, got ${JSON.stringify(value)}`);
     return n;
   };
 }
@@ -14,7 +15,8 @@ export function positiveInteger(flag: string): (value: string) => number {
 export function nonNegativeInteger(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${flag} must be a whole number (0 or more), got ${JSON.stringify(value)}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${flag} must be a whole number (0 or more), got ${JSON.stringify(value)}`);
     return n;
   };
 }
@@ -22,7 +24,8 @@ export function nonNegativeInteger(flag: string): (value: string) => number {
 export function positiveSeconds(flag: string): (value: string) => number {
   return (value) => {
     const n = Number(value);
-    if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`${flag} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${flag} must be a positive number of seconds, got ${JSON.stringify(value)}`);
     return n;
   };
 }

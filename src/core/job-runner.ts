@@ -28,7 +28,9 @@ export interface RunningJob {
 export interface JobRunner {
   /**
    * Starts `request` (its command, or `fn` for an in-process job) and emits
-   * every job.exec event, in order, through `emit`.
+   * every job.exec event, in order, through `emit`. Events may be emitted
+   * before `start` returns (a synchronous function job emits all of them);
+   * `emit` must be synchronous and must not throw.
    */
   start(request: JobRunRequest, emit: (event: BuildEvent) => void, fn?: FunctionExec): RunningJob;
 }

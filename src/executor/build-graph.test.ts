@@ -53,10 +53,15 @@ describe("buildGraph", () => {
     expect(result.partitionsBuilt).toBe(7);
     expect(new Set(jobs.built()).size).toBe(7);
     const report = jobs.runs.find((r) => r.job === "report")!;
-    for (const run of jobs.runs.filter((r) => r.job === "clean")) expect(run.endedAt).toBeLessThanOrEqual(report.startedAt);
+    for (const run of jobs.runs.filter((r) => r.job === "clean"))
+      expect(run.endedAt).toBeLessThanOrEqual(report.startedAt);
     const catalog = await catalogOf(log);
     expect(catalog.get("report/w")?.status).toBe(PartitionStatus.PARTITION_AVAILABLE);
-    expect(catalog.availableManifest("report/w")?.inputs.map((i) => i.partitionRef!.str)).toEqual(["clean/w-1", "clean/w-2", "clean/w-3"]);
+    expect(catalog.availableManifest("report/w")?.inputs.map((i) => i.partitionRef!.str)).toEqual([
+      "clean/w-1",
+      "clean/w-2",
+      "clean/w-3",
+    ]);
     expect(catalog.availableManifest("report/w")?.inputs.every((i) => i.jobRunId !== "")).toBe(true);
   });
 
@@ -77,9 +82,12 @@ describe("buildGraph", () => {
     expect(second.tasksToRun).toBe(0);
     expect(second.partitionsSkipped).toBe(2);
     expect(jobs.runs).toHaveLength(7);
-    const delegations = (await log.read(0, { buildRequestId: second.buildRequestId, kinds: ["partitionDelegated"] })).map((l) => l.event.event);
+    const delegations = (
+      await log.read(0, { buildRequestId: second.buildRequestId, kinds: ["partitionDelegated"] })
+    ).map((l) => l.event.event);
     expect(delegations).toHaveLength(2);
-    for (const d of delegations) expect(d.case === "partitionDelegated" && d.value.delegateBuildRequestId).toBe(first.buildRequestId);
+    for (const d of delegations)
+      expect(d.case === "partitionDelegated" && d.value.delegateBuildRequestId).toBe(first.buildRequestId);
   });
 
   it("builds only what is missing when part of the graph exists", async () => {
@@ -105,7 +113,10 @@ describe("buildGraph", () => {
 
   it("never runs more jobs at once than parallel allows", async () => {
     const jobs = new FileJobs(tempDir());
-    await buildGraph({ graph: pipeline(jobs, { ms: 20 }), log: new MemoryEventLog(), runner: new JobRunners() }, request(["report/w"], { parallel: 2 }));
+    await buildGraph(
+      { graph: pipeline(jobs, { ms: 20 }), log: new MemoryEventLog(), runner: new JobRunners() },
+      request(["report/w"], { parallel: 2 }),
+    );
     expect(jobs.maxConcurrent).toBe(2);
   });
 
@@ -125,7 +136,9 @@ describe("buildGraph", () => {
     const kinds = events.map((e) => e.event.case);
     expect(kinds.indexOf("jobFailure")).toBeLessThan(kinds.lastIndexOf("graphBuildFail"));
     const final = events.at(-1)!.event;
-    expect(final.case === "buildRequestStatusChanged" && final.value.status).toBe(BuildRequestStatus.BUILD_REQUEST_FAILED);
+    expect(final.case === "buildRequestStatusChanged" && final.value.status).toBe(
+      BuildRequestStatus.BUILD_REQUEST_FAILED,
+    );
     expect((await catalogOf(log)).get("clean/w-1")?.status).toBe(PartitionStatus.PARTITION_FAILED);
   });
 
@@ -133,7 +146,10 @@ describe("buildGraph", () => {
     const jobs = new FileJobs(tempDir());
     const log = new MemoryEventLog();
     const graph = pipeline(jobs, { failClean: (ref) => ref === "clean/a-1" });
-    const result = await buildGraph({ graph, log, runner: new JobRunners() }, request(["report/a", "report/b"], { keepGoing: true }));
+    const result = await buildGraph(
+      { graph, log, runner: new JobRunners() },
+      request(["report/a", "report/b"], { keepGoing: true }),
+    );
     expect(result.status).toBe("failed");
     expect(jobs.built()).toContain("report/b");
     expect(jobs.built()).toContain("clean/a-2");
@@ -148,21 +164,31 @@ describe("buildGraph", () => {
     const log = new MemoryEventLog();
     const abort = new AbortController();
     setTimeout(() => abort.abort(), 50);
-    const result = await buildGraph({ graph: pipeline(jobs, { ms: 1000 }), log, runner: new JobRunners() }, request(["report/w"], { signal: abort.signal }));
+    const result = await buildGraph(
+      { graph: pipeline(jobs, { ms: 1000 }), log, runner: new JobRunners() },
+      request(["report/w"], { signal: abort.signal }),
+    );
     expect(result.status).toBe("cancelled");
     const events = await allEvents(log);
     expect(diagramViolations(events)).toEqual([]);
     expect(events.some((e) => e.event.case === "jobCancels")).toBe(true);
-    const cancelled = events.filter((e) => e.event.case === "taskFailed" && e.event.value.category === ExitCategory.EXIT_CANCELLED);
+    const cancelled = events.filter(
+      (e) => e.event.case === "taskFailed" && e.event.value.category === ExitCategory.EXIT_CANCELLED,
+    );
     expect(cancelled).toHaveLength(2);
     const final = events.at(-1)!.event;
-    expect(final.case === "buildRequestStatusChanged" && final.value.status).toBe(BuildRequestStatus.BUILD_REQUEST_CANCELLED);
+    expect(final.case === "buildRequestStatusChanged" && final.value.status).toBe(
+      BuildRequestStatus.BUILD_REQUEST_CANCELLED,
+    );
   });
 
   it("plans without running or recording anything on a dry run", async () => {
     const jobs = new FileJobs(tempDir());
     const log = new MemoryEventLog();
-    const result = await buildGraph({ graph: pipeline(jobs), log, runner: new JobRunners() }, request(["report/w"], { dryRun: true }));
+    const result = await buildGraph(
+      { graph: pipeline(jobs), log, runner: new JobRunners() },
+      request(["report/w"], { dryRun: true }),
+    );
     expect(result.status).toBe("dry-run");
     expect(result.tasksToRun).toBe(7);
     expect(jobs.runs).toHaveLength(0);
@@ -181,7 +207,10 @@ describe("buildGraph", () => {
   it("emits build heartbeats while waiting on jobs", async () => {
     const jobs = new FileJobs(tempDir());
     const log = new MemoryEventLog();
-    await buildGraph({ graph: pipeline(jobs, { ms: 120 }), log, runner: new JobRunners() }, request(["raw/1"], { heartbeatMs: 30 }));
+    await buildGraph(
+      { graph: pipeline(jobs, { ms: 120 }), log, runner: new JobRunners() },
+      request(["raw/1"], { heartbeatMs: 30 }),
+    );
     const heartbeats = await log.read(0, { kinds: ["buildHeartbeat"] });
     expect(heartbeats.length).toBeGreaterThanOrEqual(2);
   });

@@ -81,7 +81,10 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
   );
   recorder.emit(scope, payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_PLANNING }));
   for (const ref of refs) {
-    recorder.emit(scope, payload("partitionStatusChanged", { partitionRef: { str: ref }, status: PartitionStatus.PARTITION_REQUESTED }));
+    recorder.emit(
+      scope,
+      payload("partitionStatusChanged", { partitionRef: { str: ref }, status: PartitionStatus.PARTITION_REQUESTED }),
+    );
   }
 
   const catalog = new PartitionCatalog();
@@ -95,7 +98,10 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
   } catch (error) {
     if (!(error instanceof AnalyzeError)) throw error;
     recorder.emit(scope, payload("graphBuildFail", { message: error.message }));
-    recorder.emit(scope, payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_FAILED, message: error.message }));
+    recorder.emit(
+      scope,
+      payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_FAILED, message: error.message }),
+    );
     await recorder.durable();
     return emptyResult(buildRequestId, "failed", error.message, { analyzeError: error });
   }
@@ -115,7 +121,12 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     );
   }
   if (request.dryRun) {
-    return { ...emptyResult(buildRequestId, "dry-run", `dry run: ${plan.size} tasks would run`), jobGraph, tasksToRun: plan.size, partitionsSkipped: skipped.length };
+    return {
+      ...emptyResult(buildRequestId, "dry-run", `dry run: ${plan.size} tasks would run`),
+      jobGraph,
+      tasksToRun: plan.size,
+      partitionsSkipped: skipped.length,
+    };
   }
   recorder.emit(scope, payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_EXECUTING }));
 
@@ -240,7 +251,14 @@ class BuildRun {
     const jobRunId = globalThis.crypto.randomUUID();
     this.emit(payload("jobScheduleSuccess", { task, attempt }), jobRunId);
     for (const output of task.config!.outputs) {
-      this.emit(payload("partitionStatusChanged", { partitionRef: output, status: PartitionStatus.PARTITION_SCHEDULED, jobRunId }), jobRunId);
+      this.emit(
+        payload("partitionStatusChanged", {
+          partitionRef: output,
+          status: PartitionStatus.PARTITION_SCHEDULED,
+          jobRunId,
+        }),
+        jobRunId,
+      );
     }
     const request = create(JobRunRequestSchema, {
       task,
@@ -260,7 +278,14 @@ class BuildRun {
         this.recorder.record(event);
         if (event.event.case === "taskLaunchSuccess") {
           for (const output of task.config!.outputs) {
-            this.emit(payload("partitionStatusChanged", { partitionRef: output, status: PartitionStatus.PARTITION_BUILDING, jobRunId }), jobRunId);
+            this.emit(
+              payload("partitionStatusChanged", {
+                partitionRef: output,
+                status: PartitionStatus.PARTITION_BUILDING,
+                jobRunId,
+              }),
+              jobRunId,
+            );
           }
         }
       },
@@ -304,7 +329,8 @@ class BuildRun {
       this.running.delete(ended.task);
       if (ended.outcome.kind === "success") {
         succeeded.push(ended);
-        for (const output of ended.outcome.manifest.outputs) this.builtManifests.set(output.str, ended.outcome.manifest);
+        for (const output of ended.outcome.manifest.outputs)
+          this.builtManifests.set(output.str, ended.outcome.manifest);
       } else {
         this.handleFailure(ended, ended.outcome);
       }
@@ -322,7 +348,14 @@ class BuildRun {
           for (const { task, jobRunId } of succeeded) {
             const outputs = this.plan.tasks[task]!.config!.outputs;
             for (const output of outputs) {
-              this.emit(payload("partitionStatusChanged", { partitionRef: output, status: PartitionStatus.PARTITION_AVAILABLE, jobRunId }), jobRunId);
+              this.emit(
+                payload("partitionStatusChanged", {
+                  partitionRef: output,
+                  status: PartitionStatus.PARTITION_AVAILABLE,
+                  jobRunId,
+                }),
+                jobRunId,
+              );
             }
             this.plan.succeed(task);
             this.jobsSucceeded++;
@@ -331,7 +364,10 @@ class BuildRun {
         },
         (error: unknown) => {
           for (const { task } of succeeded) this.plan.fail(task);
-          this.cancelAll(`the build event log could not record results: ${error instanceof Error ? error.message : String(error)}`, false);
+          this.cancelAll(
+            `the build event log could not record results: ${error instanceof Error ? error.message : String(error)}`,
+            false,
+          );
         },
       )
       .finally(() => {
@@ -346,7 +382,11 @@ class BuildRun {
       this.plan.fail(ended.task);
       return;
     }
-    if (this.cancelling === undefined && isRetryable(outcome.category) && this.attempts[ended.task]! <= this.request.retries) {
+    if (
+      this.cancelling === undefined &&
+      isRetryable(outcome.category) &&
+      this.attempts[ended.task]! <= this.request.retries
+    ) {
       const delay = this.request.retryBackoffMs * 2 ** (this.attempts[ended.task]! - 1);
       this.pendingRetries++;
       setTimeout(() => {
@@ -361,7 +401,12 @@ class BuildRun {
     this.emit(payload("jobFailure", { task, category: outcome.category, message: outcome.message }), ended.jobRunId);
     for (const output of task.config!.outputs) {
       this.emit(
-        payload("partitionStatusChanged", { partitionRef: output, status: PartitionStatus.PARTITION_FAILED, jobRunId: ended.jobRunId, message: outcome.message }),
+        payload("partitionStatusChanged", {
+          partitionRef: output,
+          status: PartitionStatus.PARTITION_FAILED,
+          jobRunId: ended.jobRunId,
+          message: outcome.message,
+        }),
         ended.jobRunId,
       );
     }
@@ -385,13 +430,20 @@ class BuildRun {
     const blocked: { task: Task; reason: string }[] = [];
     for (const [index, reason] of this.blockedBy) blocked.push({ task: this.plan.tasks[index]!, reason });
     if (this.cancelling === undefined) {
-      for (const index of this.plan.waitingTasks()) blocked.push({ task: this.plan.tasks[index]!, reason: "its inputs can never be produced" });
+      for (const index of this.plan.waitingTasks())
+        blocked.push({ task: this.plan.tasks[index]!, reason: "its inputs can never be produced" });
     }
     if (blocked.length > 0) {
       this.emit(payload("jobsUnschedulable", { tasks: blocked.map((b) => ({ task: b.task, reason: b.reason })) }));
       for (const b of blocked) {
         for (const output of b.task.config!.outputs) {
-          this.emit(payload("partitionStatusChanged", { partitionRef: output, status: PartitionStatus.PARTITION_FAILED, message: `not built: ${b.reason}` }));
+          this.emit(
+            payload("partitionStatusChanged", {
+              partitionRef: output,
+              status: PartitionStatus.PARTITION_FAILED,
+              message: `not built: ${b.reason}`,
+            }),
+          );
         }
       }
     }
@@ -407,16 +459,24 @@ class BuildRun {
     if (this.failures.length === 0 && blocked.length === 0 && this.cancelling === undefined) {
       this.emit(payload("graphBuildSuccess", { jobsRun: this.jobsSucceeded, partitionsBuilt: this.partitionsBuilt }));
       this.emit(payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_COMPLETED }));
-      return { ...counts, status: "completed", message: `built ${this.partitionsBuilt} partitions in ${this.jobsSucceeded} jobs` };
+      return {
+        ...counts,
+        status: "completed",
+        message: `built ${this.partitionsBuilt} partitions in ${this.jobsSucceeded} jobs`,
+      };
     }
     const message = this.cancelledByUser
       ? this.cancelling!
       : this.failures.length > 0
         ? `${this.failures.length} job${this.failures.length === 1 ? "" : "s"} failed: ${this.failures.map((f) => `"${f.task.job!.label}" (${f.task.config!.outputs.map((o) => o.str).join(", ")})`).join(", ")}`
         : (this.cancelling ?? `${blocked.length} tasks could not be scheduled`);
-    const failedPartitions = [...this.failures.map((f) => f.task), ...blocked.map((b) => b.task)].flatMap((t) => t.config!.outputs);
+    const failedPartitions = [...this.failures.map((f) => f.task), ...blocked.map((b) => b.task)].flatMap(
+      (t) => t.config!.outputs,
+    );
     this.emit(payload("graphBuildFail", { message, failedPartitions }));
-    const status = this.cancelledByUser ? BuildRequestStatus.BUILD_REQUEST_CANCELLED : BuildRequestStatus.BUILD_REQUEST_FAILED;
+    const status = this.cancelledByUser
+      ? BuildRequestStatus.BUILD_REQUEST_CANCELLED
+      : BuildRequestStatus.BUILD_REQUEST_FAILED;
     this.emit(payload("buildRequestStatusChanged", { status, message }));
     return { ...counts, status: this.cancelledByUser ? "cancelled" : "failed", message };
   }

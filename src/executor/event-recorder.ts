@@ -1,8 +1,11 @@
 /**
  * @module EventRecorder: the one stream every build event goes through. It
- * shows each event to the observers at once (progress display), and appends
- * to the build event log in one batch per tick, so a build never waits on the
- * log except where correctness needs durability (`durable()`).
+ * shows each event to the observers at once (progress display) and appends
+ * to the build event log in batches: every FLUSH_MS, when BATCH_EVENTS are
+ * pending, or at once when the build needs durability (`durable()`, before a
+ * partition is released to its consumers). A SQLite commit blocks the event
+ * loop, so batching by tick alone would commit a few lines of a chatty job
+ * at a time; batching by time keeps logging off the critical path.
  */
 import type { BuildEvent } from "../gen/databuild_pb.ts";
 import type { EventPayload } from "../core/build-event.ts";
@@ -11,10 +14,13 @@ import { newEvent, type EventScope } from "../core/new-event.ts";
 
 export type EventObserver = (event: BuildEvent) => void;
 
+const FLUSH_MS = 25;
+const BATCH_EVENTS = 10_000;
+
 export class EventRecorder {
   private pending: BuildEvent[] = [];
   private flushing: Promise<void> = Promise.resolve();
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
   private failure: unknown;
 
   constructor(
@@ -34,10 +40,8 @@ export class EventRecorder {
     for (const observe of this.observers) observe(event);
     if (!this.log) return;
     this.pending.push(event);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => this.flush());
-    }
+    if (this.pending.length >= BATCH_EVENTS) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
 
   /** Resolves once every event recorded so far is durable in the log; rejects if an append failed. */
@@ -48,15 +52,16 @@ export class EventRecorder {
   }
 
   private flush(): void {
-    this.scheduled = false;
+    clearTimeout(this.timer);
+    this.timer = undefined;
     if (this.pending.length === 0 || !this.log) return;
     const batch = this.pending;
     this.pending = [];
     const log = this.log;
-    this.flushing = this.flushing.then(
-      () => log.append(batch).then(() => undefined),
-    ).catch((error: unknown) => {
-      this.failure ??= error;
-    });
+    this.flushing = this.flushing
+      .then(() => log.append(batch).then(() => undefined))
+      .catch((error: unknown) => {
+        this.failure ??= error;
+      });
   }
 }

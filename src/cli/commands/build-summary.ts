@@ -24,24 +24,43 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number): stri
       return lines.join("\n") + "\n";
     case "completed":
       if (result.tasksToRun === 0) {
-        lines.push(pc.green(`Nothing to do: all requested partitions are already available${skipped}.`));
+        const requested = result.jobGraph?.outputs.length ?? 0;
+        lines.push(
+          pc.green(
+            `Nothing to do: ${requested === 1 ? "the requested partition is" : `all ${requested} requested partitions are`} already available.`,
+          ),
+        );
       } else {
-        lines.push(pc.green(`Build completed: built ${result.partitionsBuilt} partition${result.partitionsBuilt === 1 ? "" : "s"} in ${result.jobsSucceeded} job${result.jobsSucceeded === 1 ? "" : "s"}${skipped} (${formatDuration(elapsedMs)}).`));
+        lines.push(
+          pc.green(
+            `Build completed: built ${result.partitionsBuilt} partition${result.partitionsBuilt === 1 ? "" : "s"} in ${result.jobsSucceeded} job${result.jobsSucceeded === 1 ? "" : "s"}${skipped} (${formatDuration(elapsedMs)}).`,
+          ),
+        );
       }
       break;
     case "cancelled":
-      lines.push(pc.yellow(`Build cancelled after ${formatDuration(elapsedMs)}: ${result.jobsSucceeded} jobs had finished; running jobs were stopped.`));
+      lines.push(
+        pc.yellow(
+          `Build cancelled after ${formatDuration(elapsedMs)}: ${result.jobsSucceeded} jobs had finished; running jobs were stopped.`,
+        ),
+      );
       break;
     case "failed":
       if (result.analyzeError) {
         lines.push(pc.red(`Build failed while planning: ${result.analyzeError.message}`));
         break;
       }
-      lines.push(pc.red(`Build failed: ${result.message} (${formatDuration(elapsedMs)}; ${result.jobsSucceeded} jobs succeeded).`));
+      lines.push(
+        pc.red(
+          `Build failed: ${result.message} (${formatDuration(elapsedMs)}; ${result.jobsSucceeded} jobs succeeded).`,
+        ),
+      );
       for (const failure of result.failures) {
         const o = failure.outcome;
         const how = o.category === ExitCategory.EXIT_JOB_FAILURE ? `exit code ${o.exitCode}` : ExitCategory[o.category];
-        lines.push(`  job "${failure.task.job!.label}" for ${failure.task.config!.outputs.map((x) => x.str).join(", ")}: ${o.message} [${how}]`);
+        lines.push(
+          `  job "${failure.task.job!.label}" for ${failure.task.config!.outputs.map((x) => x.str).join(", ")}: ${o.message} [${how}]`,
+        );
         if (o.stderrTail.length > 0) {
           lines.push(pc.dim("    last lines of stderr:"));
           for (const line of o.stderrTail) lines.push(pc.dim(`    | ${line}`));
@@ -53,7 +72,8 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number): stri
         for (const b of result.blocked.slice(0, BLOCKED_SHOWN)) {
           lines.push(`    ${b.task.job!.label} ${b.task.config!.outputs.map((x) => x.str).join(", ")}: ${b.reason}`);
         }
-        if (result.blocked.length > BLOCKED_SHOWN) lines.push(`    ... and ${result.blocked.length - BLOCKED_SHOWN} more`);
+        if (result.blocked.length > BLOCKED_SHOWN)
+          lines.push(`    ... and ${result.blocked.length - BLOCKED_SHOWN} more`);
       }
       break;
   }

@@ -24,7 +24,11 @@ interface BuildOptions {
   killGrace: number;
 }
 
-export function registerBuild(program: Command, context: () => CommandContext, setExitCode: (code: number) => void): void {
+export function registerBuild(
+  program: Command,
+  context: () => CommandContext,
+  setExitCode: (code: number) => void,
+): void {
   program
     .command("build")
     .description("build REF... and everything they need that is not already available")
@@ -33,9 +37,24 @@ export function registerBuild(program: Command, context: () => CommandContext, s
     .option("-k, --keep-going", "after a job fails, build everything not downstream of it")
     .option("-n, --dry-run", "show what would run; run and record nothing")
     .option("--force", "rebuild the requested partitions even if available (not their inputs)")
-    .option("--retries <n>", "extra attempts for retryable failures (killed by a signal, launch failure)", nonNegativeInteger("--retries"), DEFAULT_BUILD_REQUEST.retries)
-    .option("--heartbeat <seconds>", "heartbeat period of the build and its jobs", positiveSeconds("--heartbeat"), DEFAULT_BUILD_REQUEST.heartbeatMs / 1000)
-    .option("--kill-grace <seconds>", "time a cancelled job gets between SIGTERM and SIGKILL", positiveSeconds("--kill-grace"), DEFAULT_BUILD_REQUEST.killGraceMs / 1000)
+    .option(
+      "--retries <n>",
+      "extra attempts for retryable failures (killed by a signal, launch failure)",
+      nonNegativeInteger("--retries"),
+      DEFAULT_BUILD_REQUEST.retries,
+    )
+    .option(
+      "--heartbeat <seconds>",
+      "heartbeat period of the build and its jobs",
+      positiveSeconds("--heartbeat"),
+      DEFAULT_BUILD_REQUEST.heartbeatMs / 1000,
+    )
+    .option(
+      "--kill-grace <seconds>",
+      "time a cancelled job gets between SIGTERM and SIGKILL",
+      positiveSeconds("--kill-grace"),
+      DEFAULT_BUILD_REQUEST.killGraceMs / 1000,
+    )
     .action(async (refArgs: string[], options: BuildOptions) => {
       const ctx = context();
       const refs = ctx.refs(refArgs);
@@ -77,7 +96,8 @@ export function registerBuild(program: Command, context: () => CommandContext, s
         display?.stop();
         if (result.status === "dry-run" && result.jobGraph) {
           const willRun = result.jobGraph.nodes;
-          for (const task of willRun) ctx.out(`would run ${task.job!.label}  ${task.config!.outputs.map((o) => o.str).join(", ")}\n`);
+          for (const task of willRun)
+            ctx.out(`would run ${task.job!.label}  ${task.config!.outputs.map((o) => o.str).join(", ")}\n`);
         }
         stderr.write(formatBuildSummary(result, Date.now() - started));
         setExitCode(result.status === "completed" || result.status === "dry-run" ? EXIT_OK : EXIT_FAILURE);

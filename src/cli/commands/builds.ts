@@ -21,7 +21,8 @@ export function registerBuilds(program: Command, context: () => CommandContext):
       try {
         const builds = new BuildRequests();
         await loadProjection(log, builds, BUILD_REQUEST_KINDS);
-        for (const view of builds.all()) ctx.out(options.json ? toJsonString(BuildRequestViewSchema, view) + "\n" : formatBuild(view));
+        for (const view of builds.all())
+          ctx.out(options.json ? toJsonString(BuildRequestViewSchema, view) + "\n" : formatBuild(view));
       } finally {
         await log.close();
       }
@@ -31,7 +32,8 @@ export function registerBuilds(program: Command, context: () => CommandContext):
 function formatBuild(view: BuildRequestView): string {
   const status = BuildRequestStatus[view.status].replace("BUILD_REQUEST_", "").toLowerCase();
   const started = view.receivedAt ? timestampDate(view.receivedAt) : undefined;
-  const took = started && view.updatedAt ? formatDuration(timestampDate(view.updatedAt).getTime() - started.getTime()) : "?";
+  const took =
+    started && view.updatedAt ? formatDuration(timestampDate(view.updatedAt).getTime() - started.getTime()) : "?";
   const asked = view.requestedPartitions.map((r) => r.str);
   const what = asked.length > 2 ? `${asked.slice(0, 2).join(" ")} (+${asked.length - 2} more)` : asked.join(" ");
   return (

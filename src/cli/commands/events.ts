@@ -35,7 +35,8 @@ export function registerEvents(program: Command, context: () => CommandContext):
       const ctx = context();
       const log = await ctx.openEventLog({ mustExist: true });
       const filter: EventFilter = { buildRequestId: options.build, jobRunId: options.jobRun };
-      const print = (logged: LoggedEvent) => ctx.out(options.json ? toJsonString(BuildEventSchema, logged.event) + "\n" : formatLine(logged));
+      const print = (logged: LoggedEvent) =>
+        ctx.out(options.json ? toJsonString(BuildEventSchema, logged.event) + "\n" : formatLine(logged));
       try {
         let cursor = 0;
         let ended = false;
@@ -76,11 +77,17 @@ export function registerEvents(program: Command, context: () => CommandContext):
 }
 
 function endsBuild(event: BuildEvent, build: string | undefined): boolean {
-  return build !== undefined && event.event.case === "buildRequestStatusChanged" && FINAL_STATUSES.has(event.event.value.status);
+  return (
+    build !== undefined &&
+    event.event.case === "buildRequestStatusChanged" &&
+    FINAL_STATUSES.has(event.event.value.status)
+  );
 }
 
 function formatLine({ offset, event }: LoggedEvent): string {
-  const time = event.timestamp ? new Date(Number(event.timestamp.seconds) * 1000 + event.timestamp.nanos / 1e6).toISOString().slice(11, 23) : "?";
+  const time = event.timestamp
+    ? new Date(Number(event.timestamp.seconds) * 1000 + event.timestamp.nanos / 1e6).toISOString().slice(11, 23)
+    : "?";
   const ids = `${event.buildRequestId.slice(0, 8)}${event.jobRunId ? ` ${event.jobRunId.slice(0, 8)}` : ""}`;
   return `${String(offset).padStart(6)} ${time} ${ids.padEnd(17)} ${describeEvent(event)}\n`;
 }

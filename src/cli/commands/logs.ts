@@ -21,20 +21,35 @@ export function registerLogs(program: Command, context: () => CommandContext): v
     .option("--json", "the LogEntry events as proto3 JSON lines")
     .action(async (id: string, options: { stream?: string; json?: boolean }) => {
       const ctx = context();
-      const wanted = options.stream === undefined ? undefined : ({ stdout: LogStream.STDOUT, stderr: LogStream.STDERR } as Record<string, LogStream>)[options.stream];
-      if (options.stream !== undefined && wanted === undefined) throw new UsageError(`--stream must be stdout or stderr, got ${JSON.stringify(options.stream)}`);
+      const wanted =
+        options.stream === undefined
+          ? undefined
+          : ({ stdout: LogStream.STDOUT, stderr: LogStream.STDERR } as Record<string, LogStream>)[options.stream];
+      if (options.stream !== undefined && wanted === undefined)
+        throw new UsageError(`--stream must be stdout or stderr, got ${JSON.stringify(options.stream)}`);
       const log = await ctx.openEventLog({ mustExist: true });
       try {
         const runs = new JobRuns();
         await loadProjection(log, runs, JOB_RUN_KINDS);
         const matches = runs.matching(id);
-        if (matches.length === 0) throw new UsageError(`no job run with id ${JSON.stringify(id)} in ${ctx.eventLogLocation()}`);
+        if (matches.length === 0)
+          throw new UsageError(`no job run with id ${JSON.stringify(id)} in ${ctx.eventLogLocation()}`);
         if (matches.length > 1) {
-          throw new UsageError(`job run id ${JSON.stringify(id)} is ambiguous: ${matches.slice(0, 5).map((r) => r.jobRunId).join(", ")}`);
+          throw new UsageError(
+            `job run id ${JSON.stringify(id)} is ambiguous: ${matches
+              .slice(0, 5)
+              .map((r) => r.jobRunId)
+              .join(", ")}`,
+          );
         }
         const run = matches[0]!;
-        const outcome = run.status === JobRunStatus.JOB_RUN_FAILED ? ` failed (${ExitCategory[run.exitCategory]})` : ` ${JobRunStatus[run.status].replace("JOB_RUN_", "").toLowerCase()}`;
-        ctx.io.stderr.write(`job run ${run.jobRunId}: ${run.task?.job?.label} ${run.task?.config?.outputs.map((o) => o.str).join(", ")},${outcome}\n`);
+        const outcome =
+          run.status === JobRunStatus.JOB_RUN_FAILED
+            ? ` failed (${ExitCategory[run.exitCategory]})`
+            : ` ${JobRunStatus[run.status].replace("JOB_RUN_", "").toLowerCase()}`;
+        ctx.io.stderr.write(
+          `job run ${run.jobRunId}: ${run.task?.job?.label} ${run.task?.config?.outputs.map((o) => o.str).join(", ")},${outcome}\n`,
+        );
         let cursor = 0;
         for (;;) {
           const page = await log.read(cursor, { jobRunId: run.jobRunId, kinds: ["logEntry"] }, PAGE);
@@ -42,7 +57,9 @@ export function registerLogs(program: Command, context: () => CommandContext): v
             if (event.event.case !== "logEntry") continue;
             const entry = event.event.value;
             if (wanted !== undefined && entry.stream !== wanted) continue;
-            ctx.out(options.json ? toJsonString(BuildEventSchema, event) + "\n" : entry.line + (entry.continued ? "" : "\n"));
+            ctx.out(
+              options.json ? toJsonString(BuildEventSchema, event) + "\n" : entry.line + (entry.continued ? "" : "\n"),
+            );
           }
           if (page.length < PAGE) break;
           cursor = page[page.length - 1]!.offset;

@@ -41,19 +41,29 @@ export function registerStatus(program: Command, context: () => CommandContext):
 
 function formatStatus(view: PartitionStatusView): string {
   const ref = view.partitionRef!.str;
-  if (view.status === PartitionStatus.PARTITION_STATUS_UNSPECIFIED) return `${ref}  never built (no event mentions it)\n`;
+  if (view.status === PartitionStatus.PARTITION_STATUS_UNSPECIFIED)
+    return `${ref}  never built (no event mentions it)\n`;
   const status = PartitionStatus[view.status].replace("PARTITION_", "");
   const when = view.updatedAt ? timestampDate(view.updatedAt).toISOString() : "?";
   const lines = [`${ref}  ${status}${view.message ? `: ${view.message}` : ""}`];
-  lines.push(`  since ${when}, build ${view.buildRequestId}${view.jobRunId ? `, job run ${view.jobRunId}` : ""}${view.jobLabel ? ` (job ${view.jobLabel})` : ""}`);
+  lines.push(
+    `  since ${when}, build ${view.buildRequestId}${view.jobRunId ? `, job run ${view.jobRunId}` : ""}${view.jobLabel ? ` (job ${view.jobLabel})` : ""}`,
+  );
   const m = view.manifest;
   if (m) {
-    const took = m.startTime && m.endTime ? formatDuration(timestampDate(m.endTime).getTime() - timestampDate(m.startTime).getTime()) : "?";
+    const took =
+      m.startTime && m.endTime
+        ? formatDuration(timestampDate(m.endTime).getTime() - timestampDate(m.startTime).getTime())
+        : "?";
     const label = view.status === PartitionStatus.PARTITION_AVAILABLE ? "manifest" : "last successful build";
-    lines.push(`  ${label}: job ${m.task?.job?.label} v${m.jobVersion}, run ${m.jobRunId}, finished ${m.endTime ? timestampDate(m.endTime).toISOString() : "?"} (took ${took})`);
+    lines.push(
+      `  ${label}: job ${m.task?.job?.label} v${m.jobVersion}, run ${m.jobRunId}, finished ${m.endTime ? timestampDate(m.endTime).toISOString() : "?"} (took ${took})`,
+    );
     for (const input of m.inputs) {
       const kind = input.depType === DepType.QUERY ? "query" : "input";
-      lines.push(`    ${kind} ${input.partitionRef?.str}${input.jobRunId ? ` from run ${input.jobRunId.slice(0, 8)}` : " (absent or external)"}`);
+      lines.push(
+        `    ${kind} ${input.partitionRef?.str}${input.jobRunId ? ` from run ${input.jobRunId.slice(0, 8)}` : " (absent or external)"}`,
+      );
     }
   }
   return lines.join("\n") + "\n";

@@ -17,7 +17,10 @@ import {
 const SHOWN = 3;
 
 function refs(list: readonly PartitionRef[]): string {
-  const shown = list.slice(0, SHOWN).map((r) => r.str).join(", ");
+  const shown = list
+    .slice(0, SHOWN)
+    .map((r) => r.str)
+    .join(", ");
   return list.length > SHOWN ? `${shown} (+${list.length - SHOWN} more)` : shown;
 }
 

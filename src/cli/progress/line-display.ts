@@ -20,12 +20,16 @@ export class LineDisplay {
     if (p.case === "partitionManifest" && run) {
       this.write(`ok     ${run.label}  ${run.outputs}  (${formatDuration(Date.now() - run.startedMs)})`);
     } else if (p.case === "jobFailure") {
-      this.write(`FAILED ${p.value.task?.job?.label}  ${p.value.task?.config?.outputs.map((o) => o.str).join(", ")}: ${p.value.message}`);
+      this.write(
+        `FAILED ${p.value.task?.job?.label}  ${p.value.task?.config?.outputs.map((o) => o.str).join(", ")}: ${p.value.message}`,
+      );
     }
     if (Date.now() - this.lastSummary >= SUMMARY_EVERY_MS) {
       this.lastSummary = Date.now();
       const s = this.progress;
-      this.write(`... ${s.succeeded + s.failed}/${s.total} tasks, ${s.running.size} running, ${formatDuration(s.elapsedMs())} elapsed`);
+      this.write(
+        `... ${s.succeeded + s.failed}/${s.total} tasks, ${s.running.size} running, ${formatDuration(s.elapsedMs())} elapsed`,
+      );
     }
   };
 

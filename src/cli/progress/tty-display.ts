@@ -27,7 +27,9 @@ export class TtyDisplay {
     if (event.event.case === "jobFailure") {
       // Keep failures on screen above the live area.
       this.update.clear();
-      process.stderr.write(pc.red(`✗ job "${event.event.value.task?.job?.label}" failed: ${event.event.value.message}\n`));
+      process.stderr.write(
+        pc.red(`✗ job "${event.event.value.task?.job?.label}" failed: ${event.event.value.message}\n`),
+      );
       this.draw();
     }
   };

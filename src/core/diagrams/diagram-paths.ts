@@ -55,7 +55,6 @@ const GRAPH: Partial<Record<EventCase, string>> = {
 // or failure (possibly after reporting unschedulable tasks).
 const GRAPH_PATH = /^(?:(?:J+|D|Y)NB|O[rEefkh]*(?:W|u?B))$/;
 
-
 const FINAL = new Set([
   BuildRequestStatus.BUILD_REQUEST_COMPLETED,
   BuildRequestStatus.BUILD_REQUEST_FAILED,
@@ -66,7 +65,8 @@ const FINAL = new Set([
 export function diagramViolations(events: readonly BuildEvent[]): string[] {
   const problems: string[] = [];
   if (events.length === 0) return ["no events"];
-  if (events[0]!.event.case !== "buildRequestReceived") problems.push(`first event is ${events[0]!.event.case}, not buildRequestReceived`);
+  if (events[0]!.event.case !== "buildRequestReceived")
+    problems.push(`first event is ${events[0]!.event.case}, not buildRequestReceived`);
   const last = events[events.length - 1]!.event;
   if (last.case !== "buildRequestStatusChanged" || !FINAL.has(last.value.status)) {
     problems.push(`last event is ${last.case}, not a final build request status`);

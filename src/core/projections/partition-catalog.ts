@@ -49,11 +49,16 @@ export class PartitionCatalog {
       const ref = change.partitionRef?.str ?? "";
       const previous = this.partitions.get(ref);
       // AVAILABLE only confirms the manifest recorded just before it.
-      if (change.status === PartitionStatus.PARTITION_AVAILABLE && previous?.status === PartitionStatus.PARTITION_AVAILABLE) return;
+      if (
+        change.status === PartitionStatus.PARTITION_AVAILABLE &&
+        previous?.status === PartitionStatus.PARTITION_AVAILABLE
+      )
+        return;
       // REQUESTED and DELEGATED describe one build request's view of the
       // partition, not the partition: they only show for one never built.
       if (previous && PER_REQUEST_STATUSES.has(change.status)) return;
-      const jobRunId = change.jobRunId || (change.status === PartitionStatus.PARTITION_REQUESTED ? "" : (previous?.jobRunId ?? ""));
+      const jobRunId =
+        change.jobRunId || (change.status === PartitionStatus.PARTITION_REQUESTED ? "" : (previous?.jobRunId ?? ""));
       this.partitions.set(
         ref,
         create(PartitionStatusViewSchema, {

@@ -1,0 +1,193 @@
+/**
+ * @module The build event log in one SQLite file, shared by every databuild
+ * process on the machine.
+ *
+ * Format. One table, `events`, one row per BuildEvent:
+ *
+ *   "offset"          INTEGER PRIMARY KEY AUTOINCREMENT  the event's position (the rowid)
+ *   event_id          TEXT UNIQUE                        the emitter's id (a UUID)
+ *   build_request_id  TEXT      indexed                  copies of envelope fields,
+ *   job_run_id        TEXT      indexed                  kept only so reads can
+ *   kind              TEXT      indexed                  filter without decoding
+ *   timestamp_ms      INTEGER   indexed                  (kind is `event.case`)
+ *   payload           BLOB                               the whole event, binary protobuf
+ *
+ * The payload is the truth; the other columns are derived from it on append
+ * and never change. Every index also holds the rowid, so "build_request_id =
+ * ? AND offset > ?" is one range scan. Rows are only ever inserted: current
+ * state is a fold over events (src/core), never an UPDATE here. The file is
+ * marked as ours by `PRAGMA application_id` ("DBEL") and versioned by `PRAGMA
+ * user_version` (schema.ts): a newer version is refused, an older one
+ * migrated on open. Opening validates before writing anything
+ * (inspect-file.ts), so a foreign or damaged file at the path is reported and
+ * left byte-for-byte as it was.
+ *
+ * Offsets. AUTOINCREMENT never reuses a number, and SQLite admits one writer
+ * at a time, so offsets become visible in increasing order with no holes
+ * behind the newest one: a reader that remembers the last offset it saw and
+ * asks for "offset > cursor" misses nothing. That is how `watch` follows
+ * appends from other processes (polling, default every 100 ms, plus an
+ * immediate poll after each local commit).
+ *
+ * Duplicates. Re-appending an event whose event_id is stored (a relayed
+ * event) stores nothing and returns the stored offset; only the id is
+ * compared. An event without an id is rejected.
+ *
+ * Durability. WAL mode: readers never block the writer, and a commit is one
+ * sequential write to the -wal file. synchronous=FULL (the default) fsyncs
+ * the WAL on every commit, so an acknowledged append survives kill -9 and
+ * power loss; NORMAL fsyncs only at checkpoints, which survives kill -9 of any
+ * process (the OS has the pages) but may lose the last commits on power loss.
+ * busy_timeout lets several processes share the file: a writer waits for the
+ * lock instead of failing.
+ *
+ * Group commit. An fsync costs milliseconds, inserting an event tens of
+ * microseconds, so appends are queued and everything queued in one event
+ * loop turn is committed in one transaction (group-commit.ts); each caller's
+ * promise resolves after that COMMIT. better-sqlite3 is synchronous, so a
+ * commit holds the event loop: batches are capped (maxBatchEvents) and the
+ * queue yields to the event loop between them. Most of an append's CPU time
+ * is protobuf encoding and the event_id index, whose random UUID keys touch
+ * a different page per event (time-ordered ids would make it append-only).
+ */
+import type { Database, Statement } from "better-sqlite3";
+import type { EventFilter, EventLog, LoggedEvent } from "../../core/event-log.ts";
+import type { BuildEvent } from "../../gen/databuild_pb.ts";
+import { EventLogFileError } from "../event-log-error.ts";
+import { GroupCommit } from "../group-commit.ts";
+import { PollWatch } from "../poll-watch.ts";
+import { requireEventIds } from "../require-event-ids.ts";
+import { fromPayload, toEventRow, type EventRow } from "./event-row.ts";
+import { readQuery } from "./read-query.ts";
+import { asFileError } from "./sqlite-errors.ts";
+
+/** Tuning of an open SqliteEventLog (durability and locking are fixed by openSqliteEventLog). */
+export interface SqliteEventLogTuning {
+  /** How often `watch` polls for appends by other connections. */
+  readonly pollIntervalMs: number;
+  /** A batch this large is committed at once instead of at the end of the event loop turn. */
+  readonly maxBatchEvents: number;
+}
+
+/** Most events handed to a watch listener in one call. */
+const WATCH_BATCH = 1000;
+
+/** An EventLog on an open better-sqlite3 connection. Create it with `openSqliteEventLog`. */
+export class SqliteEventLog implements EventLog {
+  private readonly committer: GroupCommit<EventRow, number>;
+  private readonly watches = new Set<PollWatch>();
+  private readonly statements = new Map<string, Statement>();
+  private readonly insertBatch: (rows: readonly EventRow[]) => number[];
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly db: Database,
+    /** The database file. */
+    readonly path: string,
+    private readonly tuning: SqliteEventLogTuning,
+  ) {
+    const insert = db.prepare(
+      `INSERT INTO events (event_id, build_request_id, job_run_id, kind, timestamp_ms, payload)
+       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
+    );
+    const storedOffset = db.prepare(`SELECT "offset" FROM events WHERE event_id = ?`).pluck();
+    const transaction = db.transaction((rows: readonly EventRow[]) =>
+      rows.map((row) => {
+        const { changes, lastInsertRowid } = insert.run(row);
+        return changes === 1 ? Number(lastInsertRowid) : (storedOffset.get(row[0]) as number);
+      }),
+    );
+    // IMMEDIATE takes the write lock up front, so a busy lock is waited for
+    // (busy_timeout) rather than failing when a read would upgrade to a write.
+    this.insertBatch = (rows) => transaction.immediate(rows);
+    this.committer = new GroupCommit((rows) => this.commit(rows), tuning.maxBatchEvents);
+  }
+
+  /** See EventLog.append. Offsets are those of the stored rows; a duplicate event id gets its earlier offset. */
+  async append(events: readonly BuildEvent[]): Promise<number[]> {
+    this.ensureOpen();
+    requireEventIds(events);
+    // Encoding here, not in the batch, keeps a bad event from failing other callers' appends.
+    return this.committer.submit(events.map(toEventRow));
+  }
+
+  async read(after: number, filter?: EventFilter, limit?: number): Promise<LoggedEvent[]> {
+    this.ensureOpen();
+    return this.readNow(after, filter, limit);
+  }
+
+  watch(after: number, listener: (events: LoggedEvent[]) => void, filter?: EventFilter): () => void {
+    this.ensureOpen();
+    const w = new PollWatch(after, listener, filter, (a, f, l) => this.readNow(a, f, l), {
+      intervalMs: this.tuning.pollIntervalMs,
+      batchLimit: WATCH_BATCH,
+    });
+    this.watches.add(w);
+    return () => {
+      w.stop();
+      this.watches.delete(w);
+    };
+  }
+
+  async head(): Promise<number> {
+    this.ensureOpen();
+    return this.sql(`SELECT coalesce(max("offset"), 0) FROM events`).pluck().get() as number;
+  }
+
+  /** Commits pending appends, stops every watch, and closes the connection. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      await this.committer.flush();
+      for (const w of this.watches) w.stop();
+      this.watches.clear();
+      this.db.close();
+    })();
+    return this.closing;
+  }
+
+  private commit(rows: readonly EventRow[]): number[] {
+    let offsets: number[];
+    try {
+      offsets = this.insertBatch(rows);
+    } catch (error) {
+      throw asFileError(this.path, error);
+    }
+    for (const w of this.watches) w.poke();
+    return offsets;
+  }
+
+  private readNow(after: number, filter: EventFilter | undefined, limit: number | undefined): LoggedEvent[] {
+    if (filter?.kinds?.length === 0 || (limit !== undefined && limit < 1)) return [];
+    const { sql, params } = readQuery(after, filter, limit);
+    let rows: [number, Buffer][];
+    try {
+      rows = this.sql(sql)
+        .raw()
+        .all(...params) as [number, Buffer][];
+    } catch (error) {
+      throw asFileError(this.path, error);
+    }
+    return rows.map(([offset, payload]) => {
+      try {
+        return { offset, event: fromPayload(payload) };
+      } catch (error) {
+        throw new EventLogFileError(this.path, "corrupt", `the event at offset ${offset} does not decode`, {
+          cause: error,
+        });
+      }
+    });
+  }
+
+  private sql(text: string): Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  private ensureOpen(): void {
+    if (this.closing) throw new Error(`the event log ${this.path} is closed`);
+  }
+}

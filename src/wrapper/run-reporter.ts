@@ -1,0 +1,138 @@
+/**
+ * @module The job.exec diagram's emit_* steps for one job run, shared by the process and function runners.
+ */
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { hostname } from "node:os";
+import {
+  ExitCategory,
+  LogStream,
+  type BuildEvent,
+  type JobRunRequest,
+  type PartitionManifest,
+  type Task,
+} from "../gen/databuild_pb.ts";
+import { eventPayload, type EventPayload } from "../core/build-event.ts";
+import type { JobOutcome } from "../core/job-runner.ts";
+import { newEvent, type EventScope } from "../core/new-event.ts";
+
+/** Stderr lines kept for TaskFailed.stderr_tail. */
+export const STDERR_TAIL_LINES = 20;
+
+const HOSTNAME = hostname();
+
+/** Why a run failed after it was launched. */
+export interface FailureDetails {
+  readonly exitCode?: number;
+  readonly signal?: string;
+  readonly stderrTail?: readonly string[];
+}
+
+/**
+ * Emits the events of one job run in diagram order. The methods that end a
+ * run return its outcome and must be called once; after them log lines and
+ * heartbeats are dropped, so late output or a late timer of a finished run
+ * cannot break the diagram path.
+ */
+export class RunReporter {
+  private readonly scope: EventScope;
+  private sequence = 0;
+  private ended = false;
+
+  constructor(
+    private readonly request: JobRunRequest,
+    private readonly emit: (event: BuildEvent) => void,
+  ) {
+    this.scope = { buildRequestId: request.buildRequestId, jobRunId: request.jobRunId };
+  }
+
+  private get task(): Task | undefined {
+    return this.request.task;
+  }
+
+  private send(payload: EventPayload): void {
+    this.emit(newEvent(this.scope, payload));
+  }
+
+  configValid(): void {
+    this.send(eventPayload("configValidateSuccess", { task: this.task }));
+  }
+
+  configInvalid(message: string): JobOutcome {
+    this.send(eventPayload("configValidateFail", { task: this.task, message }));
+    return this.execFail(ExitCategory.EXIT_CONFIG_INVALID, message, {});
+  }
+
+  launchFailed(message: string): JobOutcome {
+    this.send(eventPayload("taskLaunchFail", { task: this.task, message }));
+    return this.execFail(ExitCategory.EXIT_LAUNCH_FAILURE, message, {});
+  }
+
+  launched(pid: number): void {
+    this.send(eventPayload("taskLaunchSuccess", { task: this.task, pid, hostname: HOSTNAME }));
+  }
+
+  log(stream: LogStream, line: string, continued: boolean): void {
+    if (this.ended) return;
+    this.sequence++;
+    this.send(eventPayload("logEntry", { stream, sequence: BigInt(this.sequence), line, continued }));
+  }
+
+  heartbeat(rssBytes: number): void {
+    if (this.ended) return;
+    this.send(eventPayload("jobHeartbeat", { rssBytes: BigInt(rssBytes) }));
+  }
+
+  /** emit_task_success, then emit_partition_manifest. */
+  succeeded(startMs: number, endMs: number): JobOutcome {
+    this.ended = true;
+    const request = this.request;
+    const startTime = timestampFromMs(startMs);
+    const endTime = timestampFromMs(endMs);
+    this.send(eventPayload("taskSuccess", { startTime, endTime }));
+    const payload = eventPayload("partitionManifest", {
+      outputs: request.task!.config!.outputs,
+      inputs: request.inputManifests,
+      startTime,
+      endTime,
+      task: request.task,
+      buildRequestId: request.buildRequestId,
+      jobRunId: request.jobRunId,
+      jobVersion: request.jobVersion || "0.0.0",
+    });
+    this.send(payload);
+    return { kind: "success", manifest: payload.value as PartitionManifest };
+  }
+
+  /** emit_task_failed, then emit_job_exec_fail. */
+  failed(category: ExitCategory, message: string, details: FailureDetails): JobOutcome {
+    this.ended = true;
+    this.send(
+      eventPayload("taskFailed", {
+        category,
+        exitCode: details.exitCode ?? 0,
+        signal: details.signal ?? "",
+        message,
+        stderrTail: details.stderrTail ? [...details.stderrTail] : [],
+      }),
+    );
+    return this.execFail(category, message, details);
+  }
+
+  private execFail(category: ExitCategory, message: string, details: FailureDetails): JobOutcome {
+    this.ended = true;
+    this.send(eventPayload("jobExecFail", { category, message }));
+    return {
+      kind: "failure",
+      category,
+      message,
+      exitCode: details.exitCode,
+      signal: details.signal,
+      stderrTail: details.stderrTail ?? [],
+    };
+  }
+}
+
+/** The job's label for messages. */
+export function jobName(request: JobRunRequest): string {
+  return JSON.stringify(request.task?.job?.label ?? "");
+}

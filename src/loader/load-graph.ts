@@ -10,7 +10,7 @@
  */
 import { dirname, extname } from "node:path";
 import { pathToFileURL } from "node:url";
-import { tsImport } from "tsx/esm/api";
+
 import { GraphDefinitionError, isDatabuildError } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
 import { isDefinedGraph, toGraph } from "../gsl/define-graph.ts";
@@ -29,10 +29,9 @@ export async function loadGraph(file: string): Promise<Graph> {
   let module: Record<string, unknown>;
   try {
     const url = pathToFileURL(file).href;
-    module = (ext === ".ts" || ext === ".mts" ? await tsImport(url, import.meta.url) : await import(url)) as Record<
-      string,
-      unknown
-    >;
+    // tsx is loaded only when a TypeScript graph needs it.
+    const load = ext === ".ts" || ext === ".mts" ? (await import("tsx/esm/api")).tsImport : undefined;
+    module = (load ? await load(url, import.meta.url) : await import(url)) as Record<string, unknown>;
   } catch (error) {
     if (isDatabuildError(error)) throw error;
     const message = error instanceof Error ? error.message : String(error);

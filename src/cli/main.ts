@@ -30,6 +30,10 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
       "--graph <path>",
       "graph file (.ts/.js module or .yaml/.json manifest); default: databuild.{ts,js,yaml,json} here, or $DATABUILD_GRAPH",
     )
+    .option(
+      "--db <path>",
+      "build event log (SQLite file); default: .databuild/databuild.db beside the graph file, or $DATABUILD_DB",
+    )
     // Set before the commands are added: subcommands inherit both.
     .showHelpAfterError("(run with --help for usage)")
     .configureHelp({ showGlobalOptions: true })

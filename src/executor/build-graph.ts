@@ -8,9 +8,10 @@
  *      schedule_jobs).
  *   2. Sleep until a job ends, a retry is due, the build is cancelled or the
  *      heartbeat period passes (await_jobs, emit_heartbeat).
- *   3. Reap ended jobs. A success releases its dependents only once its
- *      manifest is durable in the log, so no job is handed an input before its
- *      producer finished; releases are pipelined with running jobs. A failure
+ *   3. Reap ended jobs. A success releases its dependents at once: no job is
+ *      handed an input before its producer exited 0 and its manifest was
+ *      recorded, and the log's append order makes the consumer's manifest
+ *      durable only after the producer's (see `release`). A failure
  *      is retried (retryable categories, with backoff) or fails its task:
  *      then either everything running is cancelled (emit_job_failure,
  *      emit_job_cancels) or, with keepGoing, only its downstream is blocked.
@@ -180,7 +181,6 @@ class BuildRun {
   private readonly waker = new Waker();
   private readonly failures: FailedJob[] = [];
   private readonly blockedBy = new Map<number, string>();
-  private inflightReleases = 0;
   private pendingRetries = 0;
   private cancelling: string | undefined;
   private cancelledByUser = false;
@@ -222,7 +222,7 @@ class BuildRun {
   }
 
   private isFinished(): boolean {
-    if (this.running.size > 0 || this.inflightReleases > 0 || this.pendingRetries > 0) return false;
+    if (this.running.size > 0 || this.pendingRetries > 0) return false;
     return this.cancelling !== undefined || this.plan.count(TaskState.Ready) === 0;
   }
 
@@ -338,42 +338,30 @@ class BuildRun {
     if (succeeded.length > 0) this.release(succeeded);
   }
 
-  /** Marks successes available once their manifests are durable, then frees their dependents. */
+  /**
+   * Marks successes available and frees their dependents at once. Their
+   * manifests are already recorded, and the log keeps append order, so a
+   * consumer's manifest can never become durable without its producer's: a
+   * crash loses the tail of the log, never the middle. The build waits for
+   * durability only before it reports its end.
+   */
   private release(succeeded: readonly Ended[]): void {
-    this.inflightReleases++;
-    this.recorder
-      .durable()
-      .then(
-        () => {
-          for (const { task, jobRunId } of succeeded) {
-            const outputs = this.plan.tasks[task]!.config!.outputs;
-            for (const output of outputs) {
-              this.emit(
-                payload("partitionStatusChanged", {
-                  partitionRef: output,
-                  status: PartitionStatus.PARTITION_AVAILABLE,
-                  jobRunId,
-                }),
-                jobRunId,
-              );
-            }
-            this.plan.succeed(task);
-            this.jobsSucceeded++;
-            this.partitionsBuilt += outputs.length;
-          }
-        },
-        (error: unknown) => {
-          for (const { task } of succeeded) this.plan.fail(task);
-          this.cancelAll(
-            `the build event log could not record results: ${error instanceof Error ? error.message : String(error)}`,
-            false,
-          );
-        },
-      )
-      .finally(() => {
-        this.inflightReleases--;
-        this.waker.notify();
-      });
+    for (const { task, jobRunId } of succeeded) {
+      const outputs = this.plan.tasks[task]!.config!.outputs;
+      for (const output of outputs) {
+        this.emit(
+          payload("partitionStatusChanged", {
+            partitionRef: output,
+            status: PartitionStatus.PARTITION_AVAILABLE,
+            jobRunId,
+          }),
+          jobRunId,
+        );
+      }
+      this.plan.succeed(task);
+      this.jobsSucceeded++;
+      this.partitionsBuilt += outputs.length;
+    }
   }
 
   private handleFailure(ended: Ended, outcome: Extract<JobOutcome, { kind: "failure" }>): void {

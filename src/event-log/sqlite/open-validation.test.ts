@@ -144,10 +144,18 @@ describe("openSqliteEventLog refuses files that are not its event log, leaving t
 
   it("an event log whose newest event was overwritten", async () => {
     const path = join(dir, "databuild.db");
-    await makeLog(path, 2000);
+    const events = sampleEvents(2000);
+    const log = await openSqliteEventLog(path);
+    await log.append(events);
+    await log.close();
+    // Wipe every page holding the newest event's id (its table row and index
+    // entry), keeping the file's length so the header still looks right.
     const bytes = readFileSync(path);
-    // The last page holds the newest rows; wipe it (keeping the file's length).
-    bytes.fill(0xff, bytes.length - 4096);
+    const id = Buffer.from(events.at(-1)!.eventId);
+    for (let at = bytes.indexOf(id); at >= 0; at = bytes.indexOf(id, at + 1)) {
+      const page = Math.floor(at / 4096);
+      if (page > 0) bytes.fill(0xff, page * 4096, (page + 1) * 4096);
+    }
     writeFileSync(path, bytes);
     await expectRefused(path, "corrupt", /corrupted/, { ownLog: true });
   });

@@ -1,10 +1,13 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { LoggedEvent } from "../../core/event-log.ts";
 import { describeEventLogContract } from "../event-log-contract.ts";
+import { EventLogFileError } from "../event-log-error.ts";
 import { sampleEvents } from "../sample-events.ts";
 import { openSqliteEventLog } from "./open-sqlite-event-log.ts";
 import { readQuery } from "./read-query.ts";
@@ -76,17 +79,48 @@ describe("SqliteEventLog", () => {
     }
   });
 
-  it("a watch alone does not keep the process alive (its timer is unref'd)", async () => {
-    const log = await openSqliteEventLog(join(dir, "events.db"), { pollIntervalMs: 50 });
-    const before = new Set(process.getActiveResourcesInfo());
-    const stop = log.watch(0, () => {});
-    await new Promise((r) => setTimeout(r, 120));
-    // Unref'd timers are not reported as active resources.
-    expect(process.getActiveResourcesInfo().filter((r) => r === "Timeout").length).toBeLessThanOrEqual(
-      [...before].filter((r) => r === "Timeout").length,
-    );
-    stop();
+  it("a watch alone does not keep the process alive (its timer is unref'd)", () => {
+    const module = pathToFileURL(join(import.meta.dirname, "open-sqlite-event-log.ts")).href;
+    const code = [
+      `import { openSqliteEventLog } from ${JSON.stringify(module)};`,
+      `const log = await openSqliteEventLog(${JSON.stringify(join(dir, "events.db"))}, { pollIntervalMs: 10 });`,
+      `log.watch(0, () => {});`,
+      `console.log("watching");`,
+    ].join("\n");
+    const run = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", code], {
+      cwd: join(import.meta.dirname, "..", "..", ".."),
+      encoding: "utf8",
+      timeout: 15_000,
+    });
+    expect(run.stderr).toBe("");
+    expect(run.signal).toBeNull(); // not killed by the timeout: it exited by itself
+    expect(run.status).toBe(0);
+    expect(run.stdout).toBe("watching\n");
+  });
+
+  it("a read that meets damage fails with EventLogFileError naming the file", async () => {
+    const path = join(dir, "events.db");
+    const events = sampleEvents(2000);
+    let log = await openSqliteEventLog(path);
+    await log.append(events);
     await log.close();
+    // Wipe the pages holding the oldest event; opening only checks the newest.
+    const bytes = readFileSync(path);
+    const id = Buffer.from(events[0]!.eventId);
+    for (let at = bytes.indexOf(id); at >= 0; at = bytes.indexOf(id, at + 1)) {
+      const page = Math.floor(at / 4096);
+      if (page > 0) bytes.fill(0xff, page * 4096, (page + 1) * 4096);
+    }
+    writeFileSync(path, bytes);
+    log = await openSqliteEventLog(path);
+    try {
+      const error = await log.read(0).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EventLogFileError);
+      expect((error as EventLogFileError).problem).toBe("corrupt");
+      expect((error as Error).message).toContain(path);
+    } finally {
+      await log.close();
+    }
   });
 
   it("reads through the indexes", async () => {

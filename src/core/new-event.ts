@@ -1,10 +1,11 @@
 /**
- * @module Envelopes for build event payloads: id, timestamp, build request
- * and job run.
+ * @module Envelopes for build event payloads: id (time-ordered), timestamp,
+ * build request and job run.
  */
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { BuildEvent } from "../gen/databuild_pb.ts";
 import type { EventPayload } from "./build-event.ts";
+import { newId } from "./ids.ts";
 
 /** Which build request (and job run) an event belongs to. */
 export interface EventScope {
@@ -16,8 +17,7 @@ export interface EventScope {
 export function newEvent(scope: EventScope, payload: EventPayload, nowMs = Date.now()): BuildEvent {
   return {
     $typeName: "databuild.v1.BuildEvent",
-    // Web Crypto is a global in Node 20, not an I/O import.
-    eventId: globalThis.crypto.randomUUID(),
+    eventId: newId(nowMs),
     timestamp: timestampFromMs(nowMs),
     buildRequestId: scope.buildRequestId,
     jobRunId: scope.jobRunId ?? "",

@@ -34,6 +34,7 @@ import {
 } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
 import { AnalyzeError } from "../core/errors.ts";
+import { newId } from "../core/ids.ts";
 import type { EventLog } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
 import type { JobOutcome, JobRunner, RunningJob } from "../core/job-runner.ts";
@@ -61,7 +62,7 @@ interface Ended {
 
 /** Runs one build request to its end. Never throws for a failed build: see `status`. */
 export async function buildGraph(deps: BuildDependencies, request: BuildRequest): Promise<BuildResult> {
-  const buildRequestId = request.buildRequestId ?? globalThis.crypto.randomUUID();
+  const buildRequestId = request.buildRequestId ?? newId();
   const recorder = new EventRecorder(request.dryRun ? undefined : deps.log, request.dryRun ? [] : deps.observers);
   const scope = { buildRequestId };
   const refs = [...new Set(request.refs)];
@@ -248,7 +249,7 @@ class BuildRun {
     const task = this.plan.tasks[index]!;
     const job = this.deps.graph.job(task.job!.label)!;
     const attempt = ++this.attempts[index]!;
-    const jobRunId = globalThis.crypto.randomUUID();
+    const jobRunId = newId();
     this.emit(payload("jobScheduleSuccess", { task, attempt }), jobRunId);
     for (const output of task.config!.outputs) {
       this.emit(

@@ -20,7 +20,7 @@ function forbid(patterns, message) {
 }
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "src/gen/", "bench/out/", "examples/**/data/", "**/.databuild/"] },
+  { ignores: ["node_modules/", "dist/", "src/gen/", "bench/out/", "examples/**/data/", "**/.databuild/"] },
   ...tseslint.configs.recommended,
   {
     rules: {

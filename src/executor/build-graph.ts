@@ -34,6 +34,7 @@ import {
 } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
 import { AnalyzeError } from "../core/errors.ts";
+import { jobScheduleSuccess, partitionStatusChanged } from "../core/hot-payloads.ts";
 import { newId } from "../core/ids.ts";
 import type { EventLog } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
@@ -250,16 +251,9 @@ class BuildRun {
     const job = this.deps.graph.job(task.job!.label)!;
     const attempt = ++this.attempts[index]!;
     const jobRunId = newId();
-    this.emit(payload("jobScheduleSuccess", { task, attempt }), jobRunId);
+    this.emit(jobScheduleSuccess(task, attempt), jobRunId);
     for (const output of task.config!.outputs) {
-      this.emit(
-        payload("partitionStatusChanged", {
-          partitionRef: output,
-          status: PartitionStatus.PARTITION_SCHEDULED,
-          jobRunId,
-        }),
-        jobRunId,
-      );
+      this.emit(partitionStatusChanged(output, PartitionStatus.PARTITION_SCHEDULED, jobRunId), jobRunId);
     }
     const request = create(JobRunRequestSchema, {
       task,
@@ -279,14 +273,7 @@ class BuildRun {
         this.recorder.record(event);
         if (event.event.case === "taskLaunchSuccess") {
           for (const output of task.config!.outputs) {
-            this.emit(
-              payload("partitionStatusChanged", {
-                partitionRef: output,
-                status: PartitionStatus.PARTITION_BUILDING,
-                jobRunId,
-              }),
-              jobRunId,
-            );
+            this.emit(partitionStatusChanged(output, PartitionStatus.PARTITION_BUILDING, jobRunId), jobRunId);
           }
         }
       },
@@ -350,14 +337,7 @@ class BuildRun {
     for (const { task, jobRunId } of succeeded) {
       const outputs = this.plan.tasks[task]!.config!.outputs;
       for (const output of outputs) {
-        this.emit(
-          payload("partitionStatusChanged", {
-            partitionRef: output,
-            status: PartitionStatus.PARTITION_AVAILABLE,
-            jobRunId,
-          }),
-          jobRunId,
-        );
+        this.emit(partitionStatusChanged(output, PartitionStatus.PARTITION_AVAILABLE, jobRunId), jobRunId);
       }
       this.plan.succeed(task);
       this.jobsSucceeded++;

@@ -3,15 +3,16 @@
  */
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { hostname } from "node:os";
-import {
-  ExitCategory,
-  LogStream,
-  type BuildEvent,
-  type JobRunRequest,
-  type PartitionManifest,
-  type Task,
-} from "../gen/databuild_pb.ts";
+import { ExitCategory, type LogStream, type BuildEvent, type JobRunRequest, type Task } from "../gen/databuild_pb.ts";
 import { eventPayload, type EventPayload } from "../core/build-event.ts";
+import {
+  configValidateSuccess,
+  logEntry,
+  manifestFor,
+  partitionManifest,
+  taskLaunchSuccess,
+  taskSuccess,
+} from "../core/hot-payloads.ts";
 import type { JobOutcome } from "../core/job-runner.ts";
 import { newEvent, type EventScope } from "../core/new-event.ts";
 
@@ -54,7 +55,9 @@ export class RunReporter {
   }
 
   configValid(): void {
-    this.send(eventPayload("configValidateSuccess", { task: this.task }));
+    // The task is in jobScheduleSuccess and the manifest; repeating it in
+    // every step would double what a job run costs to record.
+    this.send(configValidateSuccess(undefined));
   }
 
   configInvalid(message: string): JobOutcome {
@@ -68,13 +71,13 @@ export class RunReporter {
   }
 
   launched(pid: number): void {
-    this.send(eventPayload("taskLaunchSuccess", { task: this.task, pid, hostname: HOSTNAME }));
+    this.send(taskLaunchSuccess(undefined, pid, HOSTNAME));
   }
 
   log(stream: LogStream, line: string, continued: boolean): void {
     if (this.ended) return;
     this.sequence++;
-    this.send(eventPayload("logEntry", { stream, sequence: BigInt(this.sequence), line, continued }));
+    this.send(logEntry(stream, BigInt(this.sequence), line, continued));
   }
 
   heartbeat(rssBytes: number): void {
@@ -88,19 +91,10 @@ export class RunReporter {
     const request = this.request;
     const startTime = timestampFromMs(startMs);
     const endTime = timestampFromMs(endMs);
-    this.send(eventPayload("taskSuccess", { startTime, endTime }));
-    const payload = eventPayload("partitionManifest", {
-      outputs: request.task!.config!.outputs,
-      inputs: request.inputManifests,
-      startTime,
-      endTime,
-      task: request.task,
-      buildRequestId: request.buildRequestId,
-      jobRunId: request.jobRunId,
-      jobVersion: request.jobVersion || "0.0.0",
-    });
-    this.send(payload);
-    return { kind: "success", manifest: payload.value as PartitionManifest };
+    this.send(taskSuccess(startTime, endTime));
+    const manifest = manifestFor(request, startTime, endTime);
+    this.send(partitionManifest(manifest));
+    return { kind: "success", manifest };
   }
 
   /** emit_task_failed, then emit_job_exec_fail. */

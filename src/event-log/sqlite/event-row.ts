@@ -4,7 +4,10 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { BuildEventSchema, type BuildEvent } from "../../gen/databuild_pb.ts";
+import { installFastTextEncoding } from "../fast-text-encoding.ts";
 import { upcastEvent } from "../upcast-event.ts";
+
+installFastTextEncoding();
 
 /** The columns of an `events` row other than `offset`, in INSERT order. */
 export type EventRow = [

@@ -35,7 +35,6 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX events_build_request_id ON events (build_request_id);
         CREATE INDEX events_job_run_id ON events (job_run_id);
         CREATE INDEX events_kind ON events (kind);
-        CREATE INDEX events_timestamp_ms ON events (timestamp_ms);
       `),
   },
 ];

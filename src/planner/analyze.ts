@@ -12,7 +12,8 @@
  *      are recorded on the task and never dispatched.
  *   4. Repeat until nothing is missing, then order the tasks topologically;
  *      a cycle is reported as the chain of refs around it.
- * Cost is linear in partitions + edges: every ref is dispatched at most once.
+ * Cost is linear in partitions + edges: every ref is hashed once (RefTable)
+ * and dispatched at most once; edges and producers live in integer arrays.
  */
 import { DepType, type JobConfig, type JobGraph, type Task } from "../gen/databuild_pb.ts";
 import { eventPayload as event, type EmitEvent } from "../core/build-event.ts";
@@ -22,6 +23,7 @@ import type { JobDefinition, WantedPartition } from "../core/job.ts";
 import { jobGraph, task } from "../core/messages.ts";
 import { assertValidRef, refProblem } from "../core/partition-ref.ts";
 import { orderTasks } from "./order-tasks.ts";
+import { NONE, RefTable } from "./ref-table.ts";
 
 export interface AnalyzeOptions {
   /** Receives the graph.analyze and job.config diagram events in order. */
@@ -43,48 +45,58 @@ export interface AnalyzeOptions {
  */
 export async function analyze(graph: Graph, refs: readonly string[], options: AnalyzeOptions = {}): Promise<JobGraph> {
   const emit = options.emit;
+  const isAvailable = options.isAvailable;
   const requested = [...new Set(refs)];
   requested.forEach(assertValidRef);
 
+  const table = new RefTable();
   const tasks: Task[] = [];
-  const producerTask = new Map<string, number>();
-  const seen = new Set<string>(requested);
-  const isAvailable = options.isAvailable;
-  let missing = isAvailable ? requested.filter((ref) => !isAvailable(ref)) : requested;
-  let neededBy: Map<string, string> | undefined;
+  // MATERIALIZE input ids of task t: edgeIds[edgeStart[t] .. edgeStart[t + 1]).
+  const edgeStart: number[] = [0];
+  const edgeIds: number[] = [];
+  let missing: number[] = [];
+  for (const ref of requested) {
+    const id = table.intern(ref);
+    table.queued[id] = 1;
+    if (!isAvailable?.(ref)) missing.push(id);
+  }
 
   try {
     while (missing.length > 0) {
-      const byJob = dispatch(graph, missing, neededBy, emit);
-      const next: string[] = [];
-      neededBy = new Map();
+      const byJob = dispatch(graph, table, missing, emit);
+      const next: number[] = [];
       // Let every config call of the round finish before failing, so no job.config
       // events arrive after the analysis has reported its failure.
       const settled = await Promise.allSettled(
-        [...byJob].map(([job, wanted]) => configureJob(job, wanted, producerTask, emit)),
+        [...byJob].map(([job, wanted]) => configureJob(job, wanted, table, emit)),
       );
       const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
       if (failed) throw failed.reason;
       for (const result of settled) {
-        const { job, configs } = (result as PromiseFulfilledResult<ConfigureResult>).value;
+        const { job, configs, outputIds, inputIds } = (result as PromiseFulfilledResult<ConfigureResult>).value;
+        let o = 0;
+        let k = 0;
         for (const config of configs) {
           const index = tasks.length;
-          for (const output of config.outputs) producerTask.set(output.str, index);
+          for (let i = 0; i < config.outputs.length; i++) table.producer[outputIds[o++]!] = index;
           tasks.push(task(job.label, config));
           for (const input of config.inputs) {
-            const ref = input.partitionRef!.str;
-            if (input.depType === DepType.QUERY || seen.has(ref)) continue;
-            seen.add(ref);
-            if (isAvailable?.(ref)) continue;
-            next.push(ref);
-            neededBy.set(ref, job.label);
+            const id = inputIds[k++]!;
+            if (input.depType === DepType.QUERY) continue;
+            edgeIds.push(id);
+            if (table.queued[id] === 1) continue;
+            table.queued[id] = 1;
+            if (isAvailable?.(table.refs[id]!)) continue;
+            next.push(id);
+            table.neededBy[id] = job.label;
           }
+          edgeStart.push(edgeIds.length);
         }
       }
       // A config may produce more than it was asked for; never dispatch those again.
-      missing = next.filter((ref) => !producerTask.has(ref));
+      missing = next.filter((id) => table.producer[id] === NONE);
     }
-    const ordered = orderTasks(tasks, producerTask);
+    const ordered = orderTasks(tasks.length, { start: edgeStart, inputIds: edgeIds }, table.producer, table.refs);
     if ("cycle" in ordered) throw new CycleError(ordered.cycle);
     const result = jobGraph(
       graph.label,
@@ -103,17 +115,18 @@ export async function analyze(graph: Graph, refs: readonly string[], options: An
 /** dispatch_missing_partitions: lookup, reporting a failure as events. */
 function dispatch(
   graph: Graph,
-  missing: readonly string[],
-  neededBy: Map<string, string> | undefined,
+  table: RefTable,
+  missing: readonly number[],
   emit: EmitEvent | undefined,
 ): Map<JobDefinition, WantedPartition[]> {
+  const refs = missing.map((id) => table.refs[id]!);
   try {
-    return graph.lookup(missing, neededBy && missing.length > 0 ? neededBy.get(missing[0]!) : undefined);
+    return graph.lookup(refs, table.neededBy[missing[0]!]);
   } catch (error) {
     if (isDatabuildError(error)) {
       emit?.(
         event("partitionDispatchFail", {
-          partitionRefs: missing.slice(0, 100).map((str) => ({ str })),
+          partitionRefs: refs.slice(0, 100).map((str) => ({ str })),
           message: error.message,
         }),
       );
@@ -125,6 +138,9 @@ function dispatch(
 interface ConfigureResult {
   job: JobDefinition;
   configs: JobConfig[];
+  /** Ref ids of every config's outputs, then of every config's inputs, in order. */
+  outputIds: number[];
+  inputIds: number[];
 }
 
 /**
@@ -134,19 +150,24 @@ interface ConfigureResult {
 async function configureJob(
   job: JobDefinition,
   wanted: WantedPartition[],
-  producedEarlier: ReadonlyMap<string, number>,
+  table: RefTable,
   emit: EmitEvent | undefined,
 ): Promise<ConfigureResult> {
   const refs = emit ? wanted.map((w) => ({ str: w.ref })) : [];
   const jobLabel = { label: job.label };
   // Lookup already proved each ref matches one of the job's patterns.
   emit?.(event("argValidateSuccess", { job: jobLabel, partitionRefs: refs }));
-  let configs: JobConfig[];
+  let result: ConfigureResult;
   try {
-    configs = await job.configure(wanted);
-    const problem = Array.isArray(configs)
-      ? contractProblem(job, wanted, configs, producedEarlier)
-      : "config did not return a list of job configs";
+    const configs = await job.configure(wanted);
+    if (!Array.isArray(configs))
+      throw new ConfigError(
+        job.label,
+        wanted.map((w) => w.ref),
+        "config did not return a list of job configs",
+      );
+    result = { job, configs, outputIds: [], inputIds: [] };
+    const problem = checkContract(job, wanted, result, table);
     if (problem)
       throw new ConfigError(
         job.label,
@@ -170,42 +191,62 @@ async function configureJob(
     emit?.(event("jobConfigFail", { job: jobLabel, partitionRefs: refs, message: failure.message }));
     throw failure;
   }
-  emit?.(event("configSuccess", { job: jobLabel, partitionRefs: refs, configCount: configs.length }));
-  return { job, configs };
+  emit?.(event("configSuccess", { job: jobLabel, partitionRefs: refs, configCount: result.configs.length }));
+  return result;
 }
 
 /**
  * What breaks the config contract, if anything: every output is a valid ref
  * this job produces, no ref is produced twice (in this call or an earlier
- * round), every wanted ref is produced, and every input ref is valid.
+ * round), every wanted ref is produced, and every input ref is valid. Fills
+ * `result`'s ref ids on the way; each distinct ref is validated once, when
+ * first interned.
  */
-function contractProblem(
+function checkContract(
   job: JobDefinition,
   wanted: readonly WantedPartition[],
-  configs: readonly JobConfig[],
-  producedEarlier: ReadonlyMap<string, number>,
+  result: ConfigureResult,
+  table: RefTable,
 ): string | undefined {
-  const produced = new Set<string>();
-  for (const config of configs) {
+  const stamp = table.nextStamp();
+  const wantedIds = wanted.map((w) => table.intern(w.ref));
+  for (const id of wantedIds) table.wantedMark[id] = stamp;
+  const fresh = (ref: string): number => {
+    const before = table.size;
+    const id = table.intern(ref);
+    return table.size > before ? -id - 1 : id;
+  };
+  for (const config of result.configs) {
     if (config.outputs.length === 0) return "a returned config has no outputs";
     for (const output of config.outputs) {
       const ref = output.str;
-      const problem = refProblem(ref);
-      if (problem) return `output ref ${JSON.stringify(ref)} is malformed: ${problem}`;
-      if (produced.has(ref) || producedEarlier.has(ref))
+      let id = fresh(ref);
+      if (id < 0) {
+        id = -id - 1;
+        const problem = refProblem(ref);
+        if (problem) return `output ref ${JSON.stringify(ref)} is malformed: ${problem}`;
+      }
+      if (table.producedMark[id] === stamp || table.producer[id] !== NONE) {
         return `partition ${JSON.stringify(ref)} is produced by more than one config`;
-      if (!job.outputs.some((p) => p.match(ref))) {
+      }
+      if (table.wantedMark[id] !== stamp && !job.outputs.some((p) => p.match(ref))) {
         return `output ${JSON.stringify(ref)} does not match the job's output patterns (${job.outputs.map((p) => p.source).join(", ")})`;
       }
-      produced.add(ref);
+      table.producedMark[id] = stamp;
+      result.outputIds.push(id);
     }
     for (const input of config.inputs) {
       const ref = input.partitionRef?.str ?? "";
-      const problem = refProblem(ref);
-      if (problem) return `input ref ${JSON.stringify(ref)} is malformed: ${problem}`;
+      let id = fresh(ref);
+      if (id < 0) {
+        id = -id - 1;
+        const problem = refProblem(ref);
+        if (problem) return `input ref ${JSON.stringify(ref)} is malformed: ${problem}`;
+      }
+      result.inputIds.push(id);
     }
   }
-  const unproduced = wanted.filter((w) => !produced.has(w.ref));
+  const unproduced = wanted.filter((_, i) => table.producedMark[wantedIds[i]!] !== stamp);
   if (unproduced.length === 0) return undefined;
   const shown = unproduced
     .slice(0, 5)

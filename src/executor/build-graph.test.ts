@@ -204,6 +204,48 @@ describe("buildGraph", () => {
     expect(diagramViolations(await allEvents(log))).toEqual([]);
   });
 
+  it("retries a job killed by a signal, up to the configured count, with a new attempt number", async () => {
+    const dir = tempDir();
+    // Kills itself with SIGKILL the first time, succeeds the second.
+    const script = `if [ -e ${dir}/tried ]; then touch ${dir}/done; else touch ${dir}/tried; kill -9 $$; fi`;
+    const graph = gslGraph([job({ label: "flaky", outputs: ["flaky/{x}"], exec: ["bash", "-c", script, "flaky"] })]);
+    const log = new MemoryEventLog();
+    const result = await buildGraph(
+      { graph, log, runner: new JobRunners() },
+      request(["flaky/1"], { retries: 1, retryBackoffMs: 10 }),
+    );
+    expect(result.status).toBe("completed");
+    const attempts = (await log.read(0, { kinds: ["jobScheduleSuccess"] })).map(
+      (l) => (l.event.event.value as { attempt: number }).attempt,
+    );
+    expect(attempts).toEqual([1, 2]);
+    expect(diagramViolations(await allEvents(log))).toEqual([]);
+
+    const again = await buildGraph(
+      {
+        graph: gslGraph([job({ label: "flaky", outputs: ["flaky/{x}"], exec: ["bash", "-c", "kill -9 $$", "flaky"] })]),
+        log: new MemoryEventLog(),
+        runner: new JobRunners(),
+      },
+      request(["flaky/1"], { retries: 2, retryBackoffMs: 10 }),
+    );
+    expect(again.status).toBe("failed");
+    expect(again.failures[0]!.outcome.category).toBe(ExitCategory.EXIT_SIGNAL);
+  });
+
+  it("does not retry a plain non-zero exit", async () => {
+    const graph = gslGraph([
+      job({ label: "broken", outputs: ["broken/{x}"], exec: ["bash", "-c", "exit 4", "broken"] }),
+    ]);
+    const log = new MemoryEventLog();
+    const result = await buildGraph(
+      { graph, log, runner: new JobRunners() },
+      request(["broken/1"], { retries: 3, retryBackoffMs: 10 }),
+    );
+    expect(result.status).toBe("failed");
+    expect(await log.read(0, { kinds: ["jobScheduleSuccess"] })).toHaveLength(1);
+  });
+
   it("emits build heartbeats while waiting on jobs", async () => {
     const jobs = new FileJobs(tempDir());
     const log = new MemoryEventLog();

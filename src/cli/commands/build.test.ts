@@ -162,6 +162,27 @@ describe("databuild build", () => {
     expect(statuses.every((s) => s === PartitionStatus[PartitionStatus.PARTITION_AVAILABLE])).toBe(true);
   }, 60_000);
 
+  it("follows a running build's events until it ends, and lists it in builds", async () => {
+    const dir = manifestProject({
+      "databuild.yaml": `name: follow\njobs:\n${manifestJob("w", "w/{x}", ["env", "SLEEP=1", "jobs/write.sh"])}`,
+      "jobs/write.sh": WRITE_SH,
+    });
+    const build = runDatabuild(["build", "w/1", "w/2", "w/3"], { cwd: dir });
+    await waitFor(() => existsSync(join(dir, ".databuild/databuild.db")), 10_000);
+    let id = "";
+    while (!id) {
+      const builds = await runDatabuild(["builds", "--json"], { cwd: dir });
+      id = builds.stdout ? JSON.parse(builds.stdout.split("\n")[0]!).buildRequestId : "";
+    }
+    const follow = await runDatabuild(["events", "--follow", "--build", id], { cwd: dir });
+    expect((await build).code).toBe(0);
+    expect(follow.code).toBe(0);
+    expect(follow.stdout).toContain("build requested: w/1, w/2, w/3");
+    expect(follow.stdout.trim().split("\n").at(-1)).toContain("build completed");
+    const builds = await runDatabuild(["builds"], { cwd: dir });
+    expect(builds.stdout).toMatch(new RegExp(`${id}\\s.*completed.*3 built, 0 failed`));
+  }, 30_000);
+
   it("cancels cleanly on SIGINT and records the cancellation", async () => {
     const dir = manifestProject({
       "databuild.yaml": `name: interrupt\njobs:\n${manifestJob("w", "w/{x}", ["env", "SLEEP=20", "jobs/write.sh"])}`,

@@ -50,6 +50,8 @@ export function registerEvents(program: Command, context: () => CommandContext):
           if (page.length < PAGE) break;
         }
         if (!options.follow || ended) return;
+        // The log's watch timers do not keep the process alive on their own.
+        const keepAlive = setInterval(() => {}, 1 << 30);
         await new Promise<void>((resolve) => {
           const stop = log.watch(
             cursor,
@@ -70,6 +72,7 @@ export function registerEvents(program: Command, context: () => CommandContext):
             resolve();
           });
         });
+        clearInterval(keepAlive);
       } finally {
         await log.close();
       }

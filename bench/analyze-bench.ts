@@ -3,8 +3,9 @@
  * snakemake on reference workload W (SPEC 4), side by side in one run.
  *
  *   npx tsx bench/analyze-bench.ts [--sizes 1000,10000,100000] [--runs 3]
- *       [--tools db-inproc,db-cli-ts,...] [--cap 300] [--snakemake-cap 120] [--no-install]
- *   (or `npm run bench:analyze -- --sizes 1000`, via bench/analyze-bench.js)
+ *       [--tools db-inproc,db-cli-ts,...] [--cap 300] [--snakemake-cap 120]
+ *       [--quiet-wait 0] [--snapshot] [--no-install]
+ *   (or `npm run bench:analyze -- --sizes 1000`)
  *
  * For each N it generates W in bench/out/analyze/w-N/: gen_w.py's Makefile,
  * build.ninja, Snakefile and reset.sh, plus two databuild manifests whose
@@ -18,10 +19,29 @@
  * highest peak RSS. Missing make, ninja, snakemake or GNU time are installed
  * with apt-get (as root) unless --no-install.
  *
+ * The machine may be shared: each run records the CPU time other processes
+ * used meanwhile (/proc/stat minus the run's own CPU time), shown as "bg
+ * CPUs"; --quiet-wait S waits up to S seconds before each run until other
+ * processes use under 0.3 CPUs. Others may also be editing src/ while it
+ * runs: --snapshot benchmarks the last commit in bench/out/snapshot/ instead
+ * (results then land in bench/out/snapshot/bench/out/analyze/).
+ *
  * Writes bench/out/analyze/results.json and results.md (the table).
  */
 import { spawnSync } from "node:child_process";
-import { closeSync, copyFileSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -112,6 +132,8 @@ interface Run {
   exit: number;
   capped: boolean;
   stderr: string;
+  /** CPUs' worth of time other processes used during the run (0 = idle machine). */
+  bgCpus: number;
   /** db-inproc only: the JSON line analyze-inproc.ts prints. */
   inproc?: { tasks: number; loadMs: number; analyzeMs: number[]; rssMbAfterFirst: number };
 }
@@ -135,20 +157,21 @@ const option = (name: string, fallback: string) => {
 };
 function usage(problem: string): never {
   console.error(
-    `analyze-bench: ${problem}\nusage: npx tsx bench/analyze-bench.ts [--sizes 1000,10000,100000] [--runs 3] [--tools ${TOOLS.map((t) => t.id).join(",")}] [--cap 300] [--snakemake-cap 120] [--no-install]`,
+    `analyze-bench: ${problem}\nusage: npx tsx bench/analyze-bench.ts [--sizes 1000,10000,100000] [--runs 3] [--tools ${TOOLS.map((t) => t.id).join(",")}] [--cap 300] [--snakemake-cap 120] [--quiet-wait 0] [--snapshot] [--no-install]`,
   );
   process.exit(2);
 }
-const valued = new Set(["--sizes", "--runs", "--tools", "--cap", "--snakemake-cap"]);
+const valued = new Set(["--sizes", "--runs", "--tools", "--cap", "--snakemake-cap", "--quiet-wait"]);
 for (let i = 0; i < args.length; i++) {
   if (valued.has(args[i]!)) i++;
-  else if (args[i] !== "--no-install") usage(`unknown argument ${args[i]}`);
+  else if (args[i] !== "--no-install" && args[i] !== "--snapshot") usage(`unknown argument ${args[i]}`);
 }
 const sizes = option("--sizes", "1000,10000,100000").split(",").map(Number);
 if (sizes.some((n) => !Number.isSafeInteger(n) || n < 1)) usage("--sizes must be positive integers, e.g. 1000,10000");
 const runs = Number(option("--runs", "3"));
 const capS = Number(option("--cap", "300"));
 const snakemakeCapS = Number(option("--snakemake-cap", "120"));
+const quietWaitS = Number(option("--quiet-wait", "0"));
 const toolIds = option("--tools", TOOLS.map((t) => t.id).join(",")).split(",");
 const unknownTool = toolIds.find((id) => !TOOLS.some((t) => t.id === id));
 if (unknownTool) usage(`unknown tool ${unknownTool}; tools: ${TOOLS.map((t) => t.id).join(", ")}`);
@@ -235,17 +258,38 @@ function manifest(n: number, program: string[]): string {
 
 // --- measuring --------------------------------------------------------------
 
+const TICKS_PER_S = Number(commandOutput("getconf", ["CLK_TCK"])) || 100;
+
+/** Busy CPU seconds of the whole machine so far (user, nice, system, irq, softirq, steal). */
+function busySeconds(): number {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields;
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / TICKS_PER_S;
+}
+
+/** Waits (up to --quiet-wait seconds) until other processes use under 0.3 CPUs over a 1 s sample. */
+function waitQuiet(): void {
+  const deadline = Date.now() + quietWaitS * 1000;
+  while (Date.now() < deadline) {
+    const before = busySeconds();
+    spawnSync("sleep", ["1"]);
+    if (busySeconds() - before < 0.3) return;
+  }
+}
+
 function measure(tool: Tool, n: number, dir: string, cap: number): Run {
   const { argv, cwd, env, reset } = tool.command(n, dir);
   if (reset) {
     const r = spawnSync("sh", [join(dir, "reset.sh")], { stdio: "ignore" });
     if (r.status !== 0) throw new Error(`reset.sh failed in ${dir}`);
   }
+  waitQuiet();
   const timeFile = join(dir, ".time");
   const stdoutFile = join(dir, ".stdout");
   const stderrFile = join(dir, ".stderr");
   const stdout = openSync(tool.id === "db-inproc" ? stdoutFile : "/dev/null", "w");
   const stderr = openSync(stderrFile, "w");
+  const busyBefore = busySeconds();
   const result = spawnSync(
     "/usr/bin/time",
     ["-f", "%e %U %S %M", "-o", timeFile, "timeout", "-k", "5", String(cap), ...argv],
@@ -255,6 +299,7 @@ function measure(tool: Tool, n: number, dir: string, cap: number): Run {
       stdio: ["ignore", stdout, stderr],
     },
   );
+  const busy = busySeconds() - busyBefore;
   closeSync(stdout);
   closeSync(stderr);
   if (reset) rmSync(join(dir, ".trash"), { recursive: true, force: true });
@@ -266,10 +311,17 @@ function measure(tool: Tool, n: number, dir: string, cap: number): Run {
     peakMb: rssKb! / 1024,
     exit: result.status ?? -1,
     capped: result.status === 124 || result.status === 137,
-    stderr: readFileSync(stderrFile, "utf8").trim().split("\n").slice(-5).join("\n"),
+    stderr: stderrSummary(readFileSync(stderrFile, "utf8")),
+    bgCpus: wallS! > 0 ? Math.max(0, (busy - userS! - sysS!) / wallS!) : 0,
   };
   if (tool.id === "db-inproc" && run.exit === 0) run.inproc = JSON.parse(readFileSync(stdoutFile, "utf8"));
   return run;
+}
+
+/** The first lines (the message) and the last lines of a failed run's stderr. */
+function stderrSummary(text: string): string {
+  const lines = text.trim().split("\n");
+  return lines.length <= 6 ? lines.join("\n") : [...lines.slice(0, 3), "...", ...lines.slice(-2)].join("\n");
 }
 
 /** The warm figure: analyze() repeated in one process, best of runs 2..6. */
@@ -309,7 +361,9 @@ function wallText(row: Row): string {
   if (row.runs.some((r) => r.capped)) return `> ${row.capS} s (capped)`;
   if (good.length === 0) return `failed (exit ${row.runs[0]!.exit})`;
   const walls = good.map((r) => r.wallS);
-  return good.length === 1 ? s(walls[0]!) : `${s(best(walls))} (med ${s(median(walls))})`;
+  const failed = row.runs.length - good.length;
+  const text = good.length === 1 ? s(walls[0]!) : `${s(best(walls))} (med ${s(median(walls))})`;
+  return failed > 0 ? `${text}, ${failed} failed` : text;
 }
 
 function analyzeText(row: Row): string {
@@ -329,7 +383,7 @@ function perJobUs(row: Row): number | undefined {
 }
 
 function table(rows: Row[]): string[] {
-  const header = ["tool", "N", "jobs", "wall s", "cpu s", "peak MB", "analyze() s", "µs/job"];
+  const header = ["tool", "N", "jobs", "wall s", "cpu s", "peak MB", "analyze() s", "µs/job", "bg CPUs"];
   const body = rows.map((row) => {
     const good = ok(row);
     const perJob = perJobUs(row);
@@ -342,6 +396,7 @@ function table(rows: Row[]): string[] {
       row.runs.length ? Math.max(...row.runs.map((r) => r.peakMb)).toFixed(0) : "",
       analyzeText(row),
       perJob === undefined ? "" : perJob.toFixed(1),
+      row.runs.length ? (row.runs.reduce((sum, r) => sum + r.bgCpus, 0) / row.runs.length).toFixed(2) : "",
     ];
   });
   const width = header.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
@@ -369,23 +424,60 @@ function growth(rows: Row[]): string[] {
 }
 
 function machine(): Record<string, string> {
+  const mhz = /cpu MHz\s*:\s*([\d.]+)/.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "?";
   const version = (program: string, argv: string[]) => commandOutput(program, argv).split("\n")[0] ?? "";
   const srcChanges = commandOutput("git", ["-C", ROOT, "status", "--porcelain", "src"])
     .split("\n")
     .filter(Boolean).length;
   return {
-    cpu: `${cpus()[0]?.model ?? "?"} (${commandOutput("nproc", [])} CPUs)`,
+    cpu: `${cpus()[0]?.model ?? "?"} (${commandOutput("nproc", [])} CPUs, ${mhz} MHz)`,
     memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
     node: process.version,
     python: version(python, ["--version"]),
     make: version("make", ["--version"]),
     ninja: version("ninja", ["--version"]),
     snakemake: version("snakemake", ["--version"]),
-    commit: `${commandOutput("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"])}${srcChanges ? ` + ${srcChanges} uncommitted changes in src/` : ""}`,
+    commit: process.env.BENCH_SNAPSHOT_OF
+      ? `${process.env.BENCH_SNAPSHOT_OF} (snapshot of the commit, bench/ from the working tree)`
+      : `${commandOutput("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"])}${srcChanges ? ` + ${srcChanges} uncommitted changes in src/` : ""}`,
   };
 }
 
+/**
+ * --snapshot: benchmark the last commit rather than a working tree others
+ * may be editing. Extracts HEAD into bench/out/snapshot/, copies this
+ * working tree's bench/ files over it, links node_modules, builds the CLI
+ * bundle there and runs this script inside it with the remaining flags.
+ */
+function runInSnapshot(): never {
+  const snap = join(OUT, "..", "snapshot");
+  const commit = commandOutput("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"]);
+  rmSync(snap, { recursive: true, force: true });
+  mkdirSync(snap, { recursive: true });
+  const extract = spawnSync("sh", ["-c", 'git -C "$1" archive HEAD | tar -x -C "$2"', "sh", ROOT, snap], {
+    stdio: "inherit",
+  });
+  if (extract.status !== 0) usage("--snapshot: git archive HEAD failed");
+  for (const name of readdirSync(join(ROOT, "bench"))) {
+    const path = join(ROOT, "bench", name);
+    if (statSync(path).isFile()) copyFileSync(path, join(snap, "bench", name));
+  }
+  symlinkSync(join(ROOT, "node_modules"), join(snap, "node_modules"));
+  if (existsSync(join(snap, "scripts/bundle.mjs")))
+    spawnSync(node, ["scripts/bundle.mjs"], { cwd: snap, stdio: "inherit" });
+  console.log(`benchmarking commit ${commit} in ${snap}`);
+  const rest = args.filter((a) => a !== "--snapshot");
+  const run = spawnSync(node, ["--import", "tsx", join(snap, "bench/analyze-bench.ts"), ...rest], {
+    cwd: snap,
+    stdio: "inherit",
+    env: { ...process.env, BENCH_SNAPSHOT_OF: commit },
+  });
+  process.exit(run.status ?? 1);
+}
+
 // --- main -------------------------------------------------------------------
+
+if (args.includes("--snapshot")) runInSnapshot();
 
 ensureTools();
 mkdirSync(OUT, { recursive: true });
@@ -426,7 +518,8 @@ for (const n of sizes) {
           ? `FAILED exit ${run.exit}: ${run.stderr}`
           : `${s(run.wallS)} s`;
       const extra = run.inproc ? `, analyze() ${s(run.inproc.analyzeMs[0]! / 1000)} s` : "";
-      console.log(`  ${tool.name.padEnd(48)} ${what}, peak ${run.peakMb.toFixed(0)} MB${extra}`);
+      const bg = `bg ${run.bgCpus.toFixed(2)} CPUs`;
+      console.log(`  ${tool.name.padEnd(48)} ${what}, peak ${run.peakMb.toFixed(0)} MB${extra} (${bg})`);
     }
   }
   const inprocRow = mine.find((r) => r.tool === "db-inproc");
@@ -447,7 +540,8 @@ const report = [
   "",
   "wall s: best of the runs (median in parentheses); peak MB: highest max RSS; analyze() s: in-process analyze() only,",
   "cold = first call in a fresh process (best of runs), warm = best of 5 further calls in one process;",
-  "µs/job: analyze() cold for the in-process row, best wall otherwise, divided by 3N+M jobs.",
+  "µs/job: analyze() cold for the in-process row, best wall otherwise, divided by 3N+M jobs;",
+  "bg CPUs: mean CPU use by other processes during the runs (machine noise; 2 = both CPUs busy elsewhere).",
 ];
 console.log(report.join("\n"));
 console.log("\nlinear growth (µs per job; flat from N to 10N means linear; fixed startup costs inflate small N):");

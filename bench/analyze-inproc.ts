@@ -6,8 +6,11 @@
  *   W_N=100000 node --import tsx bench/analyze-inproc.ts [--repeat K] [--check]
  *
  * Prints one JSON line: {n, tasks, edges, loadMs, analyzeMs: [first, ...],
- * rssMbAfterFirst}. analyzeMs[0] is the cold run (what one CLI call pays);
- * with --repeat K the analysis runs K times in the same process (warm JIT).
+ * cpuMs: [...], rssMbAfterFirst}. analyzeMs[0] is the cold run (what one CLI
+ * call pays); with --repeat K the analysis runs K times in the same process
+ * (warm JIT). cpuMs is the process's CPU time (all threads, GC helpers
+ * included) during each analysis: less inflated than wall time when other
+ * processes compete for the CPUs.
  * rssMbAfterFirst is the process's peak RSS right after the first analysis.
  * --check verifies the plan has 3N+M tasks in an order where every input's
  * producer comes first.
@@ -29,13 +32,17 @@ const refs = module.targets();
 const loadMs = performance.now() - t0;
 
 const analyzeMs: number[] = [];
+const cpuMs: number[] = [];
 let rssMbAfterFirst = 0;
 let plan: Awaited<ReturnType<typeof analyze>> | undefined;
 for (let r = 0; r < repeat; r++) {
   plan = undefined; // let the previous plan be collected
   const start = performance.now();
+  const cpuStart = process.cpuUsage();
   plan = await analyze(graph, refs);
   analyzeMs.push(performance.now() - start);
+  const cpu = process.cpuUsage(cpuStart);
+  cpuMs.push((cpu.user + cpu.system) / 1000);
   if (r === 0) rssMbAfterFirst = process.resourceUsage().maxRSS / 1024;
 }
 
@@ -62,6 +69,7 @@ console.log(
     edges,
     loadMs: round(loadMs),
     analyzeMs: analyzeMs.map(round),
+    cpuMs: cpuMs.map(round),
     rssMbAfterFirst: round(rssMbAfterFirst),
   }),
 );

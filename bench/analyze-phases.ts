@@ -1,22 +1,23 @@
 /**
  * Where databuild's planning time goes on workload W (diagnosis, not part of
  * the timed benchmark). Wraps the graph's lookup and each job's configure
- * with timers, runs analyze() once, then separately times the topological
- * order, the CLI's two output formats, and reports GC pauses.
+ * with timers, runs analyze() once, then separately times the CLI's two
+ * output formats (and the same JSON built by hand), and reports GC pauses.
+ * It uses only analyze(), the graph model and the CLI formatter, so it keeps
+ * working while the planner's internals change.
  *
  *   W_N=100000 node --import tsx bench/analyze-phases.ts
  *
  * "rest of analyze" = analyze - lookup - configure: the planner's own loop
- * (input dedup via Set/Map, ref validation, recordConfigs' per-output
- * checks, task objects) plus orderTasks.
+ * (config contract checks, input dedup, task objects) plus orderTasks.
+ * Profile with `node --cpu-prof` and bench/profile-summary.ts for detail.
  */
 import { PerformanceObserver, performance } from "node:perf_hooks";
 import { toJsonString } from "@bufbuild/protobuf";
-import { JobGraphSchema } from "../src/gen/databuild_pb.ts";
+import { DepType, JobGraphSchema } from "../src/gen/databuild_pb.ts";
 import { formatJobGraph } from "../src/cli/commands/analyze.ts";
 import { toGraph } from "../src/gsl/define-graph.ts";
 import { analyze } from "../src/planner/analyze.ts";
-import { orderTasks } from "../src/planner/order-tasks.ts";
 import type { JobDefinition } from "../src/core/job.ts";
 
 let gcMs = 0;
@@ -67,11 +68,27 @@ const analyzeMs = performance.now() - t0;
 await new Promise((r) => setTimeout(r, 50)); // let GC entries arrive
 const analyzeGc = gcMs - gcBefore;
 
-const producerTask = new Map<string, number>();
-plan.nodes.forEach((t, i) => t.config!.outputs.forEach((o) => producerTask.set(o.str, i)));
-const [, orderMs] = time(() => orderTasks(plan.nodes, producerTask));
 const [text, textMs] = time(() => formatJobGraph(plan));
 const [json, jsonMs] = time(() => toJsonString(JobGraphSchema, plan, { alwaysEmitImplicit: true }));
+// The same JSON built by hand (plain objects + JSON.stringify): what a schema-specific writer could cost.
+const [plain, plainMs] = time(() =>
+  JSON.stringify({
+    label: plan.label,
+    outputs: plan.outputs.map((o) => ({ str: o.str })),
+    nodes: plan.nodes.map((t) => ({
+      job: { label: t.job!.label },
+      config: {
+        outputs: t.config!.outputs.map((o) => ({ str: o.str })),
+        inputs: t.config!.inputs.map((i) => ({
+          depType: DepType[i.depType],
+          partitionRef: { str: i.partitionRef!.str },
+        })),
+        args: t.config!.args,
+        env: t.config!.env,
+      },
+    })),
+  }),
+);
 
 const f = (ms: number) => `${ms.toFixed(0).padStart(6)} ms`;
 console.log(`W N=${process.env.W_N ?? 1000}: ${plan.nodes.length} tasks`);
@@ -81,9 +98,11 @@ console.log(
 console.log(`  lookup             ${f(spent.lookup)}   (pattern index + regex match + WantedPartition per ref)`);
 console.log(`  configure          ${f(spent.configure)}   (GSL config functions + toJobConfig proto objects)`);
 console.log(
-  `  rest of analyze    ${f(analyzeMs - spent.lookup - spent.configure)}   (dedup, validation, recordConfigs, tasks, orderTasks)`,
+  `  rest of analyze    ${f(analyzeMs - spent.lookup - spent.configure)}   (contract checks, dedup, tasks, orderTasks)`,
 );
-console.log(`orderTasks alone     ${f(orderMs)}   (re-run on the plan, warm)`);
 console.log(`CLI text output      ${f(textMs)}   (${(text.length / 1e6).toFixed(1)} MB)`);
 console.log(`CLI --json output    ${f(jsonMs)}   (${(json.length / 1e6).toFixed(1)} MB)`);
+console.log(
+  `same JSON by hand    ${f(plainMs)}   (${(plain.length / 1e6).toFixed(1)} MB, plain objects + JSON.stringify)`,
+);
 console.log(`peak RSS             ${(process.resourceUsage().maxRSS / 1024).toFixed(0).padStart(6)} MB`);

@@ -18,11 +18,12 @@
  */
 import { closeSync, mkdirSync, openSync, utimesSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { defineGraph, defineJob, type ExecFunction } from "../src/index.ts";
+import { defineGraph, defineJob, type ExecFunction } from "databuild";
 
 const N = parseCount(process.env.W_N ?? "1000");
 const M = Math.ceil(N / 30);
 const DIR = process.env.W_DIR || process.cwd();
+const NOOP = process.env.W_EXEC === "noop";
 
 function parseCount(text: string): number {
   const n = Number(text);
@@ -37,8 +38,9 @@ function index(value: string, limit: number, ref: string): number {
   return i;
 }
 
-/** Touches every output file (creating its directory), like `touch $@`. */
+/** Touches every output file (creating its directory), like `touch $@`; W_EXEC=noop does nothing. */
 const touch: ExecFunction = (config) => {
+  if (NOOP) return;
   const now = new Date();
   for (const output of config.outputs) {
     const path = resolve(DIR, output.str);

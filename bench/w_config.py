@@ -39,7 +39,8 @@ def main(argv):
             "inputs": [{"partitionRef": {"str": r}} for r in inputs],
             "args": [ref],
         })
-    json.dump({"configs": configs}, sys.stdout, separators=(",", ":"))
+    # json.dumps uses the C encoder; json.dump to a stream iterates in Python (several times slower).
+    sys.stdout.write(json.dumps({"configs": configs}, separators=(",", ":")))
 
 
 if __name__ == "__main__":

@@ -71,6 +71,13 @@ function compile(source: string, tokens: PatternToken[], paramNames: string[]): 
   const first = tokens[0];
   const literalPrefix = first?.kind === "literal" ? first.text : "";
   const isLiteral = paramNames.length === 0;
+  // Every parameter ends its segment (it is last, or followed by "/"): then a
+  // ref matches by string comparison alone, which is several times cheaper
+  // than a regex at hundreds of thousands of refs. Other shapes use the regex.
+  const segmentWise = tokens.every(
+    (t, i) =>
+      t.kind === "literal" || i === tokens.length - 1 || (tokens[i + 1] as { text: string }).text.startsWith("/"),
+  );
   return {
     source,
     tokens,
@@ -78,6 +85,7 @@ function compile(source: string, tokens: PatternToken[], paramNames: string[]): 
     literalPrefix,
     match(ref) {
       if (isLiteral) return ref === source ? {} : undefined;
+      if (segmentWise) return matchBySegments(tokens, ref);
       const m = regex.exec(ref);
       if (!m) return undefined;
       const params: Record<string, string> = {};
@@ -95,6 +103,25 @@ function compile(source: string, tokens: PatternToken[], paramNames: string[]): 
         .join("");
     },
   };
+}
+
+/** Matches a pattern whose parameters each run to the next "/" or the end. */
+function matchBySegments(tokens: readonly PatternToken[], ref: string): Record<string, string> | undefined {
+  const params: Record<string, string> = {};
+  let pos = 0;
+  for (const token of tokens) {
+    if (token.kind === "literal") {
+      if (!ref.startsWith(token.text, pos)) return undefined;
+      pos += token.text.length;
+    } else {
+      let end = ref.indexOf("/", pos);
+      if (end === -1) end = ref.length;
+      if (end === pos) return undefined;
+      params[token.name] = ref.slice(pos, end);
+      pos = end;
+    }
+  }
+  return pos === ref.length ? params : undefined;
 }
 
 // --- Intersection -----------------------------------------------------------

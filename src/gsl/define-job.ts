@@ -6,7 +6,7 @@
  */
 import { DepType, type JobConfig } from "../gen/databuild_pb.ts";
 import type { ExecContext } from "../core/job.ts";
-import { dataDep, jobConfig } from "../core/messages.ts";
+import { dataDep, partitionRef } from "../core/messages.ts";
 import type { PatternParams } from "./pattern-params.ts";
 
 /** An input: a ref string (MATERIALIZE), or a ref with its dep type. */
@@ -105,16 +105,20 @@ export function callerLocation(): string | undefined {
   return m ? `${m[1]!.replace(/^file:\/\//, "")}:${m[2]}` : undefined;
 }
 
-/** Converts a config function's result to the proto JobConfig. */
+/** Converts a config function's result to the proto JobConfig (built directly: this runs once per planned task). */
 export function toJobConfig(outputs: readonly string[], init: TaskConfigInit): JobConfig {
-  return jobConfig({
-    outputs,
-    inputs: init.inputs?.map((input) =>
-      typeof input === "string"
-        ? dataDep(input)
-        : dataDep(input.ref, input.type === "query" ? DepType.QUERY : DepType.MATERIALIZE),
-    ),
-    args: init.args,
-    env: init.env,
-  });
+  const inputs = init.inputs;
+  return {
+    $typeName: "databuild.v1.JobConfig",
+    outputs: outputs.map(partitionRef),
+    inputs: inputs
+      ? inputs.map((input) =>
+          typeof input === "string"
+            ? dataDep(input)
+            : dataDep(input.ref, input.type === "query" ? DepType.QUERY : DepType.MATERIALIZE),
+        )
+      : [],
+    args: init.args ? [...init.args] : [],
+    env: init.env ? { ...init.env } : {},
+  };
 }

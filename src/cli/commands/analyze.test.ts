@@ -4,6 +4,7 @@ import { fromJsonString } from "@bufbuild/protobuf";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { GraphDescriptionSchema, JobGraphSchema } from "../../gen/databuild_pb.ts";
+import { manifestProject } from "../../testing/manifest-project.ts";
 import { DATABUILD_API, REPO_ROOT, runDatabuild, tempDir, writeFiles } from "../../testing/run-cli.ts";
 
 const WEATHER = join(REPO_ROOT, "examples/weather/databuild.ts");
@@ -67,6 +68,22 @@ describe("databuild analyze", () => {
     const result = await runDatabuild(["--graph", file, "analyze", "weekly/week=May"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('config of job "weekly" failed for weekly/week=May: week May is not an ISO week');
+  });
+
+  it.each([
+    ["exits non-zero", 'echo "cannot reach the catalog" >&2; exit 7', /exited with code 7/],
+    ["prints invalid JSON", "echo not-json", /printed invalid JSON on stdout/],
+    ["omits the requested ref", "echo '{\"configs\": []}'", /"clean\/3" not in the outputs/],
+  ])("exits 1 naming the job and ref when a manifest job's config %s", async (_what, script, problem) => {
+    const dir = manifestProject({
+      "databuild.yaml": `name: m\njobs:\n  - label: clean\n    outputs: ["clean/{x}"]\n    config: ["bash", "-c", ${JSON.stringify(script)}, "config"]\n    exec: ["true"]\n`,
+    });
+    const result = await runDatabuild(["analyze", "clean/3"], { cwd: dir });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('job "clean"');
+    expect(result.stderr).toContain("clean/3");
+    expect(result.stderr).toMatch(problem);
+    if (script.includes("catalog")) expect(result.stderr).toContain("cannot reach the catalog");
   });
 
   it("exits 1 printing a cycle as a chain of refs", async () => {

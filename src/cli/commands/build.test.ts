@@ -183,6 +183,28 @@ describe("databuild build", () => {
     expect(builds.stdout).toMatch(new RegExp(`${id}\\s.*completed.*3 built, 0 failed`));
   }, 30_000);
 
+  it("shows live progress on a terminal: counts, running jobs, elapsed", async () => {
+    const dir = manifestProject({
+      "databuild.yaml": `name: tty\njobs:\n${manifestJob("w", "w/{x}", ["env", "SLEEP=0.6", "jobs/write.sh"])}`,
+      "jobs/write.sh": WRITE_SH,
+    });
+    // `script` gives the build a pseudo-terminal, as a user's shell would.
+    const result = await new Promise<string>((resolve) => {
+      const child = spawn(
+        "script",
+        ["-qfec", `stty rows 40 cols 120; ${process.execPath} ${DATABUILD_BIN} build w/1 w/2 w/3`, "/dev/null"],
+        { cwd: dir },
+      );
+      let out = "";
+      child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+      child.on("close", () => resolve(out));
+    });
+    expect(result).toMatch(/\d\/3 tasks/);
+    expect(result).toContain("running");
+    expect(result).toMatch(/▸ w w\/\d \(/);
+    expect(result).toContain("Build completed: built 3 partitions in 3 jobs");
+  }, 30_000);
+
   it("cancels cleanly on SIGINT and records the cancellation", async () => {
     const dir = manifestProject({
       "databuild.yaml": `name: interrupt\njobs:\n${manifestJob("w", "w/{x}", ["env", "SLEEP=20", "jobs/write.sh"])}`,

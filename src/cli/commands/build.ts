@@ -63,7 +63,8 @@ export function registerBuild(
       const stderr = ctx.io.stderr;
       const display = options.dryRun
         ? undefined
-        : stderr.isTTY
+        : // A pseudo-terminal with no size (some CI runners) would clip a live display to nothing.
+          stderr.isTTY && ((stderr as NodeJS.WriteStream).rows ?? 0) > 0
           ? new TtyDisplay(stderr as NodeJS.WriteStream)
           : new LineDisplay((line) => stderr.write(line + "\n"));
       const abort = new AbortController();

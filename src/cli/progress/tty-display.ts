@@ -24,6 +24,8 @@ export class TtyDisplay {
 
   readonly observe = (event: BuildEvent): void => {
     this.progress.apply(event);
+    // Show the plan as soon as it exists; later redraws come from the timer.
+    if (event.event.case === "jobGraph") this.draw();
     if (event.event.case === "jobFailure") {
       // Keep failures on screen above the live area.
       this.update.clear();

@@ -4,7 +4,7 @@
 /*
  * The monitoring loop. A run is event driven; nothing polls:
  *
- *   validate config -> spawn (no shell, own process group) -> taskLaunchSuccess
+ *   validate config -> spawn through the Launcher (no shell, own process group) -> taskLaunchSuccess
  *   stdout/stderr 'data' -> LineSplitter per stream -> logEntry (one sequence across both)
  *   heartbeat interval   -> jobHeartbeat with the RSS of the job and its descendants
  *   timeout / cancel()   -> SIGTERM to the group, SIGKILL after the grace period
@@ -18,11 +18,19 @@
  * that exits while a background process it started still holds its stdout or
  * stderr would keep 'close' from coming; after DRAIN_MS the rest of the
  * group is killed and the pipes are closed, so a run always ends.
+ *
+ * The spawn itself goes through a Launcher (launcher/job-process.ts): by
+ * default a persistent launcher process (launcher/launcher-client.ts explains
+ * why: forking databuild per job is slow), else node:child_process in
+ * process. DATABUILD_LAUNCHER=inprocess|node|python|auto chooses. With a
+ * launcher process, taskLaunchSuccess comes asynchronously; a cancel or a
+ * timeout before it is applied as soon as the pid is known.
  */
-import { spawn, type ChildProcess } from "node:child_process";
 import { toJsonString } from "@bufbuild/protobuf";
 import { ExitCategory, JobConfigSchema, LogStream, type BuildEvent, type JobRunRequest } from "../gen/databuild_pb.ts";
 import type { JobOutcome, JobRunner, RunningJob } from "../core/job-runner.ts";
+import type { JobProcess, Launcher } from "./launcher/job-process.ts";
+import { createLauncher, launcherModeFromEnv, type LauncherMode } from "./launcher/launcher-client.ts";
 import { launchProblem } from "./launch-problem.ts";
 import { LineSplitter, MAX_LINE_CHARS } from "./line-splitter.ts";
 import { treeRssBytes } from "./process-memory.ts";
@@ -42,6 +50,8 @@ export interface ProcessRunnerOptions {
   readonly maxLineChars?: number;
   /** Default DRAIN_MS. */
   readonly drainMs?: number;
+  /** How jobs are spawned: a Launcher, or a mode; default the mode in DATABUILD_LAUNCHER, else "auto". */
+  readonly launcher?: Launcher | LauncherMode;
 }
 
 /**
@@ -57,13 +67,21 @@ export interface ProcessRunnerOptions {
 export class ProcessJobRunner implements JobRunner {
   /** A plain copy: reading process.env (an exotic object) per job costs more than the copy. */
   private readonly baseEnv: Readonly<Record<string, string | undefined>>;
+  readonly launcher: Launcher;
 
   constructor(private readonly options: ProcessRunnerOptions = {}) {
     this.baseEnv = { ...(options.env ?? process.env) };
+    const launcher = options.launcher ?? launcherModeFromEnv();
+    this.launcher = typeof launcher === "string" ? createLauncher(launcher) : launcher;
   }
 
   start(request: JobRunRequest, emit: (event: BuildEvent) => void): RunningJob {
-    return new ProcessRun(request, emit, this.options, this.baseEnv);
+    return new ProcessRun(request, emit, this.options, this.baseEnv, this.launcher);
+  }
+
+  /** Stops the launcher process, if any (it also stops by itself when databuild exits). Call with no job running. */
+  close(): void {
+    this.launcher.close();
   }
 }
 
@@ -82,8 +100,10 @@ class ProcessRun implements RunningJob {
   readonly done: Promise<JobOutcome>;
   private resolve: (outcome: JobOutcome) => void = noop;
   private readonly reporter: RunReporter;
-  private child: ChildProcess | undefined;
+  private process: JobProcess | undefined;
   private pid = 0;
+  /** A stop requested before the launcher reported the pid. */
+  private pendingStop: { category: Stop["category"]; message: string } | undefined;
   private startMs = 0;
   private exitMs = 0;
   private exited = false;
@@ -100,6 +120,7 @@ class ProcessRun implements RunningJob {
     emit: (event: BuildEvent) => void,
     private readonly options: ProcessRunnerOptions,
     private readonly baseEnv: Readonly<Record<string, string | undefined>>,
+    private readonly launcher: Launcher,
   ) {
     this.reporter = new RunReporter(request, emit);
     this.done = new Promise((resolve) => (this.resolve = resolve));
@@ -129,39 +150,6 @@ class ProcessRun implements RunningJob {
       DATABUILD_BUILD_ID: request.buildRequestId,
       DATABUILD_JOB_RUN_ID: request.jobRunId,
     };
-    let child: ChildProcess;
-    try {
-      child = spawn(command[0]!, [...command.slice(1), ...config.args], {
-        cwd,
-        env,
-        detached: true,
-        stdio: ["pipe", "pipe", "pipe"],
-        windowsHide: true,
-      });
-    } catch (error) {
-      this.resolve(this.reporter.launchFailed(launchProblem(command, cwd, error)));
-      return;
-    }
-    this.child = child;
-    // The stdio streams exist even when the spawn failed, and can error.
-    child.stdin!.on("error", noop);
-    child.stdout!.on("error", noop);
-    child.stderr!.on("error", noop);
-    if (child.pid === undefined) {
-      // ENOENT, EACCES and the like arrive as an 'error' event on the next tick.
-      child.once("error", (error) => {
-        this.closed = true;
-        this.resolve(this.reporter.launchFailed(launchProblem(command, cwd, error)));
-      });
-      return;
-    }
-    child.on("error", noop);
-    this.pid = child.pid;
-    this.startMs = Date.now();
-    this.reporter.launched(child.pid);
-    // A job that never reads stdin gets EPIPE here, ignored above.
-    child.stdin!.end(toJsonString(JobConfigSchema, config));
-
     const maxLineChars = this.options.maxLineChars ?? MAX_LINE_CHARS;
     const reporter = this.reporter;
     const stdout = new LineSplitter((line, continued) => reporter.log(LogStream.STDOUT, line, continued), maxLineChars);
@@ -169,15 +157,40 @@ class ProcessRun implements RunningJob {
       this.stderrTail.add(line, continued);
       reporter.log(LogStream.STDERR, line, continued);
     }, maxLineChars);
-    child.stdout!.on("data", (chunk: Buffer) => stdout.push(chunk));
-    child.stderr!.on("data", (chunk: Buffer) => stderr.push(chunk));
-    child.on("exit", () => this.onExit());
-    child.on("close", (code: number | null, signal: NodeJS.Signals | null) => {
-      stdout.end();
-      stderr.end();
-      this.onClose(code, signal);
+    const spec = {
+      argv: [...command, ...config.args],
+      cwd,
+      env,
+      stdin: toJsonString(JobConfigSchema, config),
+    };
+    this.process = this.launcher.launch(spec, {
+      spawned: (pid) => this.onSpawned(pid),
+      spawnFailed: (error) => {
+        this.closed = true;
+        this.resolve(reporter.launchFailed(launchProblem(command, cwd, error)));
+      },
+      stdout: (chunk) => stdout.push(chunk),
+      stderr: (chunk) => stderr.push(chunk),
+      exit: () => this.onExit(),
+      close: (code, signal) => {
+        stdout.end();
+        stderr.end();
+        this.onClose(code, signal);
+      },
+      lost: (reason) => {
+        stdout.end();
+        stderr.end();
+        this.onLost(reason);
+      },
     });
+  }
 
+  private onSpawned(pid: number): void {
+    const request = this.request;
+    const reporter = this.reporter;
+    this.pid = pid;
+    this.startMs = Date.now();
+    reporter.launched(pid);
     if (request.heartbeatIntervalMs > 0) {
       this.heartbeatTimer = setInterval(() => reporter.heartbeat(treeRssBytes(this.pid)), request.heartbeatIntervalMs);
     }
@@ -188,12 +201,18 @@ class ProcessRun implements RunningJob {
         ms,
       );
     }
+    const pending = this.pendingStop;
+    if (pending) this.requestStop(pending.category, pending.message);
   }
 
   /** SIGTERM to the job's group now, SIGKILL after the grace period; a no-op once the job has exited. */
   private requestStop(category: Stop["category"], message: string): void {
-    // pid 0 (not launched) must never reach kill(-pid): -0 is databuild's own process group.
-    if (this.stop || this.exited || this.closed || this.pid === 0) return;
+    if (this.stop || this.exited || this.closed) return;
+    // pid 0 (not launched yet) must never reach kill(-pid): -0 is databuild's own process group.
+    if (this.pid === 0) {
+      this.pendingStop ??= { category, message };
+      return;
+    }
     this.stop = { category, message, killed: false };
     clearTimeout(this.timeoutTimer);
     this.killGroup("SIGTERM");
@@ -205,13 +224,7 @@ class ProcessRun implements RunningJob {
   }
 
   private killGroup(signal: NodeJS.Signals): void {
-    if (this.pid === 0) return;
-    try {
-      if (process.platform === "win32") this.child!.kill(signal);
-      else process.kill(-this.pid, signal);
-    } catch {
-      // ESRCH: every process of the group has exited already.
-    }
+    if (this.pid !== 0) this.process!.killGroup(signal);
   }
 
   private onExit(): void {
@@ -223,8 +236,7 @@ class ProcessRun implements RunningJob {
     this.drainTimer = setTimeout(() => {
       // What still holds the pipes is a background process the job left behind.
       this.killGroup("SIGKILL");
-      this.child!.stdout!.destroy();
-      this.child!.stderr!.destroy();
+      this.process!.closePipes();
     }, this.options.drainMs ?? DRAIN_MS);
   }
 
@@ -236,6 +248,16 @@ class ProcessRun implements RunningJob {
     clearTimeout(this.drainTimer);
     if (!this.exited) this.exitMs = Date.now();
     this.resolve(this.outcome(code, signal));
+  }
+
+  private onLost(reason: string): void {
+    this.closed = true;
+    clearInterval(this.heartbeatTimer);
+    clearTimeout(this.timeoutTimer);
+    clearTimeout(this.killTimer);
+    clearTimeout(this.drainTimer);
+    const message = `job ${jobName(this.request)} was lost: ${reason}`;
+    this.resolve(this.reporter.failed(ExitCategory.EXIT_LOST, message, { stderrTail: this.stderrTail.toArray() }));
   }
 
   private outcome(code: number | null, signal: NodeJS.Signals | null): JobOutcome {

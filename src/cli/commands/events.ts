@@ -8,6 +8,7 @@ import { BuildEventSchema, BuildRequestStatus, type BuildEvent } from "../../gen
 import type { EventFilter, LoggedEvent } from "../../core/event-log.ts";
 import type { CommandContext } from "../context.ts";
 import { describeEvent } from "../format/describe-event.ts";
+import { shortId } from "../format/short-id.ts";
 
 const PAGE = 5_000;
 const FINAL_STATUSES = new Set([
@@ -91,6 +92,6 @@ function formatLine({ offset, event }: LoggedEvent): string {
   const time = event.timestamp
     ? new Date(Number(event.timestamp.seconds) * 1000 + event.timestamp.nanos / 1e6).toISOString().slice(11, 23)
     : "?";
-  const ids = `${event.buildRequestId.slice(0, 8)}${event.jobRunId ? ` ${event.jobRunId.slice(0, 8)}` : ""}`;
+  const ids = `${shortId(event.buildRequestId)}${event.jobRunId ? ` ${shortId(event.jobRunId)}` : ""}`;
   return `${String(offset).padStart(6)} ${time} ${ids.padEnd(17)} ${describeEvent(event)}\n`;
 }

@@ -16,7 +16,7 @@ export function registerLogs(program: Command, context: () => CommandContext): v
   program
     .command("logs")
     .description("print what a job run wrote to stdout and stderr")
-    .argument("<job-run-id>", "job run id (a unique prefix is enough)")
+    .argument("<job-run-id>", "job run id (a unique prefix, or the short id other commands print, is enough)")
     .option("--stream <stream>", "only stdout or only stderr")
     .option("--json", "the LogEntry events as proto3 JSON lines")
     .action(async (id: string, options: { stream?: string; json?: boolean }) => {

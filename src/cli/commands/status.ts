@@ -15,6 +15,7 @@ import { PARTITION_CATALOG_KINDS, PartitionCatalog } from "../../core/projection
 import { loadProjection } from "../../executor/load-projection.ts";
 import type { CommandContext } from "../context.ts";
 import { formatDuration } from "../progress/build-progress.ts";
+import { shortId } from "../format/short-id.ts";
 
 export function registerStatus(program: Command, context: () => CommandContext): void {
   program
@@ -62,7 +63,7 @@ function formatStatus(view: PartitionStatusView): string {
     for (const input of m.inputs) {
       const kind = input.depType === DepType.QUERY ? "query" : "input";
       lines.push(
-        `    ${kind} ${input.partitionRef?.str}${input.jobRunId ? ` from run ${input.jobRunId.slice(0, 8)}` : " (absent or external)"}`,
+        `    ${kind} ${input.partitionRef?.str}${input.jobRunId ? ` from run ${shortId(input.jobRunId)}` : " (absent or external)"}`,
       );
     }
   }

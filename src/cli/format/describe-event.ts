@@ -13,6 +13,7 @@ import {
   type PartitionRef,
   type Task,
 } from "../../gen/databuild_pb.ts";
+import { shortId } from "./short-id.ts";
 
 const SHOWN = 3;
 
@@ -43,7 +44,7 @@ export function describeEvent(event: BuildEvent): string {
     case "partitionStatusChanged":
       return `${e.value.partitionRef?.str} ${PartitionStatus[e.value.status].replace("PARTITION_", "").toLowerCase()}${e.value.message ? `: ${e.value.message}` : ""}`;
     case "partitionDelegated":
-      return `${e.value.partitionRef?.str} delegated to build ${e.value.delegateBuildRequestId.slice(0, 8)} (${DelegationReason[e.value.reason].toLowerCase().replace("_", " ")})`;
+      return `${e.value.partitionRef?.str} delegated to build ${shortId(e.value.delegateBuildRequestId)} (${DelegationReason[e.value.reason].toLowerCase().replace("_", " ")})`;
     case "partitionDispatchFail":
       return `dispatch failed for ${refs(e.value.partitionRefs)}: ${e.value.message}`;
     case "cycleDetected":

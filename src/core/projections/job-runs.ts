@@ -83,11 +83,14 @@ export class JobRuns {
     return this.runs.get(id);
   }
 
-  /** Job runs whose id starts with `prefix` (ids may be abbreviated like git hashes). */
-  matching(prefix: string): JobRunView[] {
-    const exact = this.runs.get(prefix);
+  /**
+   * Job runs whose id starts or ends with `part`: ids may be abbreviated to a
+   * unique prefix (like git hashes) or to the short tail the CLI prints.
+   */
+  matching(part: string): JobRunView[] {
+    const exact = this.runs.get(part);
     if (exact) return [exact];
-    return [...this.runs.values()].filter((r) => r.jobRunId.startsWith(prefix));
+    return [...this.runs.values()].filter((r) => r.jobRunId.startsWith(part) || r.jobRunId.endsWith(part));
   }
 
   all(): JobRunView[] {

@@ -44,11 +44,10 @@ import {
 } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join, resolve } from "node:path";
-import { wManifest } from "./w-manifest.ts";
+import { generateW, wManifest, wTargets } from "./w-workload.ts";
 
 const ROOT = resolve(import.meta.dirname, "..");
 const OUT = join(ROOT, "bench/out/analyze");
-const GEN_W = "/work/shared/bench/gen_w.py";
 const SLOW_RUN_S = 20;
 
 interface Tool {
@@ -219,19 +218,12 @@ function ensureTools(): void {
   }
 }
 
-function targets(n: number): string[] {
-  return Array.from({ length: Math.ceil(n / 30) }, (_, m) => `report/${m}`);
-}
+const targets = wTargets;
 
 /** Writes W of size n for every tool into its own directory and returns it. */
 function generate(n: number): string {
   const dir = join(OUT, `w-${n}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const gen = spawnSync("python3", [GEN_W, String(n), dir], { encoding: "utf8" });
-  if (gen.status !== 0) throw new Error(`gen_w.py failed: ${gen.stderr}`);
-  copyFileSync(join(ROOT, "bench/w_config.py"), join(dir, "w_config.py"));
-  copyFileSync(join(ROOT, "bench/w-config.mjs"), join(dir, "w-config.mjs"));
+  generateW(dir, n, ["w_config.py", "w-config.mjs"]);
   writeFileSync(join(dir, "databuild-py.yaml"), wManifest(n, [python, "w_config.py"], "bench/analyze-bench.ts"));
   writeFileSync(join(dir, "databuild-node.yaml"), wManifest(n, [node, "w-config.mjs"], "bench/analyze-bench.ts"));
   return dir;

@@ -14,14 +14,13 @@
  * Prints a table of wall time and jobs per second, and the ratio to make.
  */
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
-import { wManifest } from "./w-manifest.ts";
+import { generateW, wManifest, wTargets } from "./w-workload.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(ROOT, "bench/out/build");
-const GEN_W = join(ROOT, "../shared/bench/gen_w.py");
 const BIN = join(ROOT, "bin/databuild.js");
 
 const args = process.argv.slice(2);
@@ -63,17 +62,11 @@ function months(n: number): number {
   return Math.ceil(n / 30);
 }
 
-function targets(n: number): string[] {
-  return Array.from({ length: months(n) }, (_, m) => `report/${m}`);
-}
+const targets = wTargets;
 
 function generate(n: number): string {
   const dir = join(OUT, `w-${n}`);
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  const gen = spawnSync("python3", [GEN_W, String(n), dir], { encoding: "utf8" });
-  if (gen.status !== 0) throw new Error(`gen_w.py failed: ${gen.stderr}`);
-  copyFileSync(join(ROOT, "bench/w_config.py"), join(dir, "w_config.py"));
+  generateW(dir, n, ["w_config.py"]);
   writeFileSync(join(dir, "databuild.yaml"), wManifest(n, [python, "w_config.py"], "bench/build-bench.ts"));
   return dir;
 }

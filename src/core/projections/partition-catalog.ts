@@ -75,11 +75,6 @@ export class PartitionCatalog {
     }
   }
 
-  /** Records the label of a job run before its manifest exists (scheduling events). */
-  noteJobLabel(jobRunId: string, label: string): void {
-    this.jobLabels.set(jobRunId, label);
-  }
-
   get(ref: string): PartitionStatusView | undefined {
     return this.partitions.get(ref);
   }

@@ -4,13 +4,18 @@
 // is never stale. If dist/ cannot be written, it runs the sources through tsx.
 import { bundle, bundleIsFresh } from "../scripts/bundle.mjs";
 
-// A reader that stops early (`databuild events | head`) is not an error.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on("error", (error) => {
-    if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
-    throw error;
-  });
-}
+// A reader that stops early (`databuild events | head`) is not an error: a
+// closed stdout ends the command quietly. A closed stderr only silences
+// progress and messages: a build must go on and record its events, not die
+// halfway (`databuild build ... 2>&1 | head`).
+process.stdout.on("error", (error) => {
+  if (error.code === "EPIPE") process.exit(process.exitCode ?? 0);
+  throw error;
+});
+process.stderr.on("error", (error) => {
+  if (error.code !== "EPIPE") throw error;
+  process.stderr.write = () => true;
+});
 
 // Stack traces of internal errors point at src/, not at the bundle.
 process.setSourceMapsEnabled(true);

@@ -3,6 +3,7 @@
  */
 import type { Graph } from "../core/graph.ts";
 import { assertValidRef } from "../core/partition-ref.ts";
+import { dirname, relative } from "node:path";
 import type { EventLog } from "../core/event-log.ts";
 import { findGraphFile } from "../loader/find-graph-file.ts";
 import { eventLogLocation } from "./event-log-location.ts";
@@ -37,6 +38,21 @@ export class CommandContext {
    */
   async openEventLog(options: { mustExist?: boolean } = {}): Promise<EventLog> {
     return openEventLog(this.eventLogLocation(), options);
+  }
+
+  /**
+   * The start of a command line that reaches the same graph and log from the
+   * current directory, for hints ("databuild --graph examples/x/databuild.ts").
+   */
+  commandPrefix(): string {
+    const parts = ["databuild"];
+    const graph = this.graphFile();
+    const discovered =
+      dirname(graph) === this.io.cwd && this.options().graph === undefined && !this.io.env.DATABUILD_GRAPH;
+    if (!discovered) parts.push("--graph", relative(this.io.cwd, graph) || graph);
+    const db = this.options().db;
+    if (db !== undefined) parts.push("--db", db);
+    return parts.join(" ");
   }
 
   async loadGraph(): Promise<Graph> {

@@ -201,6 +201,7 @@ describe("buildGraph", () => {
     const result = await buildGraph({ graph: pipeline(jobs), log, runner: new JobRunners() }, request(["nothing/1"]));
     expect(result.status).toBe("failed");
     expect(result.analyzeError?.message).toContain('no job produces partition "nothing/1"');
+    expect((await catalogOf(log)).get("nothing/1")?.status).toBe(PartitionStatus.PARTITION_FAILED);
     expect(diagramViolations(await allEvents(log))).toEqual([]);
   });
 

@@ -100,6 +100,19 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     jobGraph = await analyze(deps.graph, refs, { emit: (p) => recorder.emit(scope, p), isAvailable });
   } catch (error) {
     if (!(error instanceof AnalyzeError)) throw error;
+    // Requested partitions nobody has built stay REQUESTED otherwise, as if pending.
+    for (const ref of refs) {
+      if (catalog.get(ref) !== undefined) continue;
+      recorder.emit(
+        scope,
+        partitionStatusChanged(
+          { $typeName: "databuild.v1.PartitionRef", str: ref },
+          PartitionStatus.PARTITION_FAILED,
+          "",
+          `not planned: ${error.message}`,
+        ),
+      );
+    }
     recorder.emit(scope, payload("graphBuildFail", { message: error.message }));
     recorder.emit(
       scope,

@@ -6,11 +6,16 @@
 import pc from "picocolors";
 import { ExitCategory } from "../../gen/databuild_pb.ts";
 import type { BuildResult } from "../../executor/build-request.ts";
+import { shortId } from "../format/short-id.ts";
 import { formatDuration } from "../progress/build-progress.ts";
 
 const BLOCKED_SHOWN = 5;
 
-export function formatBuildSummary(result: BuildResult, elapsedMs: number): string {
+/**
+ * `command` is how the user reaches this build's log again from where they
+ * are (e.g. `databuild --graph examples/x/databuild.ts`); the hints use it.
+ */
+export function formatBuildSummary(result: BuildResult, elapsedMs: number, command = "databuild"): string {
   const id = result.buildRequestId;
   const lines: string[] = [];
   const skipped = result.partitionsSkipped > 0 ? `, ${result.partitionsSkipped} already available` : "";
@@ -18,7 +23,7 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number): stri
     case "dry-run":
       lines.push(
         result.tasksToRun === 0
-          ? `Dry run: nothing to do, every requested partition is available${skipped}.`
+          ? "Dry run: nothing to do, every requested partition is available."
           : `Dry run: ${result.tasksToRun} task${result.tasksToRun === 1 ? "" : "s"} would run${skipped}. Nothing was run or recorded.`,
       );
       return lines.join("\n") + "\n";
@@ -65,7 +70,7 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number): stri
           lines.push(pc.dim("    last lines of stderr:"));
           for (const line of o.stderrTail) lines.push(pc.dim(`    | ${line}`));
         }
-        lines.push(pc.dim(`    full log: databuild logs ${failure.jobRunId}`));
+        lines.push(pc.dim(`    full log: ${command} logs ${shortId(failure.jobRunId)}`));
       }
       if (result.blocked.length > 0) {
         lines.push(`  ${result.blocked.length} task${result.blocked.length === 1 ? "" : "s"} not run:`);
@@ -77,6 +82,6 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number): stri
       }
       break;
   }
-  lines.push(pc.dim(`build id: ${id}   (databuild events --build ${id})`));
+  lines.push(pc.dim(`build id: ${id}   (${command} events --build ${shortId(id)})`));
   return lines.join("\n") + "\n";
 }

@@ -52,6 +52,14 @@ describe("databuild build", () => {
     for (const [, list] of byBuild) expect(diagramViolations(list)).toEqual([]);
     const status = await runDatabuild([...graph, "status", "--json", "summary/month=2024-01"]);
     expect(JSON.parse(status.stdout).status).toBe("PARTITION_AVAILABLE");
+    const hint = /\(databuild --graph \S+ events --build (\w{8})\)/.exec(second.stderr);
+    expect(hint).not.toBeNull();
+    const one = await runDatabuild([...graph, "events", "--build", hint![1]!]);
+    expect(one.code).toBe(0);
+    expect(one.stdout.trim().split("\n").at(-1)).toContain("build completed");
+    const unknown = await runDatabuild([...graph, "events", "--build", "nosuchid"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('no build request with id "nosuchid"');
   });
 
   it("exits 1 naming the job, ref, exit category and last stderr lines when a job fails", async () => {
@@ -63,9 +71,9 @@ describe("databuild build", () => {
     expect(result.stderr).toContain('job "crunch" for crunch/7');
     expect(result.stderr).toContain("exit code 3");
     expect(result.stderr).toContain("boom: disk full on /data");
-    const logsHint = /databuild logs ([0-9a-f-]{36})/.exec(result.stderr);
+    const logsHint = /full log: databuild logs ([0-9a-f]{8})\b/.exec(result.stderr);
     expect(logsHint).not.toBeNull();
-    const logs = await runDatabuild(["logs", logsHint![1]!.slice(0, 8)], { cwd: dir });
+    const logs = await runDatabuild(["logs", logsHint![1]!], { cwd: dir });
     expect(logs.stdout).toBe("step 1 ok\nboom: disk full on /data\n");
   });
 
@@ -203,6 +211,29 @@ describe("databuild build", () => {
     expect(result).toContain("running");
     expect(result).toMatch(/▸ w w\/\d \(/);
     expect(result).toContain("Build completed: built 3 partitions in 3 jobs");
+  }, 30_000);
+
+  it("keeps building and recording when its output pipe closes early", async () => {
+    const dir = manifestProject({
+      "databuild.yaml": `name: pipe\njobs:\n${manifestJob("w", "w/{x}", ["env", "SLEEP=0.2", "jobs/write.sh"])}`,
+      "jobs/write.sh": WRITE_SH,
+    });
+    const refs = Array.from({ length: 6 }, (_, i) => `w/${i}`);
+    const piped = spawn(
+      "bash",
+      [
+        "-c",
+        `${process.execPath} ${DATABUILD_BIN} build -j 1 ${refs.join(" ")} 2>&1 | head -1; echo "rc=\${PIPESTATUS[0]}"`,
+      ],
+      { cwd: dir },
+    );
+    let out = "";
+    piped.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    await new Promise((resolve) => piped.on("close", resolve));
+    expect(out).toContain("rc=0");
+    for (const ref of refs) expect(readFileSync(join(dir, "data", ref), "utf8")).toBe(`built ${ref}\n`);
+    const builds = await runDatabuild(["builds"], { cwd: dir });
+    expect(builds.stdout).toMatch(/completed.*6 built, 0 failed/);
   }, 30_000);
 
   it("cancels cleanly on SIGINT and records the cancellation", async () => {

@@ -100,7 +100,7 @@ export function registerBuild(
           for (const task of willRun)
             ctx.out(`would run ${task.job!.label}  ${task.config!.outputs.map((o) => o.str).join(", ")}\n`);
         }
-        stderr.write(formatBuildSummary(result, Date.now() - started));
+        stderr.write(formatBuildSummary(result, Date.now() - started, ctx.commandPrefix()));
         setExitCode(result.status === "completed" || result.status === "dry-run" ? EXIT_OK : EXIT_FAILURE);
       } finally {
         display?.stop();

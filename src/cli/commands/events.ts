@@ -5,7 +5,11 @@
 import { toJsonString } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { BuildEventSchema, BuildRequestStatus, type BuildEvent } from "../../gen/databuild_pb.ts";
-import type { EventFilter, LoggedEvent } from "../../core/event-log.ts";
+import { UsageError } from "../../core/errors.ts";
+import type { EventFilter, EventLog, LoggedEvent } from "../../core/event-log.ts";
+import { BUILD_REQUEST_KINDS, BuildRequests } from "../../core/projections/build-requests.ts";
+import { JOB_RUN_KINDS, JobRuns } from "../../core/projections/job-runs.ts";
+import { loadProjection } from "../../executor/load-projection.ts";
 import type { CommandContext } from "../context.ts";
 import { describeEvent } from "../format/describe-event.ts";
 import { shortId } from "../format/short-id.ts";
@@ -28,14 +32,19 @@ export function registerEvents(program: Command, context: () => CommandContext):
   program
     .command("events")
     .description("print the build event log (every state transition of every build)")
-    .option("--build <id>", "only events of this build request")
-    .option("--job-run <id>", "only events of this job run")
+    .option("--build <id>", "only events of this build request (an id, a unique prefix, or the short id shown)")
+    .option("--job-run <id>", "only events of this job run (an id, a unique prefix, or the short id shown)")
     .option("-f, --follow", "keep printing new events (with --build: until that build ends)")
     .option("--json", "one BuildEvent per line as proto3 JSON")
     .action(async (options: EventsOptions) => {
       const ctx = context();
       const log = await ctx.openEventLog({ mustExist: true });
-      const filter: EventFilter = { buildRequestId: options.build, jobRunId: options.jobRun };
+      const filter: EventFilter = {
+        buildRequestId:
+          options.build === undefined ? undefined : await resolveBuildId(log, options.build, ctx.eventLogLocation()),
+        jobRunId:
+          options.jobRun === undefined ? undefined : await resolveJobRunId(log, options.jobRun, ctx.eventLogLocation()),
+      };
       const print = (logged: LoggedEvent) =>
         ctx.out(options.json ? toJsonString(BuildEventSchema, logged.event) + "\n" : formatLine(logged));
       try {
@@ -78,6 +87,36 @@ export function registerEvents(program: Command, context: () => CommandContext):
         await log.close();
       }
     });
+}
+
+/** The full id of the one build request `part` names (an id, a prefix or a short id). */
+async function resolveBuildId(log: EventLog, part: string, where: string): Promise<string> {
+  const builds = new BuildRequests();
+  await loadProjection(log, builds, BUILD_REQUEST_KINDS);
+  return only(
+    builds.matching(part).map((b) => b.buildRequestId),
+    "build request",
+    part,
+    where,
+  );
+}
+
+async function resolveJobRunId(log: EventLog, part: string, where: string): Promise<string> {
+  const runs = new JobRuns();
+  await loadProjection(log, runs, JOB_RUN_KINDS);
+  return only(
+    runs.matching(part).map((r) => r.jobRunId),
+    "job run",
+    part,
+    where,
+  );
+}
+
+function only(ids: string[], what: string, part: string, where: string): string {
+  if (ids.length === 0) throw new UsageError(`no ${what} with id ${JSON.stringify(part)} in ${where}`);
+  if (ids.length > 1)
+    throw new UsageError(`${what} id ${JSON.stringify(part)} is ambiguous: ${ids.slice(0, 5).join(", ")}`);
+  return ids[0]!;
 }
 
 function endsBuild(event: BuildEvent, build: string | undefined): boolean {

@@ -29,6 +29,10 @@ function task(t: Task | undefined): string {
   return t ? `${t.job?.label ?? "?"} ${refs(t.config?.outputs ?? [])}` : "?";
 }
 
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 function statusName(status: BuildRequestStatus): string {
   return BuildRequestStatus[status].replace("BUILD_REQUEST_", "").toLowerCase();
 }
@@ -56,21 +60,22 @@ export function describeEvent(event: BuildEvent): string {
     case "argValidateFail":
       return `config args of ${e.value.job?.label} invalid: ${e.value.message}`;
     case "argValidateSuccess":
-      return `config args of ${e.value.job?.label} valid (${e.value.partitionRefs.length} refs)`;
+      return `config args of ${e.value.job?.label} valid (${plural(e.value.partitionRefs.length, "ref")})`;
     case "configFail":
       return `config of ${e.value.job?.label} failed: ${e.value.message}`;
     case "configSuccess":
-      return `config of ${e.value.job?.label}: ${e.value.configCount} configs for ${refs(e.value.partitionRefs)}`;
+      return `config of ${e.value.job?.label}: ${plural(e.value.configCount, "config")} for ${refs(e.value.partitionRefs)}`;
     case "jobConfigFail":
       return `job config failed: ${e.value.message}`;
     case "configValidateFail":
       return `job config invalid: ${e.value.message}`;
     case "configValidateSuccess":
-      return `job config valid: ${task(e.value.task)}`;
+      // databuild's runners leave out the task: jobScheduleSuccess of the same job run has it.
+      return e.value.task ? `job config valid: ${task(e.value.task)}` : "job config valid";
     case "taskLaunchFail":
       return `launch failed: ${e.value.message}`;
     case "taskLaunchSuccess":
-      return `launched ${task(e.value.task)}${e.value.pid ? ` (pid ${e.value.pid} on ${e.value.hostname})` : ""}`;
+      return `launched${e.value.task ? ` ${task(e.value.task)}` : ""}${e.value.pid ? ` (pid ${e.value.pid} on ${e.value.hostname})` : ""}`;
     case "jobHeartbeat":
       return `job heartbeat${e.value.rssBytes ? ` (rss ${Math.round(Number(e.value.rssBytes) / 1048576)} MB)` : ""}`;
     case "logEntry":

@@ -58,6 +58,15 @@ export class BuildRequests {
     return this.requests.get(id);
   }
 
+  /** Build requests whose id starts or ends with `part` (a prefix, or the short id the CLI prints). */
+  matching(part: string): BuildRequestView[] {
+    const exact = this.requests.get(part);
+    if (exact) return [exact];
+    return [...this.requests.values()].filter(
+      (r) => r.buildRequestId.startsWith(part) || r.buildRequestId.endsWith(part),
+    );
+  }
+
   /** All build requests, oldest first. */
   all(): BuildRequestView[] {
     return [...this.requests.values()];

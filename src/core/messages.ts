@@ -26,6 +26,21 @@ export function dataDep(ref: string, depType: DepType = DepType.MATERIALIZE): Da
   return { $typeName: "databuild.v1.DataDep", depType, partitionRef: partitionRef(ref) };
 }
 
+export function jobConfig(init: {
+  outputs: readonly string[];
+  inputs?: readonly DataDep[];
+  args?: readonly string[];
+  env?: Readonly<Record<string, string>>;
+}): JobConfig {
+  return {
+    $typeName: "databuild.v1.JobConfig",
+    outputs: init.outputs.map(partitionRef),
+    inputs: init.inputs ? [...init.inputs] : [],
+    args: init.args ? [...init.args] : [],
+    env: init.env ? { ...init.env } : {},
+  };
+}
+
 export function task(job: string, config: JobConfig): Task {
   return { $typeName: "databuild.v1.Task", job: jobLabel(job), config };
 }

@@ -3,7 +3,7 @@ import { ExitCategory, LogStream } from "../gen/databuild_pb.ts";
 import type { ExecContext, FunctionExec } from "../core/job.ts";
 import { FunctionJobRunner } from "./function-runner.ts";
 import { JobRunners } from "./job-runners.ts";
-import { collect, kinds, makeRequest, only, payloads, shape, startCollecting } from "./fixtures/runs.ts";
+import { SUCCESS_PATH, collect, kinds, makeRequest, only, payloads, shape, startCollecting } from "./fixtures/runs.ts";
 
 const runner = new FunctionJobRunner();
 
@@ -27,13 +27,7 @@ describe("FunctionJobRunner", () => {
         context.log("two\nlines");
       }),
     );
-    expect(shape(events)).toEqual([
-      "configValidateSuccess",
-      "taskLaunchSuccess",
-      "logEntry*",
-      "taskSuccess",
-      "partitionManifest",
-    ]);
+    expect(shape(events)).toEqual(SUCCESS_PATH);
     expect(only(events, "taskLaunchSuccess").pid).toBe(process.pid);
     const logs = payloads(events, "logEntry");
     expect(logs.map((l) => [l.line, Number(l.sequence), l.stream])).toEqual([

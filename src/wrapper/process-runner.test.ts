@@ -5,6 +5,8 @@ import { ExitCategory, JobConfigSchema, LogStream, type BuildEvent } from "../ge
 import { ProcessJobRunner } from "./process-runner.ts";
 import { LauncherClient, type LauncherMode } from "./launcher/launcher-client.ts";
 import {
+  SUCCESS_PATH,
+  FAILURE_PATH,
   collect,
   dirWith,
   isAlive,
@@ -77,13 +79,7 @@ describe.each(MODES)("launcher %s", (mode) => {
       });
       const { events, outcome } = await collect(runner, request);
 
-      expect(shape(events)).toEqual([
-        "configValidateSuccess",
-        "taskLaunchSuccess",
-        "logEntry*",
-        "taskSuccess",
-        "partitionManifest",
-      ]);
+      expect(shape(events)).toEqual(SUCCESS_PATH);
       expect(printed(events, "args")).toBe("2:first:with space");
       expect(printed(events, "label")).toBe("test");
       expect(printed(events, "build")).toBe("build-1");
@@ -173,13 +169,7 @@ describe.each(MODES)("launcher %s", (mode) => {
     it("reports a non-zero exit with its code and the last 20 stderr lines", async () => {
       const script = "import sys\nfor i in range(1, 31): print(f'problem {i}', file=sys.stderr)\nsys.exit(3)";
       const { events, outcome } = await collect(runner, makeRequest(["python3", "-c", script]));
-      expect(shape(events)).toEqual([
-        "configValidateSuccess",
-        "taskLaunchSuccess",
-        "logEntry*",
-        "taskFailed",
-        "jobExecFail",
-      ]);
+      expect(shape(events)).toEqual(FAILURE_PATH);
       const failed = only(events, "taskFailed");
       expect(failed.category).toBe(ExitCategory.EXIT_JOB_FAILURE);
       expect(failed.exitCode).toBe(3);
@@ -299,13 +289,7 @@ describe.each(MODES)("launcher %s", (mode) => {
         makeRequest(["bash", "-c", "sleep 1000 & echo $!; wait"], { timeoutMs: 300, killGraceMs: 2000 }),
       );
       expect(Date.now() - started).toBeLessThan(2000);
-      expect(shape(events)).toEqual([
-        "configValidateSuccess",
-        "taskLaunchSuccess",
-        "logEntry*",
-        "taskFailed",
-        "jobExecFail",
-      ]);
+      expect(shape(events)).toEqual(FAILURE_PATH);
       const failed = only(events, "taskFailed");
       expect(failed.category).toBe(ExitCategory.EXIT_TIMEOUT);
       expect(failed.message).toMatch(/timed out after 300 ms.*SIGTERM/);

@@ -23,6 +23,24 @@ export interface EventFilter {
   readonly kinds?: readonly EventCase[];
 }
 
+/** What `decide` returns inside `EventLog.appendAtomically`. */
+export interface AtomicDecision<T> {
+  /** Events to append in the same transaction (possibly none). */
+  readonly append: readonly BuildEvent[];
+  readonly result: T;
+}
+
+export interface AtomicOutcome<T> {
+  readonly result: T;
+  readonly offsets: number[];
+  /**
+   * The log's last offset when the transaction committed: `decide` saw every
+   * event matching the filter up to here, so a caller's projection can go on
+   * from it.
+   */
+  readonly head: number;
+}
+
 export interface EventLog {
   /**
    * Appends events in order. Resolves with their offsets once they are
@@ -38,6 +56,21 @@ export interface EventLog {
    * without gaps, until the returned function is called.
    */
   watch(after: number, listener: (events: LoggedEvent[]) => void, filter?: EventFilter): () => void;
+  /**
+   * Reads the events after `after` matching `filter`, hands them to `decide`,
+   * and appends what it returns, as one step that no other writer (in any
+   * process, on any host) can interleave with. This is how build requests
+   * claim partitions without a check-then-act race. Events this process
+   * appended earlier are committed first. `decide` must be synchronous and
+   * must not use the log; if it throws, nothing is appended.
+   * SQLite: one IMMEDIATE transaction; a server database: a transaction under
+   * one lock for claims.
+   */
+  appendAtomically<T>(
+    after: number,
+    filter: EventFilter | undefined,
+    decide: (events: readonly LoggedEvent[]) => AtomicDecision<T>,
+  ): Promise<AtomicOutcome<T>>;
   /** The offset of the last event (0 when empty). */
   head(): Promise<number>;
   /** Flushes pending appends and releases the backend. */

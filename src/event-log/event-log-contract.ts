@@ -299,6 +299,53 @@ const CASES = {
     expect(await log.head()).toBe(0);
   },
 
+  "appendAtomically hands decide the filtered events after the cursor, appends its events and reports the head": async (
+    log,
+  ) => {
+    const events = await seed(log);
+    const filter: EventFilter = { buildRequestId: "br-b" };
+    const [extra] = sampleEvents(1, A, 100);
+    const outcome = await log.appendAtomically(4, filter, (seen) => ({
+      append: [extra!],
+      result: ids(seen),
+    }));
+    expect(outcome.result).toEqual(expected(events.slice(4), filter));
+    expect(outcome.offsets).toEqual([events.length + 1]);
+    expect(outcome.head).toBe(events.length + 1);
+    expect(ids(await log.read(events.length))).toEqual([extra!.eventId]);
+  },
+
+  "appendAtomically commits this process's earlier appends first": async (log) => {
+    const pending = log.append(sampleEvents(3, A));
+    const outcome = await log.appendAtomically(0, undefined, (seen) => ({ append: [], result: seen.length }));
+    expect(outcome.result).toBe(3);
+    expect(outcome.offsets).toEqual([]);
+    expect(outcome.head).toBe(3);
+    expect(await pending).toEqual([1, 2, 3]);
+  },
+
+  "appendAtomically appends nothing when decide throws": async (log) => {
+    await log.append(sampleEvents(2, A));
+    await expect(
+      log.appendAtomically(0, undefined, () => {
+        throw new Error("decided against it");
+      }),
+    ).rejects.toThrow(/decided against it/);
+    expect(await log.head()).toBe(2);
+  },
+
+  "concurrent appendAtomically calls see each other's appends: exactly one wins a claim": async (log) => {
+    const claim = (who: number) =>
+      log.appendAtomically(0, { kinds: ["partitionStatusChanged"] }, (seen) =>
+        seen.length > 0
+          ? { append: [], result: false }
+          : { append: sampleEvents(1, { buildRequestId: `claimer-${who}` }, 2), result: true },
+      );
+    const wins = await Promise.all(Array.from({ length: 20 }, (_, k) => claim(k)));
+    expect(wins.filter((w) => w.result)).toHaveLength(1);
+    expect(await log.read(0, { kinds: ["partitionStatusChanged"] })).toHaveLength(1);
+  },
+
   "close commits appends still pending": async (log) => {
     let acknowledged: number[] | undefined;
     const pending = Array.from({ length: 50 }, (_, k) =>

@@ -2,7 +2,7 @@
  * @module An EventLog held in memory, for unit tests of pure logic.
  */
 import { clone } from "@bufbuild/protobuf";
-import type { EventFilter, EventLog, LoggedEvent } from "../core/event-log.ts";
+import type { AtomicDecision, AtomicOutcome, EventFilter, EventLog, LoggedEvent } from "../core/event-log.ts";
 import { BuildEventSchema, type BuildEvent } from "../gen/databuild_pb.ts";
 import { matchesFilter } from "./event-filter.ts";
 import { requireEventIds } from "./require-event-ids.ts";
@@ -41,6 +41,18 @@ export class MemoryEventLog implements EventLog {
     });
     for (const w of this.watches) this.deliverSoon(w);
     return offsets;
+  }
+
+  async appendAtomically<T>(
+    after: number,
+    filter: EventFilter | undefined,
+    decide: (events: readonly LoggedEvent[]) => AtomicDecision<T>,
+  ): Promise<AtomicOutcome<T>> {
+    this.ensureOpen();
+    // Single-threaded: nothing can interleave between the read and the append.
+    const { append, result } = decide(this.select(after, filter, Infinity));
+    const offsets = append.length > 0 ? await this.append(append) : [];
+    return { result, offsets, head: this.events.length };
   }
 
   async read(after: number, filter?: EventFilter, limit = Infinity): Promise<LoggedEvent[]> {

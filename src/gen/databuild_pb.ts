@@ -24,7 +24,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file databuild.proto.
  */
 export const file_databuild: GenFile = /*@__PURE__*/
-  fileDesc("Cg9kYXRhYnVpbGQucHJvdG8SDGRhdGFidWlsZC52MSIbCgxQYXJ0aXRpb25SZWYSCwoDc3RyGAEgASgJIhkKCEpvYkxhYmVsEg0KBWxhYmVsGAEgASgJImUKB0RhdGFEZXASJwoIZGVwX3R5cGUYASABKA4yFS5kYXRhYnVpbGQudjEuRGVwVHlwZRIxCg1wYXJ0aXRpb25fcmVmGAIgASgLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZiLIAQoJSm9iQ29uZmlnEisKB291dHB1dHMYASADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEiUKBmlucHV0cxgCIAMoCzIVLmRhdGFidWlsZC52MS5EYXRhRGVwEgwKBGFyZ3MYAyADKAkSLQoDZW52GAQgAygLMiAuZGF0YWJ1aWxkLnYxLkpvYkNvbmZpZy5FbnZFbnRyeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkAKFEpvYkNvbmZpZ3VyZVJlc3BvbnNlEigKB2NvbmZpZ3MYASADKAsyFy5kYXRhYnVpbGQudjEuSm9iQ29uZmlnIlQKBFRhc2sSIwoDam9iGAEgASgLMhYuZGF0YWJ1aWxkLnYxLkpvYkxhYmVsEicKBmNvbmZpZxgCIAEoCzIXLmRhdGFidWlsZC52MS5Kb2JDb25maWciaQoISm9iR3JhcGgSDQoFbGFiZWwYASABKAkSKwoHb3V0cHV0cxgCIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSIQoFbm9kZXMYAyADKAsyEi5kYXRhYnVpbGQudjEuVGFzayKeAQoOSm9iRGVzY3JpcHRpb24SJQoFbGFiZWwYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iTGFiZWwSFwoPb3V0cHV0X3BhdHRlcm5zGAIgAygJEhEKCWV4ZWNfa2luZBgDIAEoCRIUCgxleGVjX2NvbW1hbmQYBCADKAkSDwoHdmVyc2lvbhgFIAEoCRISCgpkZWZpbmVkX2F0GAYgASgJIlsKEEdyYXBoRGVzY3JpcHRpb24SDQoFbGFiZWwYASABKAkSKgoEam9icxgCIAMoCzIcLmRhdGFidWlsZC52MS5Kb2JEZXNjcmlwdGlvbhIMCgRmaWxlGAMgASgJIqsBCgtNYW5pZmVzdFJlZhIxCg1wYXJ0aXRpb25fcmVmGAEgASgLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhInCghkZXBfdHlwZRgCIAEoDjIVLmRhdGFidWlsZC52MS5EZXBUeXBlEhIKCmpvYl9ydW5faWQYAyABKAkSLAoIYnVpbHRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIq4CChFQYXJ0aXRpb25NYW5pZmVzdBIrCgdvdXRwdXRzGAEgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhIpCgZpbnB1dHMYAiADKAsyGS5kYXRhYnVpbGQudjEuTWFuaWZlc3RSZWYSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiAKBHRhc2sYBSABKAsyEi5kYXRhYnVpbGQudjEuVGFzaxIYChBidWlsZF9yZXF1ZXN0X2lkGAYgASgJEhIKCmpvYl9ydW5faWQYByABKAkSEwoLam9iX3ZlcnNpb24YCCABKAkikAIKDUpvYlJ1blJlcXVlc3QSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEg8KB2NvbW1hbmQYAiADKAkSCwoDY3dkGAMgASgJEhgKEGJ1aWxkX3JlcXVlc3RfaWQYBCABKAkSEgoKam9iX3J1bl9pZBgFIAEoCRITCgtqb2JfdmVyc2lvbhgGIAEoCRIyCg9pbnB1dF9tYW5pZmVzdHMYByADKAsyGS5kYXRhYnVpbGQudjEuTWFuaWZlc3RSZWYSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAggASgNEhIKCnRpbWVvdXRfbXMYCSABKA0SFQoNa2lsbF9ncmFjZV9tcxgKIAEoDSL7DwoKQnVpbGRFdmVudBIQCghldmVudF9pZBgBIAEoCRItCgl0aW1lc3RhbXAYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGJ1aWxkX3JlcXVlc3RfaWQYAyABKAkSEgoKam9iX3J1bl9pZBgEIAEoCRJEChZidWlsZF9yZXF1ZXN0X3JlY2VpdmVkGAogASgLMiIuZGF0YWJ1aWxkLnYxLkJ1aWxkUmVxdWVzdFJlY2VpdmVkSAASTwocYnVpbGRfcmVxdWVzdF9zdGF0dXNfY2hhbmdlZBgLIAEoCzInLmRhdGFidWlsZC52MS5CdWlsZFJlcXVlc3RTdGF0dXNDaGFuZ2VkSAASSAoYcGFydGl0aW9uX3N0YXR1c19jaGFuZ2VkGBQgASgLMiQuZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblN0YXR1c0NoYW5nZWRIABI/ChNwYXJ0aXRpb25fZGVsZWdhdGVkGBUgASgLMiAuZGF0YWJ1aWxkLnYxLlBhcnRpdGlvbkRlbGVnYXRlZEgAEkYKF3BhcnRpdGlvbl9kaXNwYXRjaF9mYWlsGB4gASgLMiMuZGF0YWJ1aWxkLnYxLlBhcnRpdGlvbkRpc3BhdGNoRmFpbEgAEjUKDmN5Y2xlX2RldGVjdGVkGB8gASgLMhsuZGF0YWJ1aWxkLnYxLkN5Y2xlRGV0ZWN0ZWRIABI8ChJncmFwaF9hbmFseXplX2ZhaWwYICABKAsyHi5kYXRhYnVpbGQudjEuR3JhcGhBbmFseXplRmFpbEgAEjIKCWpvYl9ncmFwaBghIAEoCzIdLmRhdGFidWlsZC52MS5Kb2JHcmFwaEVtaXR0ZWRIABI6ChFhcmdfdmFsaWRhdGVfZmFpbBgoIAEoCzIdLmRhdGFidWlsZC52MS5BcmdWYWxpZGF0ZUZhaWxIABJAChRhcmdfdmFsaWRhdGVfc3VjY2VzcxgpIAEoCzIgLmRhdGFidWlsZC52MS5BcmdWYWxpZGF0ZVN1Y2Nlc3NIABIvCgtjb25maWdfZmFpbBgqIAEoCzIYLmRhdGFidWlsZC52MS5Db25maWdGYWlsSAASNQoOY29uZmlnX3N1Y2Nlc3MYKyABKAsyGy5kYXRhYnVpbGQudjEuQ29uZmlnU3VjY2Vzc0gAEjYKD2pvYl9jb25maWdfZmFpbBgsIAEoCzIbLmRhdGFidWlsZC52MS5Kb2JDb25maWdGYWlsSAASQAoUY29uZmlnX3ZhbGlkYXRlX2ZhaWwYMiABKAsyIC5kYXRhYnVpbGQudjEuQ29uZmlnVmFsaWRhdGVGYWlsSAASRgoXY29uZmlnX3ZhbGlkYXRlX3N1Y2Nlc3MYMyABKAsyIy5kYXRhYnVpbGQudjEuQ29uZmlnVmFsaWRhdGVTdWNjZXNzSAASOAoQdGFza19sYXVuY2hfZmFpbBg0IAEoCzIcLmRhdGFidWlsZC52MS5UYXNrTGF1bmNoRmFpbEgAEj4KE3Rhc2tfbGF1bmNoX3N1Y2Nlc3MYNSABKAsyHy5kYXRhYnVpbGQudjEuVGFza0xhdW5jaFN1Y2Nlc3NIABIzCg1qb2JfaGVhcnRiZWF0GDYgASgLMhouZGF0YWJ1aWxkLnYxLkpvYkhlYXJ0YmVhdEgAEisKCWxvZ19lbnRyeRg3IAEoCzIWLmRhdGFidWlsZC52MS5Mb2dFbnRyeUgAEi8KC3Rhc2tfZmFpbGVkGDggASgLMhguZGF0YWJ1aWxkLnYxLlRhc2tGYWlsZWRIABIxCgx0YXNrX3N1Y2Nlc3MYOSABKAsyGS5kYXRhYnVpbGQudjEuVGFza1N1Y2Nlc3NIABI9ChJwYXJ0aXRpb25fbWFuaWZlc3QYOiABKAsyHy5kYXRhYnVpbGQudjEuUGFydGl0aW9uTWFuaWZlc3RIABIyCg1qb2JfZXhlY19mYWlsGDsgASgLMhkuZGF0YWJ1aWxkLnYxLkpvYkV4ZWNGYWlsSAASNQoOcmVtYWluaW5nX2pvYnMYRiABKAsyGy5kYXRhYnVpbGQudjEuUmVtYWluaW5nSm9ic0gAEj0KEmpvYnNfdW5zY2hlZHVsYWJsZRhHIAEoCzIfLmRhdGFidWlsZC52MS5Kb2JzVW5zY2hlZHVsYWJsZUgAEjoKEWpvYl9zY2hlZHVsZV9mYWlsGEggASgLMh0uZGF0YWJ1aWxkLnYxLkpvYlNjaGVkdWxlRmFpbEgAEkAKFGpvYl9zY2hlZHVsZV9zdWNjZXNzGEkgASgLMiAuZGF0YWJ1aWxkLnYxLkpvYlNjaGVkdWxlU3VjY2Vzc0gAEi8KC2pvYl9mYWlsdXJlGEogASgLMhguZGF0YWJ1aWxkLnYxLkpvYkZhaWx1cmVIABIvCgtqb2JfY2FuY2VscxhLIAEoCzIYLmRhdGFidWlsZC52MS5Kb2JDYW5jZWxzSAASNwoPYnVpbGRfaGVhcnRiZWF0GEwgASgLMhwuZGF0YWJ1aWxkLnYxLkJ1aWxkSGVhcnRiZWF0SAASOAoQZ3JhcGhfYnVpbGRfZmFpbBhNIAEoCzIcLmRhdGFidWlsZC52MS5HcmFwaEJ1aWxkRmFpbEgAEj4KE2dyYXBoX2J1aWxkX3N1Y2Nlc3MYTiABKAsyHy5kYXRhYnVpbGQudjEuR3JhcGhCdWlsZFN1Y2Nlc3NIAEIHCgVldmVudCKlAQoUQnVpbGRSZXF1ZXN0UmVjZWl2ZWQSOAoUcmVxdWVzdGVkX3BhcnRpdGlvbnMYASADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEhMKC2dyYXBoX2xhYmVsGAIgASgJEhEKCXJlcXVlc3RlchgDIAEoCRIrCgdvcHRpb25zGAQgASgLMhouZGF0YWJ1aWxkLnYxLkJ1aWxkT3B0aW9ucyJUCgxCdWlsZE9wdGlvbnMSEAoIcGFyYWxsZWwYASABKA0SEgoKa2VlcF9nb2luZxgCIAEoCBINCgVmb3JjZRgDIAEoCBIPCgdkcnlfcnVuGAQgASgIIl4KGUJ1aWxkUmVxdWVzdFN0YXR1c0NoYW5nZWQSMAoGc3RhdHVzGAEgASgOMiAuZGF0YWJ1aWxkLnYxLkJ1aWxkUmVxdWVzdFN0YXR1cxIPCgdtZXNzYWdlGAIgASgJIp8BChZQYXJ0aXRpb25TdGF0dXNDaGFuZ2VkEjEKDXBhcnRpdGlvbl9yZWYYASABKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEi0KBnN0YXR1cxgCIAEoDjIdLmRhdGFidWlsZC52MS5QYXJ0aXRpb25TdGF0dXMSEgoKam9iX3J1bl9pZBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIrcBChJQYXJ0aXRpb25EZWxlZ2F0ZWQSMQoNcGFydGl0aW9uX3JlZhgBIAEoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSIQoZZGVsZWdhdGVfYnVpbGRfcmVxdWVzdF9pZBgCIAEoCRIbChNkZWxlZ2F0ZV9qb2JfcnVuX2lkGAMgASgJEi4KBnJlYXNvbhgEIAEoDjIeLmRhdGFidWlsZC52MS5EZWxlZ2F0aW9uUmVhc29uIlwKFVBhcnRpdGlvbkRpc3BhdGNoRmFpbBIyCg5wYXJ0aXRpb25fcmVmcxgBIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSDwoHbWVzc2FnZRgCIAEoCSI6Cg1DeWNsZURldGVjdGVkEikKBWN5Y2xlGAEgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZiIjChBHcmFwaEFuYWx5emVGYWlsEg8KB21lc3NhZ2UYASABKAkiPAoPSm9iR3JhcGhFbWl0dGVkEikKCWpvYl9ncmFwaBgBIAEoCzIWLmRhdGFidWlsZC52MS5Kb2JHcmFwaCJ7Cg9BcmdWYWxpZGF0ZUZhaWwSIwoDam9iGAEgASgLMhYuZGF0YWJ1aWxkLnYxLkpvYkxhYmVsEjIKDnBhcnRpdGlvbl9yZWZzGAIgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhIPCgdtZXNzYWdlGAMgASgJIm0KEkFyZ1ZhbGlkYXRlU3VjY2VzcxIjCgNqb2IYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iTGFiZWwSMgoOcGFydGl0aW9uX3JlZnMYAiADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmIoYBCgpDb25maWdGYWlsEiMKA2pvYhgBIAEoCzIWLmRhdGFidWlsZC52MS5Kb2JMYWJlbBIyCg5wYXJ0aXRpb25fcmVmcxgCIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSDwoHbWVzc2FnZRgDIAEoCRIOCgZzdGRlcnIYBCABKAkifgoNQ29uZmlnU3VjY2VzcxIjCgNqb2IYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iTGFiZWwSMgoOcGFydGl0aW9uX3JlZnMYAiADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEhQKDGNvbmZpZ19jb3VudBgDIAEoDSJ5Cg1Kb2JDb25maWdGYWlsEiMKA2pvYhgBIAEoCzIWLmRhdGFidWlsZC52MS5Kb2JMYWJlbBIyCg5wYXJ0aXRpb25fcmVmcxgCIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSDwoHbWVzc2FnZRgDIAEoCSJHChJDb25maWdWYWxpZGF0ZUZhaWwSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEg8KB21lc3NhZ2UYAiABKAkiOQoVQ29uZmlnVmFsaWRhdGVTdWNjZXNzEiAKBHRhc2sYASABKAsyEi5kYXRhYnVpbGQudjEuVGFzayJDCg5UYXNrTGF1bmNoRmFpbBIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSDwoHbWVzc2FnZRgCIAEoCSJUChFUYXNrTGF1bmNoU3VjY2VzcxIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSCwoDcGlkGAIgASgNEhAKCGhvc3RuYW1lGAMgASgJIiEKDEpvYkhlYXJ0YmVhdBIRCglyc3NfYnl0ZXMYASABKAQiZgoITG9nRW50cnkSJwoGc3RyZWFtGAEgASgOMhcuZGF0YWJ1aWxkLnYxLkxvZ1N0cmVhbRIQCghzZXF1ZW5jZRgCIAEoBBIMCgRsaW5lGAMgASgJEhEKCWNvbnRpbnVlZBgEIAEoCCKDAQoKVGFza0ZhaWxlZBIsCghjYXRlZ29yeRgBIAEoDjIaLmRhdGFidWlsZC52MS5FeGl0Q2F0ZWdvcnkSEQoJZXhpdF9jb2RlGAIgASgFEg4KBnNpZ25hbBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJEhMKC3N0ZGVycl90YWlsGAUgAygJImsKC1Rhc2tTdWNjZXNzEi4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJMCgtKb2JFeGVjRmFpbBIsCghjYXRlZ29yeRgBIAEoDjIaLmRhdGFidWlsZC52MS5FeGl0Q2F0ZWdvcnkSDwoHbWVzc2FnZRgCIAEoCSJACg1SZW1haW5pbmdKb2JzEg0KBXJlYWR5GAEgASgNEg8KB3J1bm5pbmcYAiABKA0SDwoHd2FpdGluZxgDIAEoDSJDChFKb2JzVW5zY2hlZHVsYWJsZRIuCgV0YXNrcxgBIAMoCzIfLmRhdGFidWlsZC52MS5VbnNjaGVkdWxhYmxlVGFzayJFChFVbnNjaGVkdWxhYmxlVGFzaxIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSDgoGcmVhc29uGAIgASgJIkQKD0pvYlNjaGVkdWxlRmFpbBIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSDwoHbWVzc2FnZRgCIAEoCSJHChJKb2JTY2hlZHVsZVN1Y2Nlc3MSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEg8KB2F0dGVtcHQYAiABKA0ibQoKSm9iRmFpbHVyZRIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSLAoIY2F0ZWdvcnkYAiABKA4yGi5kYXRhYnVpbGQudjEuRXhpdENhdGVnb3J5Eg8KB21lc3NhZ2UYAyABKAkiMQoKSm9iQ2FuY2VscxITCgtqb2JfcnVuX2lkcxgBIAMoCRIOCgZyZWFzb24YAiABKAkiJgoOQnVpbGRIZWFydGJlYXQSFAoMcnVubmluZ19qb2JzGAEgASgNIlgKDkdyYXBoQnVpbGRGYWlsEg8KB21lc3NhZ2UYASABKAkSNQoRZmFpbGVkX3BhcnRpdGlvbnMYAiADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmIl0KEUdyYXBoQnVpbGRTdWNjZXNzEhAKCGpvYnNfcnVuGAEgASgNEhgKEHBhcnRpdGlvbnNfYnVpbHQYAiABKA0SHAoUcGFydGl0aW9uc19kZWxlZ2F0ZWQYAyABKA0irAIKE1BhcnRpdGlvblN0YXR1c1ZpZXcSMQoNcGFydGl0aW9uX3JlZhgBIAEoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSLQoGc3RhdHVzGAIgASgOMh0uZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblN0YXR1cxIYChBidWlsZF9yZXF1ZXN0X2lkGAMgASgJEhIKCmpvYl9ydW5faWQYBCABKAkSEQoJam9iX2xhYmVsGAUgASgJEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKCG1hbmlmZXN0GAcgASgLMh8uZGF0YWJ1aWxkLnYxLlBhcnRpdGlvbk1hbmlmZXN0Eg8KB21lc3NhZ2UYCCABKAkiqgMKEEJ1aWxkUmVxdWVzdFZpZXcSGAoQYnVpbGRfcmVxdWVzdF9pZBgBIAEoCRIwCgZzdGF0dXMYAiABKA4yIC5kYXRhYnVpbGQudjEuQnVpbGRSZXF1ZXN0U3RhdHVzEjgKFHJlcXVlc3RlZF9wYXJ0aXRpb25zGAMgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhIRCglyZXF1ZXN0ZXIYBCABKAkSKwoHb3B0aW9ucxgFIAEoCzIaLmRhdGFidWlsZC52MS5CdWlsZE9wdGlvbnMSEwoLZ3JhcGhfbGFiZWwYBiABKAkSLwoLcmVjZWl2ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB21lc3NhZ2UYCSABKAkSFgoOam9ic19zdWNjZWVkZWQYCiABKA0SEwoLam9ic19mYWlsZWQYCyABKA0SHAoUcGFydGl0aW9uc19kZWxlZ2F0ZWQYDCABKA0irwMKCkpvYlJ1blZpZXcSEgoKam9iX3J1bl9pZBgBIAEoCRIYChBidWlsZF9yZXF1ZXN0X2lkGAIgASgJEiAKBHRhc2sYAyABKAsyEi5kYXRhYnVpbGQudjEuVGFzaxIqCgZzdGF0dXMYBCABKA4yGi5kYXRhYnVpbGQudjEuSm9iUnVuU3RhdHVzEjEKDWV4aXRfY2F0ZWdvcnkYBSABKA4yGi5kYXRhYnVpbGQudjEuRXhpdENhdGVnb3J5EhEKCWV4aXRfY29kZRgGIAEoBRIOCgZzaWduYWwYByABKAkSDwoHYXR0ZW1wdBgIIAEoDRIwCgxzY2hlZHVsZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdtZXNzYWdlGAwgASgJEgsKA3BpZBgNIAEoDRIQCghob3N0bmFtZRgOIAEoCSolCgdEZXBUeXBlEg8KC01BVEVSSUFMSVpFEAASCQoFUVVFUlkQASrjAQoSQnVpbGRSZXF1ZXN0U3RhdHVzEiQKIEJVSUxEX1JFUVVFU1RfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGgoWQlVJTERfUkVRVUVTVF9SRUNFSVZFRBABEhoKFkJVSUxEX1JFUVVFU1RfUExBTk5JTkcQAhIbChdCVUlMRF9SRVFVRVNUX0VYRUNVVElORxADEhsKF0JVSUxEX1JFUVVFU1RfQ09NUExFVEVEEAQSGAoUQlVJTERfUkVRVUVTVF9GQUlMRUQQBRIbChdCVUlMRF9SRVFVRVNUX0NBTkNFTExFRBAGKuABCg9QYXJ0aXRpb25TdGF0dXMSIAocUEFSVElUSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEhcKE1BBUlRJVElPTl9SRVFVRVNURUQQARIXChNQQVJUSVRJT05fU0NIRURVTEVEEAISFgoSUEFSVElUSU9OX0JVSUxESU5HEAMSFwoTUEFSVElUSU9OX0FWQUlMQUJMRRAEEhQKEFBBUlRJVElPTl9GQUlMRUQQBRIXChNQQVJUSVRJT05fREVMRUdBVEVEEAYSGQoVUEFSVElUSU9OX0lOVkFMSURBVEVEEAcqXQoQRGVsZWdhdGlvblJlYXNvbhIhCh1ERUxFR0FUSU9OX1JFQVNPTl9VTlNQRUNJRklFRBAAEhUKEUFMUkVBRFlfQVZBSUxBQkxFEAESDwoLSU5fUFJPR1JFU1MQAirNAQoMRXhpdENhdGVnb3J5Eh0KGUVYSVRfQ0FURUdPUllfVU5TUEVDSUZJRUQQABIQCgxFWElUX1NVQ0NFU1MQARIUChBFWElUX0pPQl9GQUlMVVJFEAISDwoLRVhJVF9TSUdOQUwQAxIXChNFWElUX0xBVU5DSF9GQUlMVVJFEAQSEAoMRVhJVF9USU1FT1VUEAUSEgoORVhJVF9DQU5DRUxMRUQQBhINCglFWElUX0xPU1QQBxIXChNFWElUX0NPTkZJR19JTlZBTElEEAgqPwoJTG9nU3RyZWFtEhoKFkxPR19TVFJFQU1fVU5TUEVDSUZJRUQQABIKCgZTVERPVVQQARIKCgZTVERFUlIQAiqFAQoMSm9iUnVuU3RhdHVzEh4KGkpPQl9SVU5fU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRSk9CX1JVTl9TQ0hFRFVMRUQQARITCg9KT0JfUlVOX1JVTk5JTkcQAhIVChFKT0JfUlVOX1NVQ0NFRURFRBADEhIKDkpPQl9SVU5fRkFJTEVEEARiBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("Cg9kYXRhYnVpbGQucHJvdG8SDGRhdGFidWlsZC52MSIbCgxQYXJ0aXRpb25SZWYSCwoDc3RyGAEgASgJIhkKCEpvYkxhYmVsEg0KBWxhYmVsGAEgASgJImUKB0RhdGFEZXASJwoIZGVwX3R5cGUYASABKA4yFS5kYXRhYnVpbGQudjEuRGVwVHlwZRIxCg1wYXJ0aXRpb25fcmVmGAIgASgLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZiLIAQoJSm9iQ29uZmlnEisKB291dHB1dHMYASADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEiUKBmlucHV0cxgCIAMoCzIVLmRhdGFidWlsZC52MS5EYXRhRGVwEgwKBGFyZ3MYAyADKAkSLQoDZW52GAQgAygLMiAuZGF0YWJ1aWxkLnYxLkpvYkNvbmZpZy5FbnZFbnRyeRoqCghFbnZFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIkAKFEpvYkNvbmZpZ3VyZVJlc3BvbnNlEigKB2NvbmZpZ3MYASADKAsyFy5kYXRhYnVpbGQudjEuSm9iQ29uZmlnIlQKBFRhc2sSIwoDam9iGAEgASgLMhYuZGF0YWJ1aWxkLnYxLkpvYkxhYmVsEicKBmNvbmZpZxgCIAEoCzIXLmRhdGFidWlsZC52MS5Kb2JDb25maWciaQoISm9iR3JhcGgSDQoFbGFiZWwYASABKAkSKwoHb3V0cHV0cxgCIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSIQoFbm9kZXMYAyADKAsyEi5kYXRhYnVpbGQudjEuVGFzayKeAQoOSm9iRGVzY3JpcHRpb24SJQoFbGFiZWwYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iTGFiZWwSFwoPb3V0cHV0X3BhdHRlcm5zGAIgAygJEhEKCWV4ZWNfa2luZBgDIAEoCRIUCgxleGVjX2NvbW1hbmQYBCADKAkSDwoHdmVyc2lvbhgFIAEoCRISCgpkZWZpbmVkX2F0GAYgASgJIlsKEEdyYXBoRGVzY3JpcHRpb24SDQoFbGFiZWwYASABKAkSKgoEam9icxgCIAMoCzIcLmRhdGFidWlsZC52MS5Kb2JEZXNjcmlwdGlvbhIMCgRmaWxlGAMgASgJIqsBCgtNYW5pZmVzdFJlZhIxCg1wYXJ0aXRpb25fcmVmGAEgASgLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhInCghkZXBfdHlwZRgCIAEoDjIVLmRhdGFidWlsZC52MS5EZXBUeXBlEhIKCmpvYl9ydW5faWQYAyABKAkSLAoIYnVpbHRfYXQYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIq4CChFQYXJ0aXRpb25NYW5pZmVzdBIrCgdvdXRwdXRzGAEgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhIpCgZpbnB1dHMYAiADKAsyGS5kYXRhYnVpbGQudjEuTWFuaWZlc3RSZWYSLgoKc3RhcnRfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLAoIZW5kX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiAKBHRhc2sYBSABKAsyEi5kYXRhYnVpbGQudjEuVGFzaxIYChBidWlsZF9yZXF1ZXN0X2lkGAYgASgJEhIKCmpvYl9ydW5faWQYByABKAkSEwoLam9iX3ZlcnNpb24YCCABKAkikAIKDUpvYlJ1blJlcXVlc3QSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEg8KB2NvbW1hbmQYAiADKAkSCwoDY3dkGAMgASgJEhgKEGJ1aWxkX3JlcXVlc3RfaWQYBCABKAkSEgoKam9iX3J1bl9pZBgFIAEoCRITCgtqb2JfdmVyc2lvbhgGIAEoCRIyCg9pbnB1dF9tYW5pZmVzdHMYByADKAsyGS5kYXRhYnVpbGQudjEuTWFuaWZlc3RSZWYSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAggASgNEhIKCnRpbWVvdXRfbXMYCSABKA0SFQoNa2lsbF9ncmFjZV9tcxgKIAEoDSKAEgoKQnVpbGRFdmVudBIQCghldmVudF9pZBgBIAEoCRItCgl0aW1lc3RhbXAYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGJ1aWxkX3JlcXVlc3RfaWQYAyABKAkSEgoKam9iX3J1bl9pZBgEIAEoCRJEChZidWlsZF9yZXF1ZXN0X3JlY2VpdmVkGAogASgLMiIuZGF0YWJ1aWxkLnYxLkJ1aWxkUmVxdWVzdFJlY2VpdmVkSAASTwocYnVpbGRfcmVxdWVzdF9zdGF0dXNfY2hhbmdlZBgLIAEoCzInLmRhdGFidWlsZC52MS5CdWlsZFJlcXVlc3RTdGF0dXNDaGFuZ2VkSAASPAoSYnVpbGRfcmVxdWVzdF9sb3N0GAwgASgLMh4uZGF0YWJ1aWxkLnYxLkJ1aWxkUmVxdWVzdExvc3RIABJIChhwYXJ0aXRpb25fc3RhdHVzX2NoYW5nZWQYFCABKAsyJC5kYXRhYnVpbGQudjEuUGFydGl0aW9uU3RhdHVzQ2hhbmdlZEgAEj8KE3BhcnRpdGlvbl9kZWxlZ2F0ZWQYFSABKAsyIC5kYXRhYnVpbGQudjEuUGFydGl0aW9uRGVsZWdhdGVkSAASPQoScGFydGl0aW9uc19jbGFpbWVkGBYgASgLMh8uZGF0YWJ1aWxkLnYxLlBhcnRpdGlvbnNDbGFpbWVkSAASPwoTcGFydGl0aW9uc19yZWxlYXNlZBgXIAEoCzIgLmRhdGFidWlsZC52MS5QYXJ0aXRpb25zUmVsZWFzZWRIABJFChZwYXJ0aXRpb25zX2ludmFsaWRhdGVkGBggASgLMiMuZGF0YWJ1aWxkLnYxLlBhcnRpdGlvbnNJbnZhbGlkYXRlZEgAEkYKF3BhcnRpdGlvbl9kaXNwYXRjaF9mYWlsGB4gASgLMiMuZGF0YWJ1aWxkLnYxLlBhcnRpdGlvbkRpc3BhdGNoRmFpbEgAEjUKDmN5Y2xlX2RldGVjdGVkGB8gASgLMhsuZGF0YWJ1aWxkLnYxLkN5Y2xlRGV0ZWN0ZWRIABI8ChJncmFwaF9hbmFseXplX2ZhaWwYICABKAsyHi5kYXRhYnVpbGQudjEuR3JhcGhBbmFseXplRmFpbEgAEjIKCWpvYl9ncmFwaBghIAEoCzIdLmRhdGFidWlsZC52MS5Kb2JHcmFwaEVtaXR0ZWRIABI6ChFhcmdfdmFsaWRhdGVfZmFpbBgoIAEoCzIdLmRhdGFidWlsZC52MS5BcmdWYWxpZGF0ZUZhaWxIABJAChRhcmdfdmFsaWRhdGVfc3VjY2VzcxgpIAEoCzIgLmRhdGFidWlsZC52MS5BcmdWYWxpZGF0ZVN1Y2Nlc3NIABIvCgtjb25maWdfZmFpbBgqIAEoCzIYLmRhdGFidWlsZC52MS5Db25maWdGYWlsSAASNQoOY29uZmlnX3N1Y2Nlc3MYKyABKAsyGy5kYXRhYnVpbGQudjEuQ29uZmlnU3VjY2Vzc0gAEjYKD2pvYl9jb25maWdfZmFpbBgsIAEoCzIbLmRhdGFidWlsZC52MS5Kb2JDb25maWdGYWlsSAASQAoUY29uZmlnX3ZhbGlkYXRlX2ZhaWwYMiABKAsyIC5kYXRhYnVpbGQudjEuQ29uZmlnVmFsaWRhdGVGYWlsSAASRgoXY29uZmlnX3ZhbGlkYXRlX3N1Y2Nlc3MYMyABKAsyIy5kYXRhYnVpbGQudjEuQ29uZmlnVmFsaWRhdGVTdWNjZXNzSAASOAoQdGFza19sYXVuY2hfZmFpbBg0IAEoCzIcLmRhdGFidWlsZC52MS5UYXNrTGF1bmNoRmFpbEgAEj4KE3Rhc2tfbGF1bmNoX3N1Y2Nlc3MYNSABKAsyHy5kYXRhYnVpbGQudjEuVGFza0xhdW5jaFN1Y2Nlc3NIABIzCg1qb2JfaGVhcnRiZWF0GDYgASgLMhouZGF0YWJ1aWxkLnYxLkpvYkhlYXJ0YmVhdEgAEisKCWxvZ19lbnRyeRg3IAEoCzIWLmRhdGFidWlsZC52MS5Mb2dFbnRyeUgAEi8KC3Rhc2tfZmFpbGVkGDggASgLMhguZGF0YWJ1aWxkLnYxLlRhc2tGYWlsZWRIABIxCgx0YXNrX3N1Y2Nlc3MYOSABKAsyGS5kYXRhYnVpbGQudjEuVGFza1N1Y2Nlc3NIABI9ChJwYXJ0aXRpb25fbWFuaWZlc3QYOiABKAsyHy5kYXRhYnVpbGQudjEuUGFydGl0aW9uTWFuaWZlc3RIABIyCg1qb2JfZXhlY19mYWlsGDsgASgLMhkuZGF0YWJ1aWxkLnYxLkpvYkV4ZWNGYWlsSAASNQoOcmVtYWluaW5nX2pvYnMYRiABKAsyGy5kYXRhYnVpbGQudjEuUmVtYWluaW5nSm9ic0gAEj0KEmpvYnNfdW5zY2hlZHVsYWJsZRhHIAEoCzIfLmRhdGFidWlsZC52MS5Kb2JzVW5zY2hlZHVsYWJsZUgAEjoKEWpvYl9zY2hlZHVsZV9mYWlsGEggASgLMh0uZGF0YWJ1aWxkLnYxLkpvYlNjaGVkdWxlRmFpbEgAEkAKFGpvYl9zY2hlZHVsZV9zdWNjZXNzGEkgASgLMiAuZGF0YWJ1aWxkLnYxLkpvYlNjaGVkdWxlU3VjY2Vzc0gAEi8KC2pvYl9mYWlsdXJlGEogASgLMhguZGF0YWJ1aWxkLnYxLkpvYkZhaWx1cmVIABIvCgtqb2JfY2FuY2VscxhLIAEoCzIYLmRhdGFidWlsZC52MS5Kb2JDYW5jZWxzSAASNwoPYnVpbGRfaGVhcnRiZWF0GEwgASgLMhwuZGF0YWJ1aWxkLnYxLkJ1aWxkSGVhcnRiZWF0SAASOAoQZ3JhcGhfYnVpbGRfZmFpbBhNIAEoCzIcLmRhdGFidWlsZC52MS5HcmFwaEJ1aWxkRmFpbEgAEj4KE2dyYXBoX2J1aWxkX3N1Y2Nlc3MYTiABKAsyHy5kYXRhYnVpbGQudjEuR3JhcGhCdWlsZFN1Y2Nlc3NIAEIHCgVldmVudCLEAQoUQnVpbGRSZXF1ZXN0UmVjZWl2ZWQSOAoUcmVxdWVzdGVkX3BhcnRpdGlvbnMYASADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEhMKC2dyYXBoX2xhYmVsGAIgASgJEhEKCXJlcXVlc3RlchgDIAEoCRIrCgdvcHRpb25zGAQgASgLMhouZGF0YWJ1aWxkLnYxLkJ1aWxkT3B0aW9ucxIQCghob3N0bmFtZRgFIAEoCRILCgNwaWQYBiABKA0ikQEKDEJ1aWxkT3B0aW9ucxIQCghwYXJhbGxlbBgBIAEoDRISCgprZWVwX2dvaW5nGAIgASgIEg0KBWZvcmNlGAMgASgIEg8KB2RyeV9ydW4YBCABKAgSHQoVaGVhcnRiZWF0X2ludGVydmFsX21zGAUgASgNEhwKFGhlYXJ0YmVhdF90aW1lb3V0X21zGAYgASgNIl4KGUJ1aWxkUmVxdWVzdFN0YXR1c0NoYW5nZWQSMAoGc3RhdHVzGAEgASgOMiAuZGF0YWJ1aWxkLnYxLkJ1aWxkUmVxdWVzdFN0YXR1cxIPCgdtZXNzYWdlGAIgASgJIp8BChZQYXJ0aXRpb25TdGF0dXNDaGFuZ2VkEjEKDXBhcnRpdGlvbl9yZWYYASABKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEi0KBnN0YXR1cxgCIAEoDjIdLmRhdGFidWlsZC52MS5QYXJ0aXRpb25TdGF0dXMSEgoKam9iX3J1bl9pZBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJIrcBChJQYXJ0aXRpb25EZWxlZ2F0ZWQSMQoNcGFydGl0aW9uX3JlZhgBIAEoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSIQoZZGVsZWdhdGVfYnVpbGRfcmVxdWVzdF9pZBgCIAEoCRIbChNkZWxlZ2F0ZV9qb2JfcnVuX2lkGAMgASgJEi4KBnJlYXNvbhgEIAEoDjIeLmRhdGFidWlsZC52MS5EZWxlZ2F0aW9uUmVhc29uIkMKEVBhcnRpdGlvbnNDbGFpbWVkEi4KCnBhcnRpdGlvbnMYASADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmIlQKElBhcnRpdGlvbnNSZWxlYXNlZBIuCgpwYXJ0aXRpb25zGAEgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhIOCgZyZWFzb24YAiABKAkizwEKEEJ1aWxkUmVxdWVzdExvc3QSJAocZGV0ZWN0ZWRfYnlfYnVpbGRfcmVxdWVzdF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkSMgoObGFzdF9oZWFydGJlYXQYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhgKEGxvc3Rfam9iX3J1bl9pZHMYBCADKAkSNwoTcmVsZWFzZWRfcGFydGl0aW9ucxgFIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYinQEKFVBhcnRpdGlvbnNJbnZhbGlkYXRlZBItCglyZXF1ZXN0ZWQYASADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEhIKCmRvd25zdHJlYW0YAiABKAgSDgoGcmVhc29uGAMgASgJEhEKCXJlcXVlc3RlchgEIAEoCRIeChZwYXJ0aXRpb25zX2ludmFsaWRhdGVkGAUgASgNIlwKFVBhcnRpdGlvbkRpc3BhdGNoRmFpbBIyCg5wYXJ0aXRpb25fcmVmcxgBIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSDwoHbWVzc2FnZRgCIAEoCSI6Cg1DeWNsZURldGVjdGVkEikKBWN5Y2xlGAEgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZiIjChBHcmFwaEFuYWx5emVGYWlsEg8KB21lc3NhZ2UYASABKAkiPAoPSm9iR3JhcGhFbWl0dGVkEikKCWpvYl9ncmFwaBgBIAEoCzIWLmRhdGFidWlsZC52MS5Kb2JHcmFwaCJ7Cg9BcmdWYWxpZGF0ZUZhaWwSIwoDam9iGAEgASgLMhYuZGF0YWJ1aWxkLnYxLkpvYkxhYmVsEjIKDnBhcnRpdGlvbl9yZWZzGAIgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhIPCgdtZXNzYWdlGAMgASgJIm0KEkFyZ1ZhbGlkYXRlU3VjY2VzcxIjCgNqb2IYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iTGFiZWwSMgoOcGFydGl0aW9uX3JlZnMYAiADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmIoYBCgpDb25maWdGYWlsEiMKA2pvYhgBIAEoCzIWLmRhdGFidWlsZC52MS5Kb2JMYWJlbBIyCg5wYXJ0aXRpb25fcmVmcxgCIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSDwoHbWVzc2FnZRgDIAEoCRIOCgZzdGRlcnIYBCABKAkifgoNQ29uZmlnU3VjY2VzcxIjCgNqb2IYASABKAsyFi5kYXRhYnVpbGQudjEuSm9iTGFiZWwSMgoOcGFydGl0aW9uX3JlZnMYAiADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmEhQKDGNvbmZpZ19jb3VudBgDIAEoDSJ5Cg1Kb2JDb25maWdGYWlsEiMKA2pvYhgBIAEoCzIWLmRhdGFidWlsZC52MS5Kb2JMYWJlbBIyCg5wYXJ0aXRpb25fcmVmcxgCIAMoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSDwoHbWVzc2FnZRgDIAEoCSJHChJDb25maWdWYWxpZGF0ZUZhaWwSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEg8KB21lc3NhZ2UYAiABKAkiOQoVQ29uZmlnVmFsaWRhdGVTdWNjZXNzEiAKBHRhc2sYASABKAsyEi5kYXRhYnVpbGQudjEuVGFzayJDCg5UYXNrTGF1bmNoRmFpbBIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSDwoHbWVzc2FnZRgCIAEoCSJUChFUYXNrTGF1bmNoU3VjY2VzcxIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSCwoDcGlkGAIgASgNEhAKCGhvc3RuYW1lGAMgASgJIiEKDEpvYkhlYXJ0YmVhdBIRCglyc3NfYnl0ZXMYASABKAQiZgoITG9nRW50cnkSJwoGc3RyZWFtGAEgASgOMhcuZGF0YWJ1aWxkLnYxLkxvZ1N0cmVhbRIQCghzZXF1ZW5jZRgCIAEoBBIMCgRsaW5lGAMgASgJEhEKCWNvbnRpbnVlZBgEIAEoCCKDAQoKVGFza0ZhaWxlZBIsCghjYXRlZ29yeRgBIAEoDjIaLmRhdGFidWlsZC52MS5FeGl0Q2F0ZWdvcnkSEQoJZXhpdF9jb2RlGAIgASgFEg4KBnNpZ25hbBgDIAEoCRIPCgdtZXNzYWdlGAQgASgJEhMKC3N0ZGVycl90YWlsGAUgAygJImsKC1Rhc2tTdWNjZXNzEi4KCnN0YXJ0X3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCJMCgtKb2JFeGVjRmFpbBIsCghjYXRlZ29yeRgBIAEoDjIaLmRhdGFidWlsZC52MS5FeGl0Q2F0ZWdvcnkSDwoHbWVzc2FnZRgCIAEoCSJACg1SZW1haW5pbmdKb2JzEg0KBXJlYWR5GAEgASgNEg8KB3J1bm5pbmcYAiABKA0SDwoHd2FpdGluZxgDIAEoDSJDChFKb2JzVW5zY2hlZHVsYWJsZRIuCgV0YXNrcxgBIAMoCzIfLmRhdGFidWlsZC52MS5VbnNjaGVkdWxhYmxlVGFzayJFChFVbnNjaGVkdWxhYmxlVGFzaxIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSDgoGcmVhc29uGAIgASgJIkQKD0pvYlNjaGVkdWxlRmFpbBIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSDwoHbWVzc2FnZRgCIAEoCSJHChJKb2JTY2hlZHVsZVN1Y2Nlc3MSIAoEdGFzaxgBIAEoCzISLmRhdGFidWlsZC52MS5UYXNrEg8KB2F0dGVtcHQYAiABKA0ibQoKSm9iRmFpbHVyZRIgCgR0YXNrGAEgASgLMhIuZGF0YWJ1aWxkLnYxLlRhc2sSLAoIY2F0ZWdvcnkYAiABKA4yGi5kYXRhYnVpbGQudjEuRXhpdENhdGVnb3J5Eg8KB21lc3NhZ2UYAyABKAkiMQoKSm9iQ2FuY2VscxITCgtqb2JfcnVuX2lkcxgBIAMoCRIOCgZyZWFzb24YAiABKAkiJgoOQnVpbGRIZWFydGJlYXQSFAoMcnVubmluZ19qb2JzGAEgASgNIlgKDkdyYXBoQnVpbGRGYWlsEg8KB21lc3NhZ2UYASABKAkSNQoRZmFpbGVkX3BhcnRpdGlvbnMYAiADKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmIl0KEUdyYXBoQnVpbGRTdWNjZXNzEhAKCGpvYnNfcnVuGAEgASgNEhgKEHBhcnRpdGlvbnNfYnVpbHQYAiABKA0SHAoUcGFydGl0aW9uc19kZWxlZ2F0ZWQYAyABKA0irAIKE1BhcnRpdGlvblN0YXR1c1ZpZXcSMQoNcGFydGl0aW9uX3JlZhgBIAEoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSLQoGc3RhdHVzGAIgASgOMh0uZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblN0YXR1cxIYChBidWlsZF9yZXF1ZXN0X2lkGAMgASgJEhIKCmpvYl9ydW5faWQYBCABKAkSEQoJam9iX2xhYmVsGAUgASgJEi4KCnVwZGF0ZWRfYXQYBiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjEKCG1hbmlmZXN0GAcgASgLMh8uZGF0YWJ1aWxkLnYxLlBhcnRpdGlvbk1hbmlmZXN0Eg8KB21lc3NhZ2UYCCABKAkiqgMKEEJ1aWxkUmVxdWVzdFZpZXcSGAoQYnVpbGRfcmVxdWVzdF9pZBgBIAEoCRIwCgZzdGF0dXMYAiABKA4yIC5kYXRhYnVpbGQudjEuQnVpbGRSZXF1ZXN0U3RhdHVzEjgKFHJlcXVlc3RlZF9wYXJ0aXRpb25zGAMgAygLMhouZGF0YWJ1aWxkLnYxLlBhcnRpdGlvblJlZhIRCglyZXF1ZXN0ZXIYBCABKAkSKwoHb3B0aW9ucxgFIAEoCzIaLmRhdGFidWlsZC52MS5CdWlsZE9wdGlvbnMSEwoLZ3JhcGhfbGFiZWwYBiABKAkSLwoLcmVjZWl2ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg8KB21lc3NhZ2UYCSABKAkSFgoOam9ic19zdWNjZWVkZWQYCiABKA0SEwoLam9ic19mYWlsZWQYCyABKA0SHAoUcGFydGl0aW9uc19kZWxlZ2F0ZWQYDCABKA0irwMKCkpvYlJ1blZpZXcSEgoKam9iX3J1bl9pZBgBIAEoCRIYChBidWlsZF9yZXF1ZXN0X2lkGAIgASgJEiAKBHRhc2sYAyABKAsyEi5kYXRhYnVpbGQudjEuVGFzaxIqCgZzdGF0dXMYBCABKA4yGi5kYXRhYnVpbGQudjEuSm9iUnVuU3RhdHVzEjEKDWV4aXRfY2F0ZWdvcnkYBSABKA4yGi5kYXRhYnVpbGQudjEuRXhpdENhdGVnb3J5EhEKCWV4aXRfY29kZRgGIAEoBRIOCgZzaWduYWwYByABKAkSDwoHYXR0ZW1wdBgIIAEoDRIwCgxzY2hlZHVsZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnN0YXJ0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGVuZGVkX2F0GAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIPCgdtZXNzYWdlGAwgASgJEgsKA3BpZBgNIAEoDRIQCghob3N0bmFtZRgOIAEoCSLGAQoLU3RhbGVSZWFzb24SLAoEa2luZBgBIAEoDjIeLmRhdGFidWlsZC52MS5TdGFsZVJlYXNvbi5LaW5kEg8KB21lc3NhZ2UYAiABKAkSKQoFaW5wdXQYAyABKAsyGi5kYXRhYnVpbGQudjEuUGFydGl0aW9uUmVmIk0KBEtpbmQSFAoQS0lORF9VTlNQRUNJRklFRBAAEgsKB1ZFUlNJT04QARIRCg1JTlBVVF9SRUJVSUxUEAISDwoLSU5QVVRfU1RBTEUQAyKdBAoUUGFydGl0aW9uRXhwbGFuYXRpb24SMQoNcGFydGl0aW9uX3JlZhgBIAEoCzIaLmRhdGFidWlsZC52MS5QYXJ0aXRpb25SZWYSKwoFc3RhdGUYAiABKA4yHC5kYXRhYnVpbGQudjEuUGFydGl0aW9uU3RhdGUSDwoHc3VtbWFyeRgDIAEoCRIxCgZzdGF0dXMYBCABKAsyIS5kYXRhYnVpbGQudjEuUGFydGl0aW9uU3RhdHVzVmlldxIwCg1zdGFsZV9yZWFzb25zGAUgAygLMhkuZGF0YWJ1aWxkLnYxLlN0YWxlUmVhc29uEjIKCmNsYWltZWRfYnkYBiABKAsyHi5kYXRhYnVpbGQudjEuQnVpbGRSZXF1ZXN0VmlldxI9ChljbGFpbWVkX2J5X2xhc3RfaGVhcnRiZWF0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgdqb2JfcnVuGAggASgLMhguZGF0YWJ1aWxkLnYxLkpvYlJ1blZpZXcSEwoLc3RkZXJyX3RhaWwYCSADKAkSFAoMZGVsZWdhdGVkX2J5GAogAygJEiUKCXdvdWxkX3J1bhgLIAMoCzISLmRhdGFidWlsZC52MS5UYXNrEhcKD3dvdWxkX3J1bl9lcnJvchgMIAEoCRIRCglqb2JfbGFiZWwYDSABKAkSEwoLam9iX3ZlcnNpb24YDiABKAkqJQoHRGVwVHlwZRIPCgtNQVRFUklBTElaRRAAEgkKBVFVRVJZEAEq+wEKEkJ1aWxkUmVxdWVzdFN0YXR1cxIkCiBCVUlMRF9SRVFVRVNUX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFkJVSUxEX1JFUVVFU1RfUkVDRUlWRUQQARIaChZCVUlMRF9SRVFVRVNUX1BMQU5OSU5HEAISGwoXQlVJTERfUkVRVUVTVF9FWEVDVVRJTkcQAxIbChdCVUlMRF9SRVFVRVNUX0NPTVBMRVRFRBAEEhgKFEJVSUxEX1JFUVVFU1RfRkFJTEVEEAUSGwoXQlVJTERfUkVRVUVTVF9DQU5DRUxMRUQQBhIWChJCVUlMRF9SRVFVRVNUX0xPU1QQByrgAQoPUGFydGl0aW9uU3RhdHVzEiAKHFBBUlRJVElPTl9TVEFUVVNfVU5TUEVDSUZJRUQQABIXChNQQVJUSVRJT05fUkVRVUVTVEVEEAESFwoTUEFSVElUSU9OX1NDSEVEVUxFRBACEhYKElBBUlRJVElPTl9CVUlMRElORxADEhcKE1BBUlRJVElPTl9BVkFJTEFCTEUQBBIUChBQQVJUSVRJT05fRkFJTEVEEAUSFwoTUEFSVElUSU9OX0RFTEVHQVRFRBAGEhkKFVBBUlRJVElPTl9JTlZBTElEQVRFRBAHKl0KEERlbGVnYXRpb25SZWFzb24SIQodREVMRUdBVElPTl9SRUFTT05fVU5TUEVDSUZJRUQQABIVChFBTFJFQURZX0FWQUlMQUJMRRABEg8KC0lOX1BST0dSRVNTEAIqzQEKDEV4aXRDYXRlZ29yeRIdChlFWElUX0NBVEVHT1JZX1VOU1BFQ0lGSUVEEAASEAoMRVhJVF9TVUNDRVNTEAESFAoQRVhJVF9KT0JfRkFJTFVSRRACEg8KC0VYSVRfU0lHTkFMEAMSFwoTRVhJVF9MQVVOQ0hfRkFJTFVSRRAEEhAKDEVYSVRfVElNRU9VVBAFEhIKDkVYSVRfQ0FOQ0VMTEVEEAYSDQoJRVhJVF9MT1NUEAcSFwoTRVhJVF9DT05GSUdfSU5WQUxJRBAIKj8KCUxvZ1N0cmVhbRIaChZMT0dfU1RSRUFNX1VOU1BFQ0lGSUVEEAASCgoGU1RET1VUEAESCgoGU1RERVJSEAIqhQEKDEpvYlJ1blN0YXR1cxIeChpKT0JfUlVOX1NUQVRVU19VTlNQRUNJRklFRBAAEhUKEUpPQl9SVU5fU0NIRURVTEVEEAESEwoPSk9CX1JVTl9SVU5OSU5HEAISFQoRSk9CX1JVTl9TVUNDRUVERUQQAxISCg5KT0JfUlVOX0ZBSUxFRBAEKqUBCg5QYXJ0aXRpb25TdGF0ZRIfChtQQVJUSVRJT05fU1RBVEVfVU5TUEVDSUZJRUQQABITCg9ORVZFUl9SRVFVRVNURUQQARILCgdQRU5ESU5HEAISCwoHQ0xBSU1FRBADEgwKCEJVSUxESU5HEAQSDQoJQVZBSUxBQkxFEAUSCQoFU1RBTEUQBhIKCgZGQUlMRUQQBxIPCgtJTlZBTElEQVRFRBAIYgZwcm90bzM", [file_google_protobuf_timestamp]);
 
 /**
  * A string naming one partition: non-empty, printable, no whitespace or
@@ -509,6 +509,12 @@ export type BuildEvent = Message<"databuild.v1.BuildEvent"> & {
     case: "buildRequestStatusChanged";
   } | {
     /**
+     * @generated from field: databuild.v1.BuildRequestLost build_request_lost = 12;
+     */
+    value: BuildRequestLost;
+    case: "buildRequestLost";
+  } | {
+    /**
      * Partition status and delegation.
      *
      * @generated from field: databuild.v1.PartitionStatusChanged partition_status_changed = 20;
@@ -521,6 +527,24 @@ export type BuildEvent = Message<"databuild.v1.BuildEvent"> & {
      */
     value: PartitionDelegated;
     case: "partitionDelegated";
+  } | {
+    /**
+     * @generated from field: databuild.v1.PartitionsClaimed partitions_claimed = 22;
+     */
+    value: PartitionsClaimed;
+    case: "partitionsClaimed";
+  } | {
+    /**
+     * @generated from field: databuild.v1.PartitionsReleased partitions_released = 23;
+     */
+    value: PartitionsReleased;
+    case: "partitionsReleased";
+  } | {
+    /**
+     * @generated from field: databuild.v1.PartitionsInvalidated partitions_invalidated = 24;
+     */
+    value: PartitionsInvalidated;
+    case: "partitionsInvalidated";
   } | {
     /**
      * graph.analyze diagram.
@@ -732,6 +756,20 @@ export type BuildRequestReceived = Message<"databuild.v1.BuildRequestReceived"> 
    * @generated from field: databuild.v1.BuildOptions options = 4;
    */
   options?: BuildOptions | undefined;
+
+  /**
+   * The host and process running the build, so that a build request on the
+   * same host can tell at once that it died (instead of waiting for its
+   * heartbeats to time out).
+   *
+   * @generated from field: string hostname = 5;
+   */
+  hostname: string;
+
+  /**
+   * @generated from field: uint32 pid = 6;
+   */
+  pid: number;
 };
 
 /**
@@ -764,6 +802,22 @@ export type BuildOptions = Message<"databuild.v1.BuildOptions"> & {
    * @generated from field: bool dry_run = 4;
    */
   dryRun: boolean;
+
+  /**
+   * The build promises a build_heartbeat at least this often while it holds
+   * claims...
+   *
+   * @generated from field: uint32 heartbeat_interval_ms = 5;
+   */
+  heartbeatIntervalMs: number;
+
+  /**
+   * ...and may be declared lost, its claims taken over, after this long
+   * without any (its lease). 0 in logs from before leases: 60 s is assumed.
+   *
+   * @generated from field: uint32 heartbeat_timeout_ms = 6;
+   */
+  heartbeatTimeoutMs: number;
 };
 
 /**
@@ -864,6 +918,144 @@ export const PartitionDelegatedSchema: GenMessage<PartitionDelegated> = /*@__PUR
   messageDesc(file_databuild, 17);
 
 /**
+ * This build request will produce these partitions: while the claim holds, no
+ * other build request builds them; they delegate to this one instead. A claim
+ * is taken in one transaction with the check that no live build request holds
+ * any of them. It ends when the holder records the partition's manifest or a
+ * FAILED status, releases it, ends, or is declared lost.
+ *
+ * @generated from message databuild.v1.PartitionsClaimed
+ */
+export type PartitionsClaimed = Message<"databuild.v1.PartitionsClaimed"> & {
+  /**
+   * @generated from field: repeated databuild.v1.PartitionRef partitions = 1;
+   */
+  partitions: PartitionRef[];
+};
+
+/**
+ * Describes the message databuild.v1.PartitionsClaimed.
+ * Use `create(PartitionsClaimedSchema)` to create a new message.
+ */
+export const PartitionsClaimedSchema: GenMessage<PartitionsClaimed> = /*@__PURE__*/
+  messageDesc(file_databuild, 18);
+
+/**
+ * The holder gives claims up without building them (it was cancelled, or
+ * cannot build them); a waiting build request takes them over.
+ *
+ * @generated from message databuild.v1.PartitionsReleased
+ */
+export type PartitionsReleased = Message<"databuild.v1.PartitionsReleased"> & {
+  /**
+   * @generated from field: repeated databuild.v1.PartitionRef partitions = 1;
+   */
+  partitions: PartitionRef[];
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message databuild.v1.PartitionsReleased.
+ * Use `create(PartitionsReleasedSchema)` to create a new message.
+ */
+export const PartitionsReleasedSchema: GenMessage<PartitionsReleased> = /*@__PURE__*/
+  messageDesc(file_databuild, 19);
+
+/**
+ * Recorded under the lost build request's id, by the build request that found
+ * it dead. Ends the lost request's claims; its running job runs are recorded
+ * as failed with EXIT_LOST in the same transaction.
+ *
+ * @generated from message databuild.v1.BuildRequestLost
+ */
+export type BuildRequestLost = Message<"databuild.v1.BuildRequestLost"> & {
+  /**
+   * @generated from field: string detected_by_build_request_id = 1;
+   */
+  detectedByBuildRequestId: string;
+
+  /**
+   * E.g. "no heartbeat for 31 s (timeout 30 s)", "process 1234 on host h is gone".
+   *
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp last_heartbeat = 3;
+   */
+  lastHeartbeat?: Timestamp | undefined;
+
+  /**
+   * @generated from field: repeated string lost_job_run_ids = 4;
+   */
+  lostJobRunIds: string[];
+
+  /**
+   * @generated from field: repeated databuild.v1.PartitionRef released_partitions = 5;
+   */
+  releasedPartitions: PartitionRef[];
+};
+
+/**
+ * Describes the message databuild.v1.BuildRequestLost.
+ * Use `create(BuildRequestLostSchema)` to create a new message.
+ */
+export const BuildRequestLostSchema: GenMessage<BuildRequestLost> = /*@__PURE__*/
+  messageDesc(file_databuild, 20);
+
+/**
+ * `databuild invalidate`: the partitions are no longer to be used; the next
+ * build that needs them rebuilds them. Followed by one PARTITION_INVALIDATED
+ * status per partition, under the same (invalidation) request id.
+ *
+ * @generated from message databuild.v1.PartitionsInvalidated
+ */
+export type PartitionsInvalidated = Message<"databuild.v1.PartitionsInvalidated"> & {
+  /**
+   * The refs named on the command line.
+   *
+   * @generated from field: repeated databuild.v1.PartitionRef requested = 1;
+   */
+  requested: PartitionRef[];
+
+  /**
+   * Whether everything built from them (by lineage) was invalidated too.
+   *
+   * @generated from field: bool downstream = 2;
+   */
+  downstream: boolean;
+
+  /**
+   * @generated from field: string reason = 3;
+   */
+  reason: string;
+
+  /**
+   * Who asked: "user@host pid 1234".
+   *
+   * @generated from field: string requester = 4;
+   */
+  requester: string;
+
+  /**
+   * @generated from field: uint32 partitions_invalidated = 5;
+   */
+  partitionsInvalidated: number;
+};
+
+/**
+ * Describes the message databuild.v1.PartitionsInvalidated.
+ * Use `create(PartitionsInvalidatedSchema)` to create a new message.
+ */
+export const PartitionsInvalidatedSchema: GenMessage<PartitionsInvalidated> = /*@__PURE__*/
+  messageDesc(file_databuild, 21);
+
+/**
  * @generated from message databuild.v1.PartitionDispatchFail
  */
 export type PartitionDispatchFail = Message<"databuild.v1.PartitionDispatchFail"> & {
@@ -883,7 +1075,7 @@ export type PartitionDispatchFail = Message<"databuild.v1.PartitionDispatchFail"
  * Use `create(PartitionDispatchFailSchema)` to create a new message.
  */
 export const PartitionDispatchFailSchema: GenMessage<PartitionDispatchFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 18);
+  messageDesc(file_databuild, 22);
 
 /**
  * @generated from message databuild.v1.CycleDetected
@@ -902,7 +1094,7 @@ export type CycleDetected = Message<"databuild.v1.CycleDetected"> & {
  * Use `create(CycleDetectedSchema)` to create a new message.
  */
 export const CycleDetectedSchema: GenMessage<CycleDetected> = /*@__PURE__*/
-  messageDesc(file_databuild, 19);
+  messageDesc(file_databuild, 23);
 
 /**
  * @generated from message databuild.v1.GraphAnalyzeFail
@@ -919,7 +1111,7 @@ export type GraphAnalyzeFail = Message<"databuild.v1.GraphAnalyzeFail"> & {
  * Use `create(GraphAnalyzeFailSchema)` to create a new message.
  */
 export const GraphAnalyzeFailSchema: GenMessage<GraphAnalyzeFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 20);
+  messageDesc(file_databuild, 24);
 
 /**
  * @generated from message databuild.v1.JobGraphEmitted
@@ -936,7 +1128,7 @@ export type JobGraphEmitted = Message<"databuild.v1.JobGraphEmitted"> & {
  * Use `create(JobGraphEmittedSchema)` to create a new message.
  */
 export const JobGraphEmittedSchema: GenMessage<JobGraphEmitted> = /*@__PURE__*/
-  messageDesc(file_databuild, 21);
+  messageDesc(file_databuild, 25);
 
 /**
  * @generated from message databuild.v1.ArgValidateFail
@@ -963,7 +1155,7 @@ export type ArgValidateFail = Message<"databuild.v1.ArgValidateFail"> & {
  * Use `create(ArgValidateFailSchema)` to create a new message.
  */
 export const ArgValidateFailSchema: GenMessage<ArgValidateFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 22);
+  messageDesc(file_databuild, 26);
 
 /**
  * @generated from message databuild.v1.ArgValidateSuccess
@@ -985,7 +1177,7 @@ export type ArgValidateSuccess = Message<"databuild.v1.ArgValidateSuccess"> & {
  * Use `create(ArgValidateSuccessSchema)` to create a new message.
  */
 export const ArgValidateSuccessSchema: GenMessage<ArgValidateSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 23);
+  messageDesc(file_databuild, 27);
 
 /**
  * @generated from message databuild.v1.ConfigFail
@@ -1019,7 +1211,7 @@ export type ConfigFail = Message<"databuild.v1.ConfigFail"> & {
  * Use `create(ConfigFailSchema)` to create a new message.
  */
 export const ConfigFailSchema: GenMessage<ConfigFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 24);
+  messageDesc(file_databuild, 28);
 
 /**
  * @generated from message databuild.v1.ConfigSuccess
@@ -1046,7 +1238,7 @@ export type ConfigSuccess = Message<"databuild.v1.ConfigSuccess"> & {
  * Use `create(ConfigSuccessSchema)` to create a new message.
  */
 export const ConfigSuccessSchema: GenMessage<ConfigSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 25);
+  messageDesc(file_databuild, 29);
 
 /**
  * @generated from message databuild.v1.JobConfigFail
@@ -1073,7 +1265,7 @@ export type JobConfigFail = Message<"databuild.v1.JobConfigFail"> & {
  * Use `create(JobConfigFailSchema)` to create a new message.
  */
 export const JobConfigFailSchema: GenMessage<JobConfigFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 26);
+  messageDesc(file_databuild, 30);
 
 /**
  * @generated from message databuild.v1.ConfigValidateFail
@@ -1095,7 +1287,7 @@ export type ConfigValidateFail = Message<"databuild.v1.ConfigValidateFail"> & {
  * Use `create(ConfigValidateFailSchema)` to create a new message.
  */
 export const ConfigValidateFailSchema: GenMessage<ConfigValidateFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 27);
+  messageDesc(file_databuild, 31);
 
 /**
  * @generated from message databuild.v1.ConfigValidateSuccess
@@ -1112,7 +1304,7 @@ export type ConfigValidateSuccess = Message<"databuild.v1.ConfigValidateSuccess"
  * Use `create(ConfigValidateSuccessSchema)` to create a new message.
  */
 export const ConfigValidateSuccessSchema: GenMessage<ConfigValidateSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 28);
+  messageDesc(file_databuild, 32);
 
 /**
  * @generated from message databuild.v1.TaskLaunchFail
@@ -1134,7 +1326,7 @@ export type TaskLaunchFail = Message<"databuild.v1.TaskLaunchFail"> & {
  * Use `create(TaskLaunchFailSchema)` to create a new message.
  */
 export const TaskLaunchFailSchema: GenMessage<TaskLaunchFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 29);
+  messageDesc(file_databuild, 33);
 
 /**
  * @generated from message databuild.v1.TaskLaunchSuccess
@@ -1163,7 +1355,7 @@ export type TaskLaunchSuccess = Message<"databuild.v1.TaskLaunchSuccess"> & {
  * Use `create(TaskLaunchSuccessSchema)` to create a new message.
  */
 export const TaskLaunchSuccessSchema: GenMessage<TaskLaunchSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 30);
+  messageDesc(file_databuild, 34);
 
 /**
  * @generated from message databuild.v1.JobHeartbeat
@@ -1182,7 +1374,7 @@ export type JobHeartbeat = Message<"databuild.v1.JobHeartbeat"> & {
  * Use `create(JobHeartbeatSchema)` to create a new message.
  */
 export const JobHeartbeatSchema: GenMessage<JobHeartbeat> = /*@__PURE__*/
-  messageDesc(file_databuild, 31);
+  messageDesc(file_databuild, 35);
 
 /**
  * One line a job printed. Lines longer than the wrapper's limit are split
@@ -1220,7 +1412,7 @@ export type LogEntry = Message<"databuild.v1.LogEntry"> & {
  * Use `create(LogEntrySchema)` to create a new message.
  */
 export const LogEntrySchema: GenMessage<LogEntry> = /*@__PURE__*/
-  messageDesc(file_databuild, 32);
+  messageDesc(file_databuild, 36);
 
 /**
  * @generated from message databuild.v1.TaskFailed
@@ -1261,7 +1453,7 @@ export type TaskFailed = Message<"databuild.v1.TaskFailed"> & {
  * Use `create(TaskFailedSchema)` to create a new message.
  */
 export const TaskFailedSchema: GenMessage<TaskFailed> = /*@__PURE__*/
-  messageDesc(file_databuild, 33);
+  messageDesc(file_databuild, 37);
 
 /**
  * @generated from message databuild.v1.TaskSuccess
@@ -1283,7 +1475,7 @@ export type TaskSuccess = Message<"databuild.v1.TaskSuccess"> & {
  * Use `create(TaskSuccessSchema)` to create a new message.
  */
 export const TaskSuccessSchema: GenMessage<TaskSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 34);
+  messageDesc(file_databuild, 38);
 
 /**
  * @generated from message databuild.v1.JobExecFail
@@ -1305,7 +1497,7 @@ export type JobExecFail = Message<"databuild.v1.JobExecFail"> & {
  * Use `create(JobExecFailSchema)` to create a new message.
  */
 export const JobExecFailSchema: GenMessage<JobExecFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 35);
+  messageDesc(file_databuild, 39);
 
 /**
  * Jobs whose inputs are all available and that are about to be scheduled.
@@ -1334,7 +1526,7 @@ export type RemainingJobs = Message<"databuild.v1.RemainingJobs"> & {
  * Use `create(RemainingJobsSchema)` to create a new message.
  */
 export const RemainingJobsSchema: GenMessage<RemainingJobs> = /*@__PURE__*/
-  messageDesc(file_databuild, 36);
+  messageDesc(file_databuild, 40);
 
 /**
  * @generated from message databuild.v1.JobsUnschedulable
@@ -1353,7 +1545,7 @@ export type JobsUnschedulable = Message<"databuild.v1.JobsUnschedulable"> & {
  * Use `create(JobsUnschedulableSchema)` to create a new message.
  */
 export const JobsUnschedulableSchema: GenMessage<JobsUnschedulable> = /*@__PURE__*/
-  messageDesc(file_databuild, 37);
+  messageDesc(file_databuild, 41);
 
 /**
  * @generated from message databuild.v1.UnschedulableTask
@@ -1375,7 +1567,7 @@ export type UnschedulableTask = Message<"databuild.v1.UnschedulableTask"> & {
  * Use `create(UnschedulableTaskSchema)` to create a new message.
  */
 export const UnschedulableTaskSchema: GenMessage<UnschedulableTask> = /*@__PURE__*/
-  messageDesc(file_databuild, 38);
+  messageDesc(file_databuild, 42);
 
 /**
  * @generated from message databuild.v1.JobScheduleFail
@@ -1397,7 +1589,7 @@ export type JobScheduleFail = Message<"databuild.v1.JobScheduleFail"> & {
  * Use `create(JobScheduleFailSchema)` to create a new message.
  */
 export const JobScheduleFailSchema: GenMessage<JobScheduleFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 39);
+  messageDesc(file_databuild, 43);
 
 /**
  * @generated from message databuild.v1.JobScheduleSuccess
@@ -1421,7 +1613,7 @@ export type JobScheduleSuccess = Message<"databuild.v1.JobScheduleSuccess"> & {
  * Use `create(JobScheduleSuccessSchema)` to create a new message.
  */
 export const JobScheduleSuccessSchema: GenMessage<JobScheduleSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 40);
+  messageDesc(file_databuild, 44);
 
 /**
  * @generated from message databuild.v1.JobFailure
@@ -1448,7 +1640,7 @@ export type JobFailure = Message<"databuild.v1.JobFailure"> & {
  * Use `create(JobFailureSchema)` to create a new message.
  */
 export const JobFailureSchema: GenMessage<JobFailure> = /*@__PURE__*/
-  messageDesc(file_databuild, 41);
+  messageDesc(file_databuild, 45);
 
 /**
  * @generated from message databuild.v1.JobCancels
@@ -1470,7 +1662,7 @@ export type JobCancels = Message<"databuild.v1.JobCancels"> & {
  * Use `create(JobCancelsSchema)` to create a new message.
  */
 export const JobCancelsSchema: GenMessage<JobCancels> = /*@__PURE__*/
-  messageDesc(file_databuild, 42);
+  messageDesc(file_databuild, 46);
 
 /**
  * @generated from message databuild.v1.BuildHeartbeat
@@ -1487,7 +1679,7 @@ export type BuildHeartbeat = Message<"databuild.v1.BuildHeartbeat"> & {
  * Use `create(BuildHeartbeatSchema)` to create a new message.
  */
 export const BuildHeartbeatSchema: GenMessage<BuildHeartbeat> = /*@__PURE__*/
-  messageDesc(file_databuild, 43);
+  messageDesc(file_databuild, 47);
 
 /**
  * @generated from message databuild.v1.GraphBuildFail
@@ -1509,7 +1701,7 @@ export type GraphBuildFail = Message<"databuild.v1.GraphBuildFail"> & {
  * Use `create(GraphBuildFailSchema)` to create a new message.
  */
 export const GraphBuildFailSchema: GenMessage<GraphBuildFail> = /*@__PURE__*/
-  messageDesc(file_databuild, 44);
+  messageDesc(file_databuild, 48);
 
 /**
  * @generated from message databuild.v1.GraphBuildSuccess
@@ -1536,7 +1728,7 @@ export type GraphBuildSuccess = Message<"databuild.v1.GraphBuildSuccess"> & {
  * Use `create(GraphBuildSuccessSchema)` to create a new message.
  */
 export const GraphBuildSuccessSchema: GenMessage<GraphBuildSuccess> = /*@__PURE__*/
-  messageDesc(file_databuild, 45);
+  messageDesc(file_databuild, 49);
 
 /**
  * The latest known state of one partition.
@@ -1594,7 +1786,7 @@ export type PartitionStatusView = Message<"databuild.v1.PartitionStatusView"> & 
  * Use `create(PartitionStatusViewSchema)` to create a new message.
  */
 export const PartitionStatusViewSchema: GenMessage<PartitionStatusView> = /*@__PURE__*/
-  messageDesc(file_databuild, 46);
+  messageDesc(file_databuild, 50);
 
 /**
  * @generated from message databuild.v1.BuildRequestView
@@ -1666,7 +1858,7 @@ export type BuildRequestView = Message<"databuild.v1.BuildRequestView"> & {
  * Use `create(BuildRequestViewSchema)` to create a new message.
  */
 export const BuildRequestViewSchema: GenMessage<BuildRequestView> = /*@__PURE__*/
-  messageDesc(file_databuild, 47);
+  messageDesc(file_databuild, 51);
 
 /**
  * @generated from message databuild.v1.JobRunView
@@ -1748,7 +1940,176 @@ export type JobRunView = Message<"databuild.v1.JobRunView"> & {
  * Use `create(JobRunViewSchema)` to create a new message.
  */
 export const JobRunViewSchema: GenMessage<JobRunView> = /*@__PURE__*/
-  messageDesc(file_databuild, 48);
+  messageDesc(file_databuild, 52);
+
+/**
+ * Why an available partition would be rebuilt if requested now.
+ *
+ * @generated from message databuild.v1.StaleReason
+ */
+export type StaleReason = Message<"databuild.v1.StaleReason"> & {
+  /**
+   * @generated from field: databuild.v1.StaleReason.Kind kind = 1;
+   */
+  kind: StaleReason_Kind;
+
+  /**
+   * @generated from field: string message = 2;
+   */
+  message: string;
+
+  /**
+   * The input concerned (INPUT_* kinds).
+   *
+   * @generated from field: databuild.v1.PartitionRef input = 3;
+   */
+  input?: PartitionRef | undefined;
+};
+
+/**
+ * Describes the message databuild.v1.StaleReason.
+ * Use `create(StaleReasonSchema)` to create a new message.
+ */
+export const StaleReasonSchema: GenMessage<StaleReason> = /*@__PURE__*/
+  messageDesc(file_databuild, 53);
+
+/**
+ * @generated from enum databuild.v1.StaleReason.Kind
+ */
+export enum StaleReason_Kind {
+  /**
+   * @generated from enum value: KIND_UNSPECIFIED = 0;
+   */
+  KIND_UNSPECIFIED = 0,
+
+  /**
+   * Built by a job whose major version differs from the job's version now.
+   *
+   * @generated from enum value: VERSION = 1;
+   */
+  VERSION = 1,
+
+  /**
+   * A MATERIALIZE input was rebuilt after this partition was built.
+   *
+   * @generated from enum value: INPUT_REBUILT = 2;
+   */
+  INPUT_REBUILT = 2,
+
+  /**
+   * A MATERIALIZE input is itself stale or invalidated.
+   *
+   * @generated from enum value: INPUT_STALE = 3;
+   */
+  INPUT_STALE = 3,
+}
+
+/**
+ * Describes the enum databuild.v1.StaleReason.Kind.
+ */
+export const StaleReason_KindSchema: GenEnum<StaleReason_Kind> = /*@__PURE__*/
+  enumDesc(file_databuild, 53, 0);
+
+/**
+ * `databuild explain REF --json`: everything the log knows about one
+ * partition, and what a build of it would do now.
+ *
+ * @generated from message databuild.v1.PartitionExplanation
+ */
+export type PartitionExplanation = Message<"databuild.v1.PartitionExplanation"> & {
+  /**
+   * @generated from field: databuild.v1.PartitionRef partition_ref = 1;
+   */
+  partitionRef?: PartitionRef | undefined;
+
+  /**
+   * @generated from field: databuild.v1.PartitionState state = 2;
+   */
+  state: PartitionState;
+
+  /**
+   * One sentence for humans.
+   *
+   * @generated from field: string summary = 3;
+   */
+  summary: string;
+
+  /**
+   * The latest status folded from the log (with the last manifest, if any).
+   *
+   * @generated from field: databuild.v1.PartitionStatusView status = 4;
+   */
+  status?: PartitionStatusView | undefined;
+
+  /**
+   * @generated from field: repeated databuild.v1.StaleReason stale_reasons = 5;
+   */
+  staleReasons: StaleReason[];
+
+  /**
+   * The live build request holding the claim (CLAIMED, BUILDING).
+   *
+   * @generated from field: databuild.v1.BuildRequestView claimed_by = 6;
+   */
+  claimedBy?: BuildRequestView | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp claimed_by_last_heartbeat = 7;
+   */
+  claimedByLastHeartbeat?: Timestamp | undefined;
+
+  /**
+   * The job run behind the latest status (the builder, or the failed run).
+   *
+   * @generated from field: databuild.v1.JobRunView job_run = 8;
+   */
+  jobRun?: JobRunView | undefined;
+
+  /**
+   * @generated from field: repeated string stderr_tail = 9;
+   */
+  stderrTail: string[];
+
+  /**
+   * Live build requests waiting on this partition (they delegated it).
+   *
+   * @generated from field: repeated string delegated_by = 10;
+   */
+  delegatedBy: string[];
+
+  /**
+   * The tasks a build of this partition would run now (empty: nothing to do).
+   *
+   * @generated from field: repeated databuild.v1.Task would_run = 11;
+   */
+  wouldRun: Task[];
+
+  /**
+   * Set when planning that build fails.
+   *
+   * @generated from field: string would_run_error = 12;
+   */
+  wouldRunError: string;
+
+  /**
+   * The job that produces the partition now, and its version.
+   *
+   * @generated from field: string job_label = 13;
+   */
+  jobLabel: string;
+
+  /**
+   * @generated from field: string job_version = 14;
+   */
+  jobVersion: string;
+};
+
+/**
+ * Describes the message databuild.v1.PartitionExplanation.
+ * Use `create(PartitionExplanationSchema)` to create a new message.
+ */
+export const PartitionExplanationSchema: GenMessage<PartitionExplanation> = /*@__PURE__*/
+  messageDesc(file_databuild, 54);
 
 /**
  * How a job uses an input partition. The zero value is MATERIALIZE, so an
@@ -1816,6 +2177,14 @@ export enum BuildRequestStatus {
    * @generated from enum value: BUILD_REQUEST_CANCELLED = 6;
    */
   BUILD_REQUEST_CANCELLED = 6,
+
+  /**
+   * Its process stopped heartbeating (died, or paused past its lease);
+   * another build request recorded this and took its claims over.
+   *
+   * @generated from enum value: BUILD_REQUEST_LOST = 7;
+   */
+  BUILD_REQUEST_LOST = 7,
 }
 
 /**
@@ -2038,4 +2407,64 @@ export enum JobRunStatus {
  */
 export const JobRunStatusSchema: GenEnum<JobRunStatus> = /*@__PURE__*/
   enumDesc(file_databuild, 6);
+
+/**
+ * @generated from enum databuild.v1.PartitionState
+ */
+export enum PartitionState {
+  /**
+   * @generated from enum value: PARTITION_STATE_UNSPECIFIED = 0;
+   */
+  PARTITION_STATE_UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: NEVER_REQUESTED = 1;
+   */
+  NEVER_REQUESTED = 1,
+
+  /**
+   * Requested, not yet planned or claimed by anyone.
+   *
+   * @generated from enum value: PENDING = 2;
+   */
+  PENDING = 2,
+
+  /**
+   * Claimed by a live build request that has not started its job yet.
+   *
+   * @generated from enum value: CLAIMED = 3;
+   */
+  CLAIMED = 3,
+
+  /**
+   * @generated from enum value: BUILDING = 4;
+   */
+  BUILDING = 4,
+
+  /**
+   * @generated from enum value: AVAILABLE = 5;
+   */
+  AVAILABLE = 5,
+
+  /**
+   * @generated from enum value: STALE = 6;
+   */
+  STALE = 6,
+
+  /**
+   * @generated from enum value: FAILED = 7;
+   */
+  FAILED = 7,
+
+  /**
+   * @generated from enum value: INVALIDATED = 8;
+   */
+  INVALIDATED = 8,
+}
+
+/**
+ * Describes the enum databuild.v1.PartitionState.
+ */
+export const PartitionStateSchema: GenEnum<PartitionState> = /*@__PURE__*/
+  enumDesc(file_databuild, 7);
 

@@ -49,6 +49,14 @@ export function describeEvent(event: BuildEvent): string {
       return `${e.value.partitionRef?.str} ${PartitionStatus[e.value.status].replace("PARTITION_", "").toLowerCase()}${e.value.message ? `: ${e.value.message}` : ""}`;
     case "partitionDelegated":
       return `${e.value.partitionRef?.str} delegated to build ${shortId(e.value.delegateBuildRequestId)} (${DelegationReason[e.value.reason].toLowerCase().replace("_", " ")})`;
+    case "partitionsClaimed":
+      return `claimed ${plural(e.value.partitions.length, "partition")}: ${refs(e.value.partitions)}`;
+    case "partitionsReleased":
+      return `released ${plural(e.value.partitions.length, "claim")} (${refs(e.value.partitions)}): ${e.value.reason}`;
+    case "buildRequestLost":
+      return `build lost (${e.value.reason}); found by build ${shortId(e.value.detectedByBuildRequestId)}, ${plural(e.value.lostJobRunIds.length, "job run")} lost, ${plural(e.value.releasedPartitions.length, "claim")} released`;
+    case "partitionsInvalidated":
+      return `invalidated ${plural(e.value.partitionsInvalidated, "partition")} (${refs(e.value.requested)}${e.value.downstream ? " and downstream" : ""}) by ${e.value.requester}${e.value.reason ? `: ${e.value.reason}` : ""}`;
     case "partitionDispatchFail":
       return `dispatch failed for ${refs(e.value.partitionRefs)}: ${e.value.message}`;
     case "cycleDetected":

@@ -51,7 +51,7 @@
  * a different page per event (time-ordered ids would make it append-only).
  */
 import type { Database, Statement } from "better-sqlite3";
-import type { EventFilter, EventLog, LoggedEvent } from "../../core/event-log.ts";
+import type { AtomicDecision, AtomicOutcome, EventFilter, EventLog, LoggedEvent } from "../../core/event-log.ts";
 import type { BuildEvent } from "../../gen/databuild_pb.ts";
 import { EventLogFileError } from "../event-log-error.ts";
 import { GroupCommit } from "../group-commit.ts";
@@ -78,6 +78,7 @@ export class SqliteEventLog implements EventLog {
   private readonly watches = new Set<PollWatch>();
   private readonly statements = new Map<string, Statement>();
   private readonly insertBatch: (rows: readonly EventRow[]) => number[];
+  private readonly insertRows: (rows: readonly EventRow[]) => number[];
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -91,12 +92,12 @@ export class SqliteEventLog implements EventLog {
        VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
     );
     const storedOffset = db.prepare(`SELECT "offset" FROM events WHERE event_id = ?`).pluck();
-    const transaction = db.transaction((rows: readonly EventRow[]) =>
+    this.insertRows = (rows) =>
       rows.map((row) => {
         const { changes, lastInsertRowid } = insert.run(row);
         return changes === 1 ? Number(lastInsertRowid) : (storedOffset.get(row[0]) as number);
-      }),
-    );
+      });
+    const transaction = db.transaction(this.insertRows);
     // IMMEDIATE takes the write lock up front, so a busy lock is waited for
     // (busy_timeout) rather than failing when a read would upgrade to a write.
     this.insertBatch = (rows) => transaction.immediate(rows);
@@ -109,6 +110,32 @@ export class SqliteEventLog implements EventLog {
     requireEventIds(events);
     // Encoding here, not in the batch, keeps a bad event from failing other callers' appends.
     return this.committer.submit(events.map(toEventRow));
+  }
+
+  /** See EventLog.appendAtomically: the read, `decide` and the inserts run in one IMMEDIATE transaction. */
+  async appendAtomically<T>(
+    after: number,
+    filter: EventFilter | undefined,
+    decide: (events: readonly LoggedEvent[]) => AtomicDecision<T>,
+  ): Promise<AtomicOutcome<T>> {
+    this.ensureOpen();
+    await this.committer.flush();
+    this.ensureOpen();
+    const step = this.db.transaction(() => {
+      const { append, result } = decide(this.readNow(after, filter, undefined));
+      requireEventIds(append);
+      const offsets = this.insertRows(append.map(toEventRow));
+      const head = this.sql(`SELECT coalesce(max("offset"), 0) FROM events`).pluck().get() as number;
+      return { result, offsets, head };
+    });
+    let outcome: AtomicOutcome<T>;
+    try {
+      outcome = step.immediate();
+    } catch (error) {
+      throw asFileError(this.path, error);
+    }
+    if (outcome.offsets.length > 0) for (const w of this.watches) w.poke();
+    return outcome;
   }
 
   async read(after: number, filter?: EventFilter, limit?: number): Promise<LoggedEvent[]> {

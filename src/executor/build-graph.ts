@@ -15,10 +15,17 @@
  *      is retried (retryable categories, with backoff) or fails its task:
  *      then either everything running is cancelled (emit_job_failure,
  *      emit_job_cancels) or, with keepGoing, only its downstream is blocked.
- *   4. Stop when nothing runs, is due or (unless cancelling) is ready. Tasks
- *      still waiting then are unschedulable.
+ *   4. Stop when nothing runs, is due or (unless cancelling) is ready or
+ *      awaited from another build request. Tasks still waiting then are
+ *      unschedulable.
+ *
+ * Exactly once across build requests (claim-plan.ts, build-run.ts): the plan
+ * treats partitions another live build request holds as leaves, claims its
+ * own outputs atomically, and waits for the delegated ones, taking them over
+ * if their holder lets go of them or is lost.
  */
-import { BuildRequestStatus, DelegationReason, DepType, PartitionStatus, type JobGraph } from "../gen/databuild_pb.ts";
+import { hostname } from "node:os";
+import { BuildRequestStatus, PartitionStatus, type JobGraph } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
 import { AnalyzeError } from "../core/errors.ts";
 import { partitionStatusChanged } from "../core/hot-payloads.ts";
@@ -26,13 +33,13 @@ import { newId } from "../core/ids.ts";
 import type { EventLog } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
 import type { JobRunner } from "../core/job-runner.ts";
-import { PARTITION_CATALOG_KINDS, PartitionCatalog } from "../core/projections/partition-catalog.ts";
-import { analyze } from "../planner/analyze.ts";
 import { BuildPlan } from "./build-plan.ts";
 import { BuildRun } from "./build-run.ts";
 import type { BuildRequest, BuildResult } from "./build-request.ts";
+import { planAndClaim, type ClaimPlanContext, type ClaimedPlan } from "./claim-plan.ts";
 import { EventRecorder, type EventObserver } from "./event-recorder.ts";
-import { loadProjection } from "./load-projection.ts";
+import { reapLostBuilds } from "./liveness.ts";
+import { SharedView } from "./shared-view.ts";
 
 export interface BuildDependencies {
   readonly graph: Graph;
@@ -60,7 +67,11 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
         keepGoing: request.keepGoing,
         force: request.force,
         dryRun: request.dryRun,
+        heartbeatIntervalMs: request.heartbeatMs,
+        heartbeatTimeoutMs: request.heartbeatTimeoutMs,
       },
+      hostname: hostname(),
+      pid: process.pid,
     }),
   );
   recorder.emit(scope, payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_PLANNING }));
@@ -71,19 +82,26 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     );
   }
 
-  const catalog = new PartitionCatalog();
-  await loadProjection(deps.log, catalog, PARTITION_CATALOG_KINDS);
-  const forced = new Set(request.force ? refs : []);
-  const isAvailable = (ref: string) => !forced.has(ref) && catalog.availableManifest(ref) !== undefined;
+  const view = new SharedView();
+  await view.load(deps.log);
+  if (!request.dryRun) await reapLostBuilds(deps.log, view, buildRequestId);
+  const context: ClaimPlanContext = {
+    graph: deps.graph,
+    log: deps.log,
+    view,
+    buildRequestId,
+    emit: (p) => recorder.emit(scope, p),
+    flush: () => recorder.durable(),
+  };
 
-  let jobGraph: JobGraph;
+  let claimed: ClaimedPlan;
   try {
-    jobGraph = await analyze(deps.graph, refs, { emit: (p) => recorder.emit(scope, p), isAvailable });
+    claimed = await planAndClaim(context, refs, { forced: new Set(request.force ? refs : []), dryRun: request.dryRun });
   } catch (error) {
     if (!(error instanceof AnalyzeError)) throw error;
     // Requested partitions nobody has built stay REQUESTED otherwise, as if pending.
     for (const ref of refs) {
-      if (catalog.get(ref) !== undefined) continue;
+      if (view.catalog.get(ref) !== undefined) continue;
       recorder.emit(
         scope,
         partitionStatusChanged(
@@ -103,48 +121,25 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     return emptyResult(buildRequestId, "failed", error.message, { analyzeError: error });
   }
 
-  const plan = new BuildPlan(jobGraph);
-  const skipped = skippedRefs(refs, plan);
-  for (const ref of skipped) {
-    const manifest = catalog.availableManifest(ref);
-    recorder.emit(
-      scope,
-      payload("partitionDelegated", {
-        partitionRef: { str: ref },
-        delegateBuildRequestId: manifest?.buildRequestId ?? "",
-        delegateJobRunId: manifest?.jobRunId ?? "",
-        reason: DelegationReason.ALREADY_AVAILABLE,
-      }),
-    );
-  }
+  const { jobGraph, delegated, available } = claimed;
+  const plan = new BuildPlan(jobGraph, new Set(delegated.keys()));
   if (request.dryRun) {
+    const waiting = delegated.size > 0 ? `; ${delegated.size} partitions are being built by other build requests` : "";
     return {
-      ...emptyResult(buildRequestId, "dry-run", `dry run: ${plan.size} tasks would run`),
+      ...emptyResult(buildRequestId, "dry-run", `dry run: ${plan.size} tasks would run${waiting}`),
       jobGraph,
       tasksToRun: plan.size,
-      partitionsSkipped: skipped.length,
+      partitionsSkipped: available.size,
+      partitionsDelegated: delegated.size,
     };
   }
   recorder.emit(scope, payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_EXECUTING }));
 
-  const run = new BuildRun(deps, request, recorder, buildRequestId, plan, catalog);
-  const outcome = await run.execute();
-  const result: BuildResult = { ...outcome, jobGraph, partitionsSkipped: skipped.length };
+  const run = new BuildRun(deps, request, recorder, buildRequestId, plan, view, context, delegated);
+  const outcome = await run.execute(claimed.fresh);
+  const result: BuildResult = { ...outcome, jobGraph, partitionsSkipped: available.size };
   await recorder.durable();
   return result;
-}
-
-/** Requested refs and inputs that no planned task produces: they were available. */
-function skippedRefs(refs: readonly string[], plan: BuildPlan): string[] {
-  const skipped = new Set<string>();
-  for (const ref of refs) if (!plan.producerOf.has(ref)) skipped.add(ref);
-  for (const task of plan.tasks) {
-    for (const input of task.config!.inputs) {
-      const ref = input.partitionRef!.str;
-      if (input.depType !== DepType.QUERY && !plan.producerOf.has(ref)) skipped.add(ref);
-    }
-  }
-  return [...skipped];
 }
 
 function emptyResult(
@@ -161,8 +156,10 @@ function emptyResult(
     jobsFailed: 0,
     partitionsBuilt: 0,
     partitionsSkipped: 0,
+    partitionsDelegated: 0,
     failures: [],
     blocked: [],
+    delegateFailures: [],
     message,
     ...extra,
   };

@@ -21,6 +21,12 @@ export interface BuildRequest {
   readonly retryBackoffMs: number;
   /** Heartbeat period of the build and of its jobs. */
   readonly heartbeatMs: number;
+  /**
+   * The build's lease: other build requests may declare it lost and take its
+   * work over after this long without a heartbeat (if it is on another host,
+   * or its process still exists; a dead process on this host is noticed at once).
+   */
+  readonly heartbeatTimeoutMs: number;
   /** Time a cancelled job has between SIGTERM and SIGKILL. */
   readonly killGraceMs: number;
   /** Who asked ("user@host pid N"). */
@@ -36,7 +42,8 @@ export const DEFAULT_BUILD_REQUEST = {
   dryRun: false,
   retries: 0,
   retryBackoffMs: 500,
-  heartbeatMs: 10_000,
+  heartbeatMs: 5_000,
+  heartbeatTimeoutMs: 30_000,
   killGraceMs: 5_000,
 } as const;
 
@@ -44,6 +51,12 @@ export interface FailedJob {
   readonly task: Task;
   readonly jobRunId: string;
   readonly outcome: Extract<JobOutcome, { kind: "failure" }>;
+}
+
+export interface DelegateFailure {
+  readonly ref: string;
+  readonly delegateBuildRequestId: string;
+  readonly message: string;
 }
 
 export interface BuildResult {
@@ -57,6 +70,10 @@ export interface BuildResult {
   readonly partitionsBuilt: number;
   /** Requested or needed partitions that were already available. */
   readonly partitionsSkipped: number;
+  /** Partitions this build waited for while other build requests built them. */
+  readonly partitionsDelegated: number;
+  /** Delegated partitions the other build request failed (this build could not use them). */
+  readonly delegateFailures: readonly DelegateFailure[];
   readonly failures: readonly FailedJob[];
   /** Tasks that could never run (downstream of a failure, or unschedulable). */
   readonly blocked: readonly { task: Task; reason: string }[];

@@ -1,6 +1,10 @@
 /**
  * @module BuildRun: the execution phase of graph.build, the loop sketched in
  * build-graph.ts: start ready tasks, sleep, reap, release or fail, finish.
+ * Alongside, the build heartbeats (its lease), follows the log while it
+ * waits on partitions delegated to other build requests (they become
+ * available, fail, or are let go and taken over here), declares silent
+ * delegates lost, and stops if it is itself declared lost.
  */
 import { create } from "@bufbuild/protobuf";
 import {
@@ -13,16 +17,30 @@ import {
   type PartitionManifest,
   type Task,
 } from "../gen/databuild_pb.ts";
+import { DelegationReason } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
+import { AnalyzeError } from "../core/errors.ts";
+import type { LoggedEvent } from "../core/event-log.ts";
 import { jobScheduleSuccess, partitionStatusChanged } from "../core/hot-payloads.ts";
 import { newId } from "../core/ids.ts";
 import type { JobOutcome, RunningJob } from "../core/job-runner.ts";
-import type { PartitionCatalog } from "../core/projections/partition-catalog.ts";
 import { TaskState, type BuildPlan } from "./build-plan.ts";
 import type { BuildDependencies } from "./build-graph.ts";
-import { isRetryable, type BuildRequest, type BuildResult, type FailedJob } from "./build-request.ts";
+import {
+  isRetryable,
+  type BuildRequest,
+  type BuildResult,
+  type DelegateFailure,
+  type FailedJob,
+} from "./build-request.ts";
+import { planAndClaim, type ClaimPlanContext } from "./claim-plan.ts";
 import type { EventRecorder } from "./event-recorder.ts";
+import { declareLost, whyLost } from "./liveness.ts";
+import { SHARED_VIEW_FILTER, type SharedView } from "./shared-view.ts";
 import { Waker } from "./waker.ts";
+
+/** How often delegates' liveness is checked while this build waits on them. */
+const LIVENESS_CHECK_MS = 250;
 
 interface Ended {
   readonly task: number;
@@ -34,7 +52,7 @@ interface Ended {
 export class BuildRun {
   private readonly running = new Map<number, { jobRunId: string; handle: RunningJob }>();
   private readonly ended: Ended[] = [];
-  private readonly attempts: Int32Array;
+  private readonly attempts: number[] = [];
   private readonly builtManifests = new Map<string, PartitionManifest>();
   private readonly waker = new Waker();
   private readonly failures: FailedJob[] = [];
@@ -44,7 +62,20 @@ export class BuildRun {
   private cancelledByUser = false;
   private jobsSucceeded = 0;
   private partitionsBuilt = 0;
-  private lastHeartbeat = Date.now();
+  /** The build request each awaited partition is delegated to (as last recorded). */
+  private readonly delegatedTo: Map<string, string>;
+  private readonly delegateFailures: DelegateFailure[] = [];
+  private readonly waitedOn = new Set<string>();
+  /** Asynchronous steps under way (takeover, cancel, declaring a delegate lost); the build waits for them. */
+  private busy = 0;
+  private takingOver = false;
+  private stopWatch: (() => void) | undefined;
+  private lastLivenessCheck = 0;
+  private selfLostCursor: number;
+  /** Set when another build request declared this one lost. */
+  private lostMessage: string | undefined;
+  private keptForWaiters = 0;
+  private fatal: unknown;
 
   constructor(
     private readonly deps: BuildDependencies,
@@ -52,24 +83,34 @@ export class BuildRun {
     private readonly recorder: EventRecorder,
     private readonly buildRequestId: string,
     private readonly plan: BuildPlan,
-    private readonly catalog: PartitionCatalog,
+    private readonly view: SharedView,
+    private readonly claimContext: ClaimPlanContext,
+    delegated: ReadonlyMap<string, string>,
   ) {
-    this.attempts = new Int32Array(plan.size);
+    this.delegatedTo = new Map(delegated);
+    for (const ref of delegated.keys()) this.waitedOn.add(ref);
+    this.selfLostCursor = view.cursor;
   }
 
-  async execute(): Promise<Omit<BuildResult, "jobGraph" | "partitionsSkipped">> {
+  /** `fresh`: events the view took in while planning, not yet reacted to. */
+  async execute(fresh: readonly LoggedEvent[] = []): Promise<Omit<BuildResult, "jobGraph" | "partitionsSkipped">> {
     const onAbort = () => this.cancelAll("the build was cancelled (interrupt)", true);
     if (this.request.signal?.aborted) onAbort();
     this.request.signal?.addEventListener("abort", onAbort);
+    const heartbeat = setInterval(() => this.heartbeat(), this.request.heartbeatMs);
     try {
+      this.onFresh(fresh);
       for (;;) {
         this.startReadyTasks();
+        if (this.fatal) throw this.fatal;
         if (this.isFinished()) break;
-        await this.waker.wait(Math.max(1, this.request.heartbeatMs - (Date.now() - this.lastHeartbeat)));
-        this.heartbeatIfDue();
+        await this.waker.wait(this.plan.externalCount > 0 ? LIVENESS_CHECK_MS : this.request.heartbeatMs);
         this.reapEnded();
+        this.followExternals();
       }
     } finally {
+      clearInterval(heartbeat);
+      this.stopWatch?.();
       this.request.signal?.removeEventListener("abort", onAbort);
     }
     return this.finish();
@@ -80,8 +121,171 @@ export class BuildRun {
   }
 
   private isFinished(): boolean {
-    if (this.running.size > 0 || this.pendingRetries > 0) return false;
-    return this.cancelling !== undefined || this.plan.count(TaskState.Ready) === 0;
+    if (this.running.size > 0 || this.pendingRetries > 0 || this.busy > 0) return false;
+    if (this.cancelling !== undefined) return true;
+    return this.plan.count(TaskState.Ready) === 0 && this.plan.externalCount === 0;
+  }
+
+  // --- Delegated partitions ------------------------------------------------
+
+  /** Follows the log while partitions are awaited from other build requests. */
+  private followExternals(): void {
+    if (this.plan.externalCount === 0 || this.cancelling !== undefined) return;
+    this.stopWatch ??= this.deps.log.watch(
+      this.view.cursor,
+      (events) => {
+        this.onFresh(this.view.apply(events));
+        this.waker.notify();
+      },
+      SHARED_VIEW_FILTER,
+    );
+    if (Date.now() - this.lastLivenessCheck >= LIVENESS_CHECK_MS) {
+      this.lastLivenessCheck = Date.now();
+      this.checkDelegatesAlive();
+    }
+  }
+
+  /** Reacts to events other build requests logged (already applied to the view), in log order. */
+  private onFresh(events: readonly LoggedEvent[]): void {
+    for (const { event } of events) {
+      const e = event.event;
+      if (e.case === "buildRequestLost" && event.buildRequestId === this.buildRequestId) {
+        this.onDeclaredLost(e.value.detectedByBuildRequestId, e.value.reason);
+      }
+      if (event.buildRequestId === this.buildRequestId) continue;
+      if (e.case === "partitionManifest") {
+        for (const output of e.value.outputs) this.externalAvailable(output.str);
+      } else if (e.case === "partitionStatusChanged" && e.value.status === PartitionStatus.PARTITION_FAILED) {
+        const ref = e.value.partitionRef?.str ?? "";
+        // A lost build's partitions are taken over, not failed.
+        if (this.plan.isPendingExternal(ref) && !this.view.claims.lease(event.buildRequestId)?.lost)
+          this.externalFailed(ref, event.buildRequestId, e.value.message);
+      }
+    }
+    this.checkExternals();
+  }
+
+  private externalAvailable(ref: string): void {
+    if (!this.plan.isPendingExternal(ref)) return;
+    this.plan.externalAvailable(ref);
+    this.delegatedTo.delete(ref);
+  }
+
+  private externalFailed(ref: string, delegate: string, message: string): void {
+    const blocked = this.plan.externalFailed(ref);
+    this.delegatedTo.delete(ref);
+    this.delegateFailures.push({ ref, delegateBuildRequestId: delegate, message });
+    const reason = `${ref} failed in build request ${delegate}${message ? ` (${message})` : ""}`;
+    for (const b of blocked) this.blockedBy.set(b, reason);
+    if (!this.request.keepGoing) this.cancelAll(`${ref}, delegated to build request ${delegate}, failed`, false);
+  }
+
+  /**
+   * For each awaited partition: still held by another live build request (a
+   * new holder gets a new delegation event), available, or let go of, in
+   * which case this build takes it over.
+   */
+  private checkExternals(): void {
+    if (this.plan.externalCount === 0) return;
+    const orphaned: string[] = [];
+    for (const ref of this.plan.pendingExternals()) {
+      const owner = this.view.claims.ownerOf(ref);
+      if (owner && owner.buildRequestId !== this.buildRequestId) {
+        if (this.delegatedTo.get(ref) !== owner.buildRequestId) {
+          this.delegatedTo.set(ref, owner.buildRequestId);
+          this.emit(
+            payload("partitionDelegated", {
+              partitionRef: { str: ref },
+              delegateBuildRequestId: owner.buildRequestId,
+              reason: DelegationReason.IN_PROGRESS,
+            }),
+          );
+        }
+      } else if (this.view.catalog.availableManifest(ref)) {
+        this.externalAvailable(ref);
+      } else {
+        orphaned.push(ref);
+      }
+    }
+    if (orphaned.length > 0 && !this.takingOver && this.cancelling === undefined) void this.takeOver(orphaned);
+  }
+
+  /** Plans and claims partitions whose holder let them go (released, ended or lost), and adds the tasks. */
+  private async takeOver(refs: string[]): Promise<void> {
+    this.takingOver = true;
+    this.busy++;
+    try {
+      const claimed = await planAndClaim(this.claimContext, refs, { planned: (r) => this.plan.producerOf.has(r) });
+      const first = this.plan.size;
+      const blocked = this.plan.addTasks(claimed.jobGraph, new Set(claimed.delegated.keys()));
+      for (let i = first; i < this.plan.size; i++) this.attempts.push(0);
+      for (const b of blocked) this.blockedBy.set(b, "an input failed earlier in this build");
+      for (const [ref, owner] of claimed.delegated) {
+        this.delegatedTo.set(ref, owner);
+        this.waitedOn.add(ref);
+      }
+      this.takingOver = false;
+      this.onFresh(claimed.fresh);
+    } catch (error) {
+      if (!(error instanceof AnalyzeError)) {
+        this.fatal = error;
+      } else {
+        for (const ref of refs)
+          if (this.plan.isPendingExternal(ref))
+            this.externalFailed(ref, this.buildRequestId, `planning its takeover failed: ${error.message}`);
+      }
+    } finally {
+      this.takingOver = false;
+      this.busy--;
+      this.waker.notify();
+    }
+  }
+
+  /** Declares delegates that stopped heartbeating (or whose process is gone) lost. */
+  private checkDelegatesAlive(): void {
+    const now = Date.now();
+    for (const owner of new Set(this.delegatedTo.values())) {
+      const lease = this.view.claims.lease(owner);
+      if (!lease || !whyLost(this.view.claims, lease, now)) continue;
+      this.busy++;
+      declareLost(this.deps.log, this.view, this.buildRequestId, owner)
+        .then((fresh) => this.onFresh(fresh))
+        .catch((error: unknown) => (this.fatal ??= error))
+        .finally(() => {
+          this.busy--;
+          this.waker.notify();
+        });
+    }
+  }
+
+  // --- Own lease --------------------------------------------------------------
+
+  private heartbeat(): void {
+    this.emit(payload("buildHeartbeat", { runningJobs: this.running.size }));
+    const log = this.deps.log;
+    const after = this.selfLostCursor;
+    void Promise.all([
+      log.read(after, { buildRequestId: this.buildRequestId, kinds: ["buildRequestLost"] }, 1),
+      log.head(),
+    ])
+      .then(([found, head]) => {
+        this.selfLostCursor = Math.max(this.selfLostCursor, head);
+        const lost = found[0]?.event.event;
+        if (lost?.case === "buildRequestLost")
+          this.onDeclaredLost(lost.value.detectedByBuildRequestId, lost.value.reason);
+      })
+      .catch(() => {}); // the log failing shows up in the next append
+  }
+
+  /** Another build request took this one's work over: stop at once, report nothing as built from here on. */
+  private onDeclaredLost(detectedBy: string, reason: string): void {
+    if (this.lostMessage !== undefined) return;
+    this.lostMessage = `build request ${detectedBy} declared this build lost (${reason}) and took its work over`;
+    this.cancelling ??= this.lostMessage;
+    const ids = [...this.running.values()].map((r) => r.jobRunId);
+    if (ids.length > 0) this.emit(payload("jobCancels", { jobRunIds: ids, reason: this.lostMessage }));
+    for (const { handle } of this.running.values()) handle.cancel(this.lostMessage);
+    this.waker.notify();
   }
 
   private startReadyTasks(): void {
@@ -105,7 +309,7 @@ export class BuildRun {
   private start(index: number): void {
     const task = this.plan.tasks[index]!;
     const job = this.deps.graph.job(task.job!.label)!;
-    const attempt = ++this.attempts[index]!;
+    const attempt = (this.attempts[index] = (this.attempts[index] ?? 0) + 1);
     const jobRunId = newId();
     this.emit(jobScheduleSuccess(task, attempt), jobRunId);
     for (const output of task.config!.outputs) {
@@ -147,7 +351,7 @@ export class BuildRun {
     const refs: ManifestRef[] = [];
     for (const input of task.config!.inputs) {
       const ref = input.partitionRef!.str;
-      const manifest = this.builtManifests.get(ref) ?? this.catalog.availableManifest(ref);
+      const manifest = this.builtManifests.get(ref) ?? this.view.catalog.availableManifest(ref);
       refs.push(
         create(ManifestRefSchema, {
           partitionRef: { str: ref },
@@ -158,12 +362,6 @@ export class BuildRun {
       );
     }
     return refs;
-  }
-
-  private heartbeatIfDue(): void {
-    if (Date.now() - this.lastHeartbeat < this.request.heartbeatMs) return;
-    this.lastHeartbeat = Date.now();
-    this.emit(payload("buildHeartbeat", { runningJobs: this.running.size }));
   }
 
   private reapEnded(): void {
@@ -212,7 +410,7 @@ export class BuildRun {
       isRetryable(outcome.category) &&
       this.attempts[ended.task]! <= this.request.retries
     ) {
-      const delay = this.request.retryBackoffMs * 2 ** (this.attempts[ended.task]! - 1);
+      const delay = this.request.retryBackoffMs * 2 ** ((this.attempts[ended.task] ?? 1) - 1);
       this.pendingRetries++;
       setTimeout(() => {
         this.pendingRetries--;
@@ -241,14 +439,58 @@ export class BuildRun {
     if (!this.request.keepGoing) this.cancelAll(`job "${task.job!.label}" failed`, false);
   }
 
+  /**
+   * Stops the build: no new task starts; running jobs are cancelled, except
+   * those whose partitions another live build request waits on (they run to
+   * the end and are recorded); claims on tasks that never started are
+   * released at once, so that waiting build requests take them over.
+   */
   private cancelAll(reason: string, byUser: boolean): void {
     if (this.cancelling !== undefined) return;
     this.cancelling = reason;
     this.cancelledByUser = byUser;
-    const ids = [...this.running.values()].map((r) => r.jobRunId);
-    if (ids.length > 0) this.emit(payload("jobCancels", { jobRunIds: ids, reason }));
-    for (const { handle } of this.running.values()) handle.cancel(reason);
-    this.waker.notify();
+    this.busy++;
+    this.waiters()
+      .then((waitedOn) => {
+        const cancel: { jobRunId: string; handle: RunningJob }[] = [];
+        for (const [index, job] of this.running) {
+          const outputs = this.plan.tasks[index]!.config!.outputs;
+          if (outputs.some((o) => waitedOn.has(o.str))) this.keptForWaiters++;
+          else cancel.push(job);
+        }
+        if (cancel.length > 0) this.emit(payload("jobCancels", { jobRunIds: cancel.map((c) => c.jobRunId), reason }));
+        for (const { handle } of cancel) handle.cancel(reason);
+        const unstarted: string[] = [];
+        for (let i = 0; i < this.plan.size; i++) {
+          const state = this.plan.stateOf(i);
+          if (state !== TaskState.Waiting && state !== TaskState.Ready) continue;
+          if (!this.blockedBy.has(i)) for (const o of this.plan.tasks[i]!.config!.outputs) unstarted.push(o.str);
+        }
+        if (unstarted.length > 0)
+          this.emit(payload("partitionsReleased", { partitions: unstarted.map((str) => ({ str })), reason }));
+      })
+      .catch((error: unknown) => (this.fatal ??= error))
+      .finally(() => {
+        this.busy--;
+        this.waker.notify();
+      });
+  }
+
+  /** Partitions of this build that other live build requests have delegated to it. */
+  private async waiters(): Promise<Set<string>> {
+    const waited = new Set<string>();
+    const delegations = await this.deps.log.read(this.view.cursor, { kinds: ["partitionDelegated"] });
+    for (const { event } of delegations) {
+      const d = event.event;
+      if (d.case !== "partitionDelegated" || d.value.delegateBuildRequestId !== this.buildRequestId) continue;
+      if (d.value.reason !== DelegationReason.IN_PROGRESS) continue;
+      if (this.view.claims.lease(event.buildRequestId)?.ended) continue;
+      waited.add(d.value.partitionRef?.str ?? "");
+    }
+    for (const [index] of this.running)
+      for (const o of this.plan.tasks[index]!.config!.outputs)
+        if (this.view.claims.waitersOn(this.buildRequestId, o.str).length > 0) waited.add(o.str);
+    return waited;
   }
 
   private finish(): Omit<BuildResult, "jobGraph" | "partitionsSkipped"> {
@@ -258,6 +500,19 @@ export class BuildRun {
       for (const index of this.plan.waitingTasks())
         blocked.push({ task: this.plan.tasks[index]!, reason: "its inputs can never be produced" });
     }
+    const counts = {
+      buildRequestId: this.buildRequestId,
+      tasksToRun: this.plan.size,
+      jobsSucceeded: this.jobsSucceeded,
+      jobsFailed: this.failures.length,
+      partitionsBuilt: this.partitionsBuilt,
+      partitionsDelegated: this.waitedOn.size,
+      failures: this.failures,
+      blocked,
+      delegateFailures: this.delegateFailures,
+    };
+    // The build request that declared this one lost has recorded its end.
+    if (this.lostMessage !== undefined) return { ...counts, status: "failed", message: this.lostMessage };
     if (blocked.length > 0) {
       this.emit(payload("jobsUnschedulable", { tasks: blocked.map((b) => ({ task: b.task, reason: b.reason })) }));
       for (const b of blocked) {
@@ -272,32 +527,42 @@ export class BuildRun {
         }
       }
     }
-    const counts = {
-      buildRequestId: this.buildRequestId,
-      tasksToRun: this.plan.size,
-      jobsSucceeded: this.jobsSucceeded,
-      jobsFailed: this.failures.length,
-      partitionsBuilt: this.partitionsBuilt,
-      failures: this.failures,
-      blocked,
-    };
-    if (this.failures.length === 0 && blocked.length === 0 && this.cancelling === undefined) {
-      this.emit(payload("graphBuildSuccess", { jobsRun: this.jobsSucceeded, partitionsBuilt: this.partitionsBuilt }));
+    const ok =
+      this.failures.length === 0 &&
+      blocked.length === 0 &&
+      this.delegateFailures.length === 0 &&
+      this.cancelling === undefined;
+    if (ok) {
+      this.emit(
+        payload("graphBuildSuccess", {
+          jobsRun: this.jobsSucceeded,
+          partitionsBuilt: this.partitionsBuilt,
+          partitionsDelegated: this.waitedOn.size,
+        }),
+      );
       this.emit(payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_COMPLETED }));
+      const waited = this.waitedOn.size > 0 ? `; waited for ${this.waitedOn.size} built by other build requests` : "";
       return {
         ...counts,
         status: "completed",
-        message: `built ${this.partitionsBuilt} partitions in ${this.jobsSucceeded} jobs`,
+        message: `built ${this.partitionsBuilt} partitions in ${this.jobsSucceeded} jobs${waited}`,
       };
     }
+    const kept =
+      this.keptForWaiters > 0
+        ? ` (${this.keptForWaiters} running job${this.keptForWaiters === 1 ? "" : "s"} that other build requests wait on ran to the end)`
+        : "";
     const message = this.cancelledByUser
-      ? this.cancelling!
+      ? this.cancelling! + kept
       : this.failures.length > 0
         ? `${this.failures.length} job${this.failures.length === 1 ? "" : "s"} failed: ${this.failures.map((f) => `"${f.task.job!.label}" (${f.task.config!.outputs.map((o) => o.str).join(", ")})`).join(", ")}`
-        : (this.cancelling ?? `${blocked.length} tasks could not be scheduled`);
-    const failedPartitions = [...this.failures.map((f) => f.task), ...blocked.map((b) => b.task)].flatMap(
-      (t) => t.config!.outputs,
-    );
+        : this.delegateFailures.length > 0
+          ? `${this.delegateFailures.length} delegated partition${this.delegateFailures.length === 1 ? "" : "s"} failed: ${this.delegateFailures.map((f) => `${f.ref} (in build request ${f.delegateBuildRequestId}${f.message ? `: ${f.message}` : ""})`).join(", ")}`
+          : (this.cancelling ?? `${blocked.length} tasks could not be scheduled`);
+    const failedPartitions = [
+      ...[...this.failures.map((f) => f.task), ...blocked.map((b) => b.task)].flatMap((t) => t.config!.outputs),
+      ...this.delegateFailures.map((f) => ({ $typeName: "databuild.v1.PartitionRef" as const, str: f.ref })),
+    ];
     this.emit(payload("graphBuildFail", { message, failedPartitions }));
     const status = this.cancelledByUser
       ? BuildRequestStatus.BUILD_REQUEST_CANCELLED

@@ -18,7 +18,9 @@ const BLOCKED_SHOWN = 5;
 export function formatBuildSummary(result: BuildResult, elapsedMs: number, command = "databuild"): string {
   const id = result.buildRequestId;
   const lines: string[] = [];
-  const skipped = result.partitionsSkipped > 0 ? `, ${result.partitionsSkipped} already available` : "";
+  const delegated =
+    result.partitionsDelegated > 0 ? `, ${result.partitionsDelegated} built by other build requests` : "";
+  const skipped = (result.partitionsSkipped > 0 ? `, ${result.partitionsSkipped} already available` : "") + delegated;
   switch (result.status) {
     case "dry-run":
       lines.push(
@@ -28,7 +30,13 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number, comma
       );
       return lines.join("\n") + "\n";
     case "completed":
-      if (result.tasksToRun === 0) {
+      if (result.tasksToRun === 0 && result.partitionsDelegated > 0) {
+        lines.push(
+          pc.green(
+            `Build completed: every partition was built by another build request (${result.partitionsDelegated} waited for; ${formatDuration(elapsedMs)}).`,
+          ),
+        );
+      } else if (result.tasksToRun === 0) {
         const requested = result.jobGraph?.outputs.length ?? 0;
         lines.push(
           pc.green(
@@ -71,6 +79,12 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number, comma
           for (const line of o.stderrTail) lines.push(pc.dim(`    | ${line}`));
         }
         lines.push(pc.dim(`    full log: ${command} logs ${shortId(failure.jobRunId)}`));
+      }
+      for (const f of result.delegateFailures) {
+        lines.push(
+          `  ${f.ref} failed in build request ${shortId(f.delegateBuildRequestId)}, which was building it${f.message ? `: ${f.message}` : ""}`,
+        );
+        lines.push(pc.dim(`    see: ${command} explain ${f.ref}`));
       }
       if (result.blocked.length > 0) {
         lines.push(`  ${result.blocked.length} task${result.blocked.length === 1 ? "" : "s"} not run:`);

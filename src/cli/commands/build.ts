@@ -7,6 +7,7 @@ import { availableParallelism, hostname, userInfo } from "node:os";
 import { DEFAULT_BUILD_REQUEST } from "../../executor/build-request.ts";
 import { buildGraph } from "../../executor/build-graph.ts";
 import { JobRunners } from "../../wrapper/index.ts";
+import { UsageError } from "../../core/errors.ts";
 import type { CommandContext } from "../context.ts";
 import { EXIT_FAILURE, EXIT_OK } from "../exit-codes.ts";
 import { nonNegativeInteger, positiveInteger, positiveSeconds } from "../options.ts";
@@ -21,6 +22,7 @@ interface BuildOptions {
   force?: boolean;
   retries: number;
   heartbeat: number;
+  heartbeatTimeout: number;
   killGrace: number;
 }
 
@@ -50,6 +52,12 @@ export function registerBuild(
       DEFAULT_BUILD_REQUEST.heartbeatMs / 1000,
     )
     .option(
+      "--heartbeat-timeout <seconds>",
+      "after this long without a heartbeat, other builds may declare this one lost and take its work over",
+      positiveSeconds("--heartbeat-timeout"),
+      DEFAULT_BUILD_REQUEST.heartbeatTimeoutMs / 1000,
+    )
+    .option(
       "--kill-grace <seconds>",
       "time a cancelled job gets between SIGTERM and SIGKILL",
       positiveSeconds("--kill-grace"),
@@ -57,6 +65,10 @@ export function registerBuild(
     )
     .action(async (refArgs: string[], options: BuildOptions) => {
       const ctx = context();
+      if (options.heartbeatTimeout <= options.heartbeat)
+        throw new UsageError(
+          `--heartbeat-timeout (${options.heartbeatTimeout} s) must be longer than --heartbeat (${options.heartbeat} s)`,
+        );
       const refs = ctx.refs(refArgs);
       const graph = await ctx.loadGraph();
       const log = await ctx.openEventLog();
@@ -71,7 +83,9 @@ export function registerBuild(
       let interrupts = 0;
       const onInterrupt = () => {
         if (++interrupts > 1) process.exit(130);
-        stderr.write("\ninterrupted: cancelling running jobs (press Ctrl-C again to exit at once)\n");
+        stderr.write(
+          "\ninterrupted: cancelling running jobs; jobs other builds wait on run to the end (press Ctrl-C again to exit at once)\n",
+        );
         abort.abort();
       };
       process.on("SIGINT", onInterrupt);
@@ -89,6 +103,7 @@ export function registerBuild(
             dryRun: options.dryRun ?? false,
             retries: options.retries,
             heartbeatMs: options.heartbeat * 1000,
+            heartbeatTimeoutMs: options.heartbeatTimeout * 1000,
             killGraceMs: options.killGrace * 1000,
             requester: requester(),
             signal: abort.signal,

@@ -49,16 +49,23 @@ const GRAPH: Partial<Record<EventCase, string>> = {
   buildHeartbeat: "h",
   graphBuildFail: "B",
   graphBuildSuccess: "W",
+  buildRequestLost: "Z",
 };
 // Analysis fails (dispatch, cycle or config), or yields a job graph that is
 // then built: scheduling, heartbeats, failures and cancels, ending in success
-// or failure (possibly after reporting unschedulable tasks).
-const GRAPH_PATH = /^(?:(?:J+|D|Y)NB|O[rEefkh]*(?:W|u?B))$/;
+// or failure (possibly after reporting unschedulable tasks). A takeover
+// analyzes again mid-build (another job graph, or an analysis failure). A
+// build declared lost ends where it was cut off, with the lost event, its
+// lost job runs and a build failure recorded by the build that found it
+// (and, if it was only paused, the cancels it sends when it wakes up).
+const BUILDING = "O(?:[rEefkhO]|(?:J+|D|Y)N)*";
+const GRAPH_PATH = new RegExp(`^(?:(?:J+|D|Y)NB|${BUILDING}(?:W|u?B)|(?:J*|${BUILDING})Zf*Bk*)$`);
 
 const FINAL = new Set([
   BuildRequestStatus.BUILD_REQUEST_COMPLETED,
   BuildRequestStatus.BUILD_REQUEST_FAILED,
   BuildRequestStatus.BUILD_REQUEST_CANCELLED,
+  BuildRequestStatus.BUILD_REQUEST_LOST,
 ]);
 
 /** Returns every violation found in one build request's events (in log order); empty when valid. */

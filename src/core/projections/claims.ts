@@ -1,0 +1,194 @@
+/**
+ * @module Claims and leases, folded from the build event log: which live
+ * build request holds each partition, when each build request was last
+ * heard from, which of its job runs were still running, and who waits on
+ * whom. This is the state exactly-once builds are decided on; it is only
+ * acted on inside `EventLog.appendAtomically`, so two build requests never
+ * decide on the same stale view.
+ *
+ * A lease is the promise a build request makes in its BuildOptions: a
+ * heartbeat every `heartbeat_interval_ms`, and that it may be declared lost
+ * after `heartbeat_timeout_ms` without any event. Time is the events' own
+ * timestamps (wall clocks), so the hosts sharing a log need clocks that
+ * agree to well within the timeout (NTP), as with any lease.
+ */
+import { timestampMs } from "@bufbuild/protobuf/wkt";
+import {
+  BuildRequestStatus,
+  DelegationReason,
+  PartitionStatus,
+  type BuildEvent,
+  type Task,
+} from "../../gen/databuild_pb.ts";
+import type { EventCase } from "../build-event.ts";
+
+/** The event kinds the claim book folds; read only these. */
+export const CLAIM_KINDS: readonly EventCase[] = [
+  "buildRequestReceived",
+  "buildRequestStatusChanged",
+  "buildRequestLost",
+  "buildHeartbeat",
+  "partitionsClaimed",
+  "partitionsReleased",
+  "partitionManifest",
+  "partitionStatusChanged",
+  "partitionDelegated",
+  "jobScheduleSuccess",
+  "taskLaunchSuccess",
+  "jobExecFail",
+];
+
+/** Assumed for logs written before leases were recorded. */
+export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000;
+
+const FINAL = new Set([
+  BuildRequestStatus.BUILD_REQUEST_COMPLETED,
+  BuildRequestStatus.BUILD_REQUEST_FAILED,
+  BuildRequestStatus.BUILD_REQUEST_CANCELLED,
+  BuildRequestStatus.BUILD_REQUEST_LOST,
+]);
+
+/** A job run its build request started and has not seen end. */
+export interface OpenJobRun {
+  readonly jobRunId: string;
+  readonly task: Task | undefined;
+  launched: boolean;
+  pid: number;
+  hostname: string;
+}
+
+export interface Lease {
+  readonly buildRequestId: string;
+  readonly hostname: string;
+  readonly pid: number;
+  readonly heartbeatTimeoutMs: number;
+  /** Timestamp (ms) of the latest event from this build request. */
+  lastSeenMs: number;
+  /** The build request ended (a final status) or was declared lost. */
+  ended: boolean;
+  lost: boolean;
+  /** Partitions it claimed and has neither built, failed nor released. */
+  readonly claims: Set<string>;
+  readonly openRuns: Map<string, OpenJobRun>;
+}
+
+export class ClaimBook {
+  private readonly leases = new Map<string, Lease>();
+  private readonly owners = new Map<string, Lease>();
+  /** For each build request, the build requests that delegated IN_PROGRESS partitions to it, by partition. */
+  private readonly waiters = new Map<string, Map<string, Set<string>>>();
+
+  apply(event: BuildEvent): void {
+    const payload = event.event;
+    if (payload.case === "buildRequestReceived") {
+      const options = payload.value.options;
+      this.leases.set(event.buildRequestId, {
+        buildRequestId: event.buildRequestId,
+        hostname: payload.value.hostname,
+        pid: payload.value.pid,
+        heartbeatTimeoutMs: options?.heartbeatTimeoutMs || DEFAULT_HEARTBEAT_TIMEOUT_MS,
+        lastSeenMs: event.timestamp ? timestampMs(event.timestamp) : 0,
+        ended: false,
+        lost: false,
+        claims: new Set(),
+        openRuns: new Map(),
+      });
+      return;
+    }
+    const lease = this.leases.get(event.buildRequestId);
+    if (!lease) return;
+    if (event.timestamp && !lease.ended) lease.lastSeenMs = Math.max(lease.lastSeenMs, timestampMs(event.timestamp));
+    switch (payload.case) {
+      case "buildRequestStatusChanged":
+        if (FINAL.has(payload.value.status)) this.end(lease, false);
+        break;
+      case "buildRequestLost":
+        this.end(lease, true);
+        break;
+      case "partitionsClaimed":
+        if (lease.ended) break;
+        for (const ref of payload.value.partitions) {
+          this.owners.set(ref.str, lease);
+          lease.claims.add(ref.str);
+        }
+        break;
+      case "partitionsReleased":
+        for (const ref of payload.value.partitions) this.unclaim(lease, ref.str);
+        break;
+      case "partitionManifest":
+        for (const ref of payload.value.outputs) this.unclaim(lease, ref.str);
+        lease.openRuns.delete(event.jobRunId);
+        break;
+      case "partitionStatusChanged":
+        if (payload.value.status === PartitionStatus.PARTITION_FAILED)
+          this.unclaim(lease, payload.value.partitionRef?.str ?? "");
+        break;
+      case "partitionDelegated":
+        if (payload.value.reason === DelegationReason.IN_PROGRESS) {
+          const byRef = this.waiters.get(payload.value.delegateBuildRequestId) ?? new Map<string, Set<string>>();
+          this.waiters.set(payload.value.delegateBuildRequestId, byRef);
+          const ref = payload.value.partitionRef?.str ?? "";
+          const set = byRef.get(ref) ?? new Set<string>();
+          byRef.set(ref, set.add(event.buildRequestId));
+        }
+        break;
+      case "jobScheduleSuccess":
+        if (!lease.ended)
+          lease.openRuns.set(event.jobRunId, {
+            jobRunId: event.jobRunId,
+            task: payload.value.task,
+            launched: false,
+            pid: 0,
+            hostname: "",
+          });
+        break;
+      case "taskLaunchSuccess": {
+        const run = lease.openRuns.get(event.jobRunId);
+        if (run) Object.assign(run, { launched: true, pid: payload.value.pid, hostname: payload.value.hostname });
+        break;
+      }
+      case "jobExecFail":
+        lease.openRuns.delete(event.jobRunId);
+        break;
+    }
+  }
+
+  lease(buildRequestId: string): Lease | undefined {
+    return this.leases.get(buildRequestId);
+  }
+
+  /** The live build request holding a claim on `ref`, if any (a lease past its timeout still holds until declared lost). */
+  ownerOf(ref: string): Lease | undefined {
+    return this.owners.get(ref);
+  }
+
+  /** Build requests that have not ended, oldest first. */
+  *liveLeases(): IterableIterator<Lease> {
+    for (const lease of this.leases.values()) if (!lease.ended) yield lease;
+  }
+
+  /** Whether `lease` has been silent longer than its timeout at `nowMs`. */
+  isExpired(lease: Lease, nowMs: number): boolean {
+    return !lease.ended && nowMs - lease.lastSeenMs > lease.heartbeatTimeoutMs;
+  }
+
+  /** Live build requests that delegated `ref` to `buildRequestId` and still wait on it. */
+  waitersOn(buildRequestId: string, ref: string): string[] {
+    const ids = this.waiters.get(buildRequestId)?.get(ref);
+    if (!ids) return [];
+    return [...ids].filter((id) => this.leases.get(id)?.ended === false);
+  }
+
+  private end(lease: Lease, lost: boolean): void {
+    lease.ended = true;
+    lease.lost ||= lost;
+    for (const ref of lease.claims) if (this.owners.get(ref) === lease) this.owners.delete(ref);
+    lease.claims.clear();
+    if (!lost) lease.openRuns.clear();
+  }
+
+  private unclaim(lease: Lease, ref: string): void {
+    lease.claims.delete(ref);
+    if (this.owners.get(ref) === lease) this.owners.delete(ref);
+  }
+}

@@ -1,0 +1,58 @@
+/**
+ * @module SharedView: what one build request knows of all the others, folded
+ * from the log: the partition catalog (what is available) and the claim book
+ * (who builds what, who is alive). Every event is applied once, in offset
+ * order, whether it arrived by a read, a watch or inside an atomic append.
+ */
+import type { BuildEvent } from "../gen/databuild_pb.ts";
+import type { EventCase } from "../core/build-event.ts";
+import type { EventFilter, EventLog, LoggedEvent } from "../core/event-log.ts";
+import { CLAIM_KINDS, ClaimBook } from "../core/projections/claims.ts";
+import { PARTITION_CATALOG_KINDS, PartitionCatalog } from "../core/projections/partition-catalog.ts";
+import { loadProjection } from "./load-projection.ts";
+
+export const SHARED_VIEW_KINDS: readonly EventCase[] = [...new Set([...PARTITION_CATALOG_KINDS, ...CLAIM_KINDS])];
+const PAGE = 10_000;
+export const SHARED_VIEW_FILTER: EventFilter = { kinds: SHARED_VIEW_KINDS };
+
+export class SharedView {
+  readonly catalog = new PartitionCatalog();
+  readonly claims = new ClaimBook();
+  /** The offset of the last event applied. */
+  cursor = 0;
+
+  /** Reads and applies everything logged since the cursor; returns what was new. */
+  async refresh(log: EventLog): Promise<LoggedEvent[]> {
+    const fresh: LoggedEvent[] = [];
+    for (;;) {
+      const page = this.apply(await log.read(this.cursor, SHARED_VIEW_FILTER, PAGE));
+      if (page.length === 0) return fresh;
+      for (const e of page) fresh.push(e);
+    }
+  }
+
+  /** Loads the whole log (a new view), keeping no events in memory. */
+  async load(log: EventLog): Promise<void> {
+    this.cursor = await loadProjection(log, { apply: (e) => this.applyEvent(e) }, SHARED_VIEW_KINDS, this.cursor);
+  }
+
+  /** Applies the events after the cursor (earlier ones were applied already); returns those. */
+  apply(events: readonly LoggedEvent[]): LoggedEvent[] {
+    const fresh = events.filter((e) => e.offset > this.cursor);
+    for (const { event } of fresh) this.applyEvent(event);
+    if (fresh.length > 0) this.cursor = fresh[fresh.length - 1]!.offset;
+    return fresh;
+  }
+
+  /** Applies events this build appended atomically, given their offsets and the head after them. */
+  applyAppended(events: readonly BuildEvent[], offsets: readonly number[], head: number): LoggedEvent[] {
+    const fresh = this.apply(events.map((event, i) => ({ event, offset: offsets[i]! })));
+    this.cursor = Math.max(this.cursor, head);
+    return fresh;
+  }
+
+  private applyEvent(event: BuildEvent): void {
+    this.catalog.apply(event);
+    this.claims.apply(event);
+  }
+}

@@ -25,7 +25,7 @@
  * if their holder lets go of them or is lost.
  */
 import { hostname } from "node:os";
-import { BuildRequestStatus, PartitionStatus, type JobGraph } from "../gen/databuild_pb.ts";
+import { BuildRequestStatus, PartitionStatus } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
 import { AnalyzeError } from "../core/errors.ts";
 import { partitionStatusChanged } from "../core/hot-payloads.ts";

@@ -6,8 +6,10 @@ protocol. In short: JSON requests, one per line, on stdin
 9-byte header (kind u8, job id u32 LE, payload length u32 LE) then the
 payload. os.posix_spawn is vfork based, so a spawn costs the same whatever
 the parent's size. The launcher exits when its stdin reaches EOF (its parent
-closed it or died); running jobs are left alone, as the in-process path
-leaves them when databuild dies.
+closed it or died, even by SIGKILL). Jobs still running then are ended first
+(SIGTERM to each process group, up to 2 s of grace, then SIGKILL): nobody is
+left to record their result, and another build will take their work over,
+which must not race with an orphan still writing its outputs.
 """
 
 import errno
@@ -17,10 +19,14 @@ import selectors
 import signal
 import struct
 import sys
+import time
 
 READY, SPAWNED, SPAWN_ERROR, STDOUT, STDERR, EXIT, CLOSED = range(7)
 HEADER = struct.Struct("<BII")
 READ_SIZE = 65536
+# How long jobs ended at stdin EOF get between SIGTERM and SIGKILL, and then to be gone after SIGKILL.
+TERM_GRACE = 2.0
+KILL_WAIT = 1.0
 # Signals a job must not inherit as ignored: Python ignores SIGPIPE and SIGXFSZ, the launcher SIGINT.
 SIGDEF = tuple(s for s in (signal.SIGPIPE, getattr(signal, "SIGXFSZ", None), signal.SIGINT) if s is not None)
 
@@ -190,6 +196,92 @@ def handle(request):
             close_pipe(job, fd)
 
 
+def signal_groups(pgids, signum):
+    for pgid in pgids:
+        try:
+            os.killpg(pgid, signum)
+        except OSError:
+            pass  # ESRCH: the group is gone already
+
+
+def live_groups(pgids):
+    """The groups whose job is not reaped yet or that still have a live member. An orphaned member's zombie does
+    not count: init may reap it late, or never (a container's plain PID 1), and a zombie writes nothing."""
+    reap()
+    if not sys.platform.startswith("linux"):
+        return [pgid for pgid in pgids if pgid in by_pid or group_exists(pgid)]
+    wanted = set(pgids)
+    live = wanted & by_pid.keys()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as file:
+                stat = file.read()
+        except OSError:
+            continue  # exited meanwhile
+        # After "(comm)": state, ppid, pgrp, ...
+        state, _ppid, pgrp = stat[stat.rindex(b")") + 2 :].split(b" ", 3)[:3]
+        if state != b"Z" and int(pgrp) in wanted:
+            live.add(int(pgrp))
+    return [pgid for pgid in pgids if pgid in live]
+
+
+def group_exists(pgid):
+    try:
+        os.killpg(pgid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def wait_groups(pgids, seconds):
+    """Waits up to `seconds` for the groups to be gone, reading and dropping job output so no job blocks on a
+    full pipe; returns the groups still alive. Polls too: members other than the job are not our children."""
+    deadline = time.monotonic() + seconds
+    while True:
+        pgids = live_groups(pgids)
+        left = deadline - time.monotonic()
+        if not pgids or left <= 0:
+            return pgids
+        for key, _events in selector.select(min(left, 0.05)):
+            kind, job = key.data
+            if kind == "wake":
+                try:
+                    while os.read(key.fd, 4096):
+                        pass
+                except BlockingIOError:
+                    pass
+            elif kind in (STDOUT, STDERR) and key.fd in job.open_pipes:
+                try:
+                    if not os.read(key.fd, READ_SIZE):
+                        close_pipe(job, key.fd)
+                except BlockingIOError:
+                    pass
+
+
+def end_jobs():
+    """At stdin EOF, or stdout broken (the parent is gone): ends the jobs still running, for the reason the module
+    docstring gives. Their frames are dropped, nobody reads them."""
+    pgids = [job.pid for job in jobs.values()]
+    if not pgids:
+        return
+    if 0 in selector.get_map():
+        selector.unregister(0)  # readable for ever at EOF, and no request is taken any more
+    for job in jobs.values():
+        if job.stdin_fd >= 0:  # still registered, waiting to write
+            selector.unregister(job.stdin_fd)
+            os.close(job.stdin_fd)
+            job.stdin_fd = -1
+            job.stdin = b""
+    signal_groups(pgids, signal.SIGTERM)
+    survivors = wait_groups(pgids, TERM_GRACE)
+    if survivors:
+        signal_groups(survivors, signal.SIGKILL)
+        wait_groups(survivors, KILL_WAIT)  # reaps them: exiting first would leave zombies behind
+    outbuf.clear()
+
+
 def main():
     if sys.version_info < (3, 8) or not hasattr(os, "posix_spawn"):
         sys.exit("databuild launcher: needs Python 3.8+ with os.posix_spawn")
@@ -219,6 +311,7 @@ def main():
                 except BlockingIOError:
                     continue
                 if not data:
+                    end_jobs()
                     flush()
                     return
                 lines = (pending + data).split(b"\n")
@@ -251,5 +344,8 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except BrokenPipeError:
-        pass  # the parent is gone
+    except (BrokenPipeError, ConnectionResetError):
+        # The parent is gone, its stdin EOF maybe not read yet: the same end as at EOF. (Node's stdio pipes are
+        # sockets: a peer gone with frames unread makes the next write fail with ECONNRESET, not EPIPE.)
+        outbuf.clear()
+        end_jobs()

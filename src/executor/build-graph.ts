@@ -52,7 +52,11 @@ export interface BuildDependencies {
 /** Runs one build request to its end. Never throws for a failed build: see `status`. */
 export async function buildGraph(deps: BuildDependencies, request: BuildRequest): Promise<BuildResult> {
   const buildRequestId = request.buildRequestId ?? newId();
-  const recorder = new EventRecorder(request.dryRun ? undefined : deps.log, request.dryRun ? [] : deps.observers);
+  let onLost: (detectedBy: string, reason: string) => void = () => {};
+  const recorder = new EventRecorder(request.dryRun ? undefined : deps.log, request.dryRun ? [] : deps.observers, {
+    buildRequestId,
+    onLost: (detectedBy, reason) => onLost(detectedBy, reason),
+  });
   const scope = { buildRequestId };
   const refs = [...new Set(request.refs)];
 
@@ -136,9 +140,13 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
   recorder.emit(scope, payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_EXECUTING }));
 
   const run = new BuildRun(deps, request, recorder, buildRequestId, plan, view, context, delegated);
+  onLost = (detectedBy, reason) => run.onDeclaredLost(detectedBy, reason);
   const outcome = await run.execute(claimed.fresh);
   const result: BuildResult = { ...outcome, jobGraph, partitionsSkipped: available.size };
   await recorder.durable();
+  // Declared lost while finishing: the last events (maybe manifests) were refused.
+  const lost = run.lostMessage;
+  if (lost !== undefined && result.status !== "failed") return { ...result, status: "failed", message: lost };
   return result;
 }
 

@@ -71,9 +71,8 @@ export class BuildRun {
   private takingOver = false;
   private stopWatch: (() => void) | undefined;
   private lastLivenessCheck = 0;
-  private selfLostCursor: number;
   /** Set when another build request declared this one lost. */
-  private lostMessage: string | undefined;
+  lostMessage: string | undefined;
   private keptForWaiters = 0;
   private fatal: unknown;
 
@@ -89,7 +88,6 @@ export class BuildRun {
   ) {
     this.delegatedTo = new Map(delegated);
     for (const ref of delegated.keys()) this.waitedOn.add(ref);
-    this.selfLostCursor = view.cursor;
   }
 
   /** `fresh`: events the view took in while planning, not yet reacted to. */
@@ -260,25 +258,13 @@ export class BuildRun {
 
   // --- Own lease --------------------------------------------------------------
 
+  /** The lease: a heartbeat while the build runs (the recorder's fence notices if it was declared lost). */
   private heartbeat(): void {
     this.emit(payload("buildHeartbeat", { runningJobs: this.running.size }));
-    const log = this.deps.log;
-    const after = this.selfLostCursor;
-    void Promise.all([
-      log.read(after, { buildRequestId: this.buildRequestId, kinds: ["buildRequestLost"] }, 1),
-      log.head(),
-    ])
-      .then(([found, head]) => {
-        this.selfLostCursor = Math.max(this.selfLostCursor, head);
-        const lost = found[0]?.event.event;
-        if (lost?.case === "buildRequestLost")
-          this.onDeclaredLost(lost.value.detectedByBuildRequestId, lost.value.reason);
-      })
-      .catch(() => {}); // the log failing shows up in the next append
   }
 
-  /** Another build request took this one's work over: stop at once, report nothing as built from here on. */
-  private onDeclaredLost(detectedBy: string, reason: string): void {
+  /** Another build request took this one's work over: stop at once (the recorder records nothing more). */
+  onDeclaredLost(detectedBy: string, reason: string): void {
     if (this.lostMessage !== undefined) return;
     this.lostMessage = `build request ${detectedBy} declared this build lost (${reason}) and took its work over`;
     this.cancelling ??= this.lostMessage;

@@ -6,6 +6,12 @@
  * partition is released to its consumers). A SQLite commit blocks the event
  * loop, so batching by tick alone would commit a few lines of a chatty job
  * at a time; batching by time keeps logging off the critical path.
+ *
+ * Fencing: with a fence, every batch is appended atomically with the check
+ * that no other build request has declared this one lost. Once one has (this
+ * process was paused past its lease, and its work was taken over), nothing
+ * more is recorded: a late manifest from here would make a partition
+ * "built" twice.
  */
 import type { BuildEvent } from "../gen/databuild_pb.ts";
 import type { EventPayload } from "../core/build-event.ts";
@@ -13,6 +19,12 @@ import type { EventLog } from "../core/event-log.ts";
 import { newEvent, type EventScope } from "../core/new-event.ts";
 
 export type EventObserver = (event: BuildEvent) => void;
+
+export interface RecorderFence {
+  readonly buildRequestId: string;
+  /** Called once, when a batch was refused because this build request was declared lost. */
+  onLost(detectedBy: string, reason: string): void;
+}
 
 const FLUSH_MS = 25;
 const BATCH_EVENTS = 10_000;
@@ -22,11 +34,19 @@ export class EventRecorder {
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private failure: unknown;
+  private fenceCursor = 0;
+  private fenced = false;
 
   constructor(
     private readonly log: EventLog | undefined,
     private readonly observers: readonly EventObserver[] = [],
+    private readonly fence?: RecorderFence,
   ) {}
+
+  /** True once this build request was found declared lost (nothing is recorded any more). */
+  get isFenced(): boolean {
+    return this.fenced;
+  }
 
   /** Records a payload for `scope`. */
   emit(scope: EventScope, payload: EventPayload): BuildEvent {
@@ -59,9 +79,24 @@ export class EventRecorder {
     this.pending = [];
     const log = this.log;
     this.flushing = this.flushing
-      .then(() => log.append(batch).then(() => undefined))
+      .then(() => (this.fence ? this.appendFenced(log, this.fence, batch) : log.append(batch).then(() => undefined)))
       .catch((error: unknown) => {
         this.failure ??= error;
       });
+  }
+
+  private async appendFenced(log: EventLog, fence: RecorderFence, batch: BuildEvent[]): Promise<void> {
+    if (this.fenced) return;
+    const outcome = await log.appendAtomically(
+      this.fenceCursor,
+      { buildRequestId: fence.buildRequestId, kinds: ["buildRequestLost"] },
+      (found) => (found.length > 0 ? { append: [], result: found[0]!.event } : { append: batch, result: undefined }),
+    );
+    this.fenceCursor = outcome.head;
+    const lost = outcome.result?.event;
+    if (lost?.case !== "buildRequestLost") return;
+    this.fenced = true;
+    this.pending = [];
+    fence.onLost(lost.value.detectedByBuildRequestId, lost.value.reason);
   }
 }

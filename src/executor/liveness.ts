@@ -10,7 +10,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { BuildEvent } from "../gen/databuild_pb.ts";
 import type { EventLog, LoggedEvent } from "../core/event-log.ts";
-import type { ClaimBook, Lease } from "../core/projections/claims.ts";
+import type { ClaimBook, Lease, OpenJobRun } from "../core/projections/claims.ts";
 import { lostBuildEvents } from "./claim-decisions.ts";
 import { SHARED_VIEW_FILTER, type SharedView } from "./shared-view.ts";
 
@@ -56,15 +56,36 @@ export async function declareLost(
 ): Promise<LoggedEvent[]> {
   let fresh: LoggedEvent[] = [];
   let appended: BuildEvent[] = [];
+  let orphans: OpenJobRun[] = [];
   const outcome = await log.appendAtomically(view.cursor, SHARED_VIEW_FILTER, (events) => {
     fresh = view.apply(events);
     const lease = view.claims.lease(buildRequestId);
     const now = Date.now();
     const reason = lease && whyLost(view.claims, lease, now);
     appended = lease && reason ? lostBuildEvents(lease, detectedBy, reason, now) : [];
+    orphans = lease && reason ? [...lease.openRuns.values()] : [];
     return { append: appended, result: undefined };
   });
+  for (const run of orphans) killOrphan(run);
   return [...fresh, ...view.applyAppended(appended, outcome.offsets, outcome.head)];
+}
+
+/**
+ * Kills a lost job run's process group if it still runs on this host (its
+ * owner was paused, or died without its launcher noticing): its result would
+ * never be recorded, and the job is about to run again elsewhere. The process
+ * is only killed if its environment names that job run, so a reused pid is
+ * never hit.
+ */
+function killOrphan(run: OpenJobRun): void {
+  if (!run.launched || run.hostname !== HOST || run.pid <= 0) return;
+  try {
+    const env = readFileSync(`/proc/${run.pid}/environ`, "latin1").split("\0");
+    if (!env.includes(`DATABUILD_JOB_RUN_ID=${run.jobRunId}`)) return;
+    process.kill(-run.pid, "SIGKILL");
+  } catch {
+    // Gone already, not ours, or no /proc: nothing to do.
+  }
 }
 
 /** Declares lost every other build request that is gone (before planning, so its claims do not stand in the way). */

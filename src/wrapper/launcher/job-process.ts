@@ -40,6 +40,6 @@ export interface JobProcess {
 export interface Launcher {
   /** Events may come before `launch` returns (the in-process launcher spawns synchronously). */
   launch(spec: JobProcessSpec, events: JobProcessEvents): JobProcess;
-  /** Stops the launcher process, if any; running jobs are left alone. Later launches restart it. */
+  /** Stops the launcher process, if any, ending the jobs it still runs. Later launches restart it. */
   close(): void;
 }

@@ -1,0 +1,276 @@
+/**
+ * Exactly once across build requests, with real `databuild build` processes
+ * sharing one SQLite event log, and real jobs (bash and Python) that append a
+ * line to a per-partition file each time they run.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { ExitCategory, type BuildEvent } from "../gen/databuild_pb.ts";
+import { diagramViolations, eventsByBuild } from "../core/diagrams/diagram-paths.ts";
+import { openSqliteEventLog } from "../event-log/sqlite/open-sqlite-event-log.ts";
+import { manifestJob, manifestProject } from "../testing/manifest-project.ts";
+import { DATABUILD_API, DATABUILD_BIN, tempDir, writeFiles, type CliResult } from "../testing/run-cli.ts";
+
+/** Appends "<ref> <job run id>" to data/<ref>.runs; waits for data/GO first, so that every build has planned. */
+const APPEND_SH = `#!/bin/sh
+set -e
+while [ ! -e data/GO ]; do sleep 0.05; done
+sleep "\${SLEEP:-0.1}"
+mkdir -p "data/$(dirname "$1")"
+echo "$1 $DATABUILD_JOB_RUN_ID" >> "data/$1.runs"
+`;
+const APPEND_PY = `#!/usr/bin/env python3
+import os, sys, time
+while not os.path.exists("data/GO"):
+    time.sleep(0.05)
+ref = sys.argv[1]
+os.makedirs(os.path.dirname("data/" + ref), exist_ok=True)
+with open("data/" + ref + ".runs", "a") as f:
+    f.write(ref + " " + os.environ["DATABUILD_JOB_RUN_ID"] + "\\n")
+if ref == os.environ.get("FAIL_REF"):
+    sys.stderr.write("clean: refusing " + ref + "\\n")
+    sys.exit(3)
+time.sleep(float(os.environ.get("SLEEP", "0.1")))
+`;
+
+/** raw/{x} (bash) -> clean/{x} (Python) -> report/{x} (bash). */
+function project(options: { failRef?: string; sleep?: number } = {}): string {
+  const env = `"SLEEP=${options.sleep ?? 0.1}", "FAIL_REF=${options.failRef ?? ""}"`;
+  return manifestProject({
+    "databuild.yaml": `name: overlap
+jobs:
+${manifestJob("raw", "raw/{x}", JSON.parse(`["env", ${env}, "jobs/append.sh"]`))}${manifestJob("clean", "clean/{x}", JSON.parse(`["env", ${env}, "jobs/append.py"]`), "raw/{x}")}${manifestJob("report", "report/{x}", JSON.parse(`["env", ${env}, "jobs/append.sh"]`), "clean/{x}")}`,
+    "jobs/append.sh": APPEND_SH,
+    "jobs/append.py": APPEND_PY,
+    "data/.keep": "",
+  });
+}
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill("SIGKILL");
+});
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly done: Promise<CliResult>;
+}
+
+function startBuild(dir: string, args: readonly string[], env: NodeJS.ProcessEnv = {}): Running {
+  const child = spawn(process.execPath, [DATABUILD_BIN, "build", ...args], {
+    cwd: dir,
+    env: { ...process.env, DATABUILD_GRAPH: "", DATABUILD_DB: "", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  children.push(child);
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const done = new Promise<CliResult>((resolve) => child.on("close", (code) => resolve({ code, stdout, stderr })));
+  return { child, done };
+}
+
+async function logEvents(dir: string): Promise<BuildEvent[]> {
+  const log = await openSqliteEventLog(join(dir, ".databuild", "databuild.db"));
+  try {
+    return (await log.read(0)).map((l) => l.event);
+  } finally {
+    await log.close();
+  }
+}
+
+async function until(condition: () => Promise<boolean> | boolean, what: string, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** How many build requests reached EXECUTING (each has planned and claimed). */
+async function executing(dir: string): Promise<number> {
+  if (!existsSync(join(dir, ".databuild", "databuild.db"))) return 0;
+  const events = await logEvents(dir);
+  return events.filter((e) => e.event.case === "buildRequestStatusChanged" && e.event.value.status === 3).length;
+}
+
+const runsOf = (dir: string, ref: string) =>
+  existsSync(join(dir, "data", `${ref}.runs`))
+    ? readFileSync(join(dir, "data", `${ref}.runs`), "utf8")
+        .trim()
+        .split("\n")
+    : [];
+
+const manifestsByRef = (events: readonly BuildEvent[]) => {
+  const byRef = new Map<string, BuildEvent[]>();
+  for (const e of events) {
+    if (e.event.case !== "partitionManifest") continue;
+    for (const o of e.event.value.outputs) byRef.set(o.str, [...(byRef.get(o.str) ?? []), e]);
+  }
+  return byRef;
+};
+
+/** Process k asks for report/{k..k+3}: neighbours overlap in three of four partitions. */
+const requestOf = (k: number) => [0, 1, 2, 3].map((i) => `report/${k + i}`);
+const PROCESSES = 8;
+const allXs = Array.from({ length: PROCESSES + 3 }, (_, x) => x);
+
+describe("concurrent build requests on one event log", () => {
+  it("build every partition exactly once; each process delegates what it did not build, and all exit 0", async () => {
+    const dir = project();
+    const builds = Array.from({ length: PROCESSES }, (_, k) => startBuild(dir, ["-j", "2", ...requestOf(k)]));
+    await until(async () => (await executing(dir)) === PROCESSES, "every build to plan and claim");
+    writeFileSync(join(dir, "data", "GO"), "");
+    const results = await Promise.all(builds.map((b) => b.done));
+    for (const r of results) expect(r.code, r.stderr).toBe(0);
+
+    const events = await logEvents(dir);
+    const manifests = manifestsByRef(events);
+    for (const x of allXs) {
+      for (const ref of [`raw/${x}`, `clean/${x}`, `report/${x}`]) {
+        expect(runsOf(dir, ref), ref).toHaveLength(1);
+        expect(manifests.get(ref)?.length, ref).toBe(1);
+      }
+    }
+    // Every build request either built or delegated each partition it asked for or its jobs read.
+    const byBuild = eventsByBuild(events);
+    expect(byBuild.size).toBe(PROCESSES);
+    let delegatedInProgress = 0;
+    for (const [id, own] of byBuild) {
+      expect(diagramViolations(own), id).toEqual([]);
+      const built = new Set(
+        own.flatMap((e) => (e.event.case === "partitionManifest" ? e.event.value.outputs.map((o) => o.str) : [])),
+      );
+      const delegated = new Set(
+        own.flatMap((e) => (e.event.case === "partitionDelegated" ? [e.event.value.partitionRef!.str] : [])),
+      );
+      delegatedInProgress += own.filter(
+        (e) =>
+          e.event.case === "partitionDelegated" && e.event.value.reason === 2 && e.event.value.delegateBuildRequestId,
+      ).length;
+      const received = own[0]!.event.value as { requestedPartitions: { str: string }[] };
+      const needed = received.requestedPartitions.map((r) => r.str);
+      for (const e of own)
+        if (e.event.case === "partitionManifest") needed.push(...e.event.value.inputs.map((i) => i.partitionRef!.str));
+      for (const ref of needed) expect(built.has(ref) || delegated.has(ref), `${id} needed ${ref}`).toBe(true);
+    }
+    expect(delegatedInProgress).toBeGreaterThan(0);
+  }, 120_000);
+
+  it("when a shared job fails, it ran once; every process that needed it fails naming the build that ran it", async () => {
+    const dir = project({ failRef: "clean/5" });
+    const builds = Array.from({ length: PROCESSES }, (_, k) => startBuild(dir, ["-j", "2", ...requestOf(k)]));
+    await until(async () => (await executing(dir)) === PROCESSES, "every build to plan and claim");
+    writeFileSync(join(dir, "data", "GO"), "");
+    const results = await Promise.all(builds.map((b) => b.done));
+
+    expect(runsOf(dir, "clean/5")).toHaveLength(1);
+    const events = await logEvents(dir);
+    const failedRun = events.find((e) => e.event.case === "jobFailure")!;
+    const failedBuild = failedRun.buildRequestId;
+    results.forEach((r, k) => {
+      const needsFive = requestOf(k).includes("report/5");
+      expect(r.code, `process ${k}: ${r.stderr}`).toBe(needsFive ? 1 : 0);
+      if (!needsFive) return;
+      expect(r.stderr).toContain("clean/5");
+    });
+    // The processes that did not run clean/5 name the build request that did.
+    const waiters = results.filter((r) => r.code === 1 && !r.stderr.includes("exit code 3"));
+    expect(waiters.length).toBeGreaterThan(0);
+    for (const r of waiters) expect(r.stderr).toContain(failedBuild.slice(-8));
+    const manifests = manifestsByRef(events);
+    for (const x of allXs) expect(runsOf(dir, `raw/${x}`), `raw/${x}`).toHaveLength(1);
+    for (const [ref, list] of manifests) expect(list, ref).toHaveLength(1);
+  }, 120_000);
+
+  it("takes over the work of a build killed with kill -9: its running jobs are lost, not successes", async () => {
+    const dir = project({ sleep: 3 });
+    const first = startBuild(dir, ["-j", "2", "report/1", "report/2"]);
+    await until(async () => (await executing(dir)) === 1, "the first build to claim");
+    writeFileSync(join(dir, "data", "GO"), "");
+    await until(
+      async () => (await logEvents(dir)).filter((e) => e.event.case === "taskLaunchSuccess").length >= 2,
+      "the first build's jobs to start",
+    );
+    const second = startBuild(dir, ["-j", "2", "report/1", "report/2", "report/3"]);
+    await until(async () => (await executing(dir)) === 2, "the second build to delegate");
+    first.child.kill("SIGKILL");
+    const result = await second.done;
+    expect(result.code, result.stderr).toBe(0);
+
+    const events = await logEvents(dir);
+    const firstId = events[0]!.buildRequestId;
+    const secondId = events.find((e) => e.buildRequestId !== firstId)!.buildRequestId;
+    const lost = events.find((e) => e.event.case === "buildRequestLost");
+    expect(lost?.buildRequestId).toBe(firstId);
+    expect(lost?.event.value).toMatchObject({ detectedByBuildRequestId: secondId });
+    expect((lost?.event.value as { reason: string }).reason).toMatch(/process \d+ on .* is gone/);
+    const lostRuns = (lost?.event.value as { lostJobRunIds: string[] }).lostJobRunIds;
+    expect(lostRuns).toHaveLength(2);
+    for (const id of lostRuns) {
+      const ends = events.filter(
+        (e) => e.jobRunId === id && (e.event.case === "taskFailed" || e.event.case === "taskSuccess"),
+      );
+      expect(ends.map((e) => e.event.case)).toEqual(["taskFailed"]);
+      expect((ends[0]!.event.value as { category: ExitCategory }).category).toBe(ExitCategory.EXIT_LOST);
+    }
+    // The killed jobs died before writing (their launcher ended them); each partition was written once.
+    for (const x of [1, 2, 3])
+      for (const ref of [`raw/${x}`, `clean/${x}`, `report/${x}`]) expect(runsOf(dir, ref), ref).toHaveLength(1);
+    for (const [ref, list] of manifestsByRef(events)) {
+      expect(list, ref).toHaveLength(1);
+      expect(list[0]!.buildRequestId, ref).toBe(secondId);
+    }
+    for (const [id, own] of eventsByBuild(events)) expect(diagramViolations(own), id).toEqual([]);
+  }, 120_000);
+
+  it("declares a build lost when its heartbeats stop past its timeout; the stalled build records nothing more", async () => {
+    // An in-process job that hogs the CPU blocks its build's event loop: no heartbeats meanwhile.
+    const dir = writeFiles(tempDir("databuild-stall-"), {
+      "package.json": '{ "type": "module" }',
+      "databuild.ts": `import { appendFileSync, mkdirSync } from "node:fs";
+import { defineGraph, defineJob } from ${JSON.stringify(DATABUILD_API)};
+const stall = defineJob({
+  label: "stall",
+  outputs: ["stall/{x}"],
+  exec: (config) => {
+    const until = Date.now() + Number(process.env.STALL_MS ?? 0);
+    while (Date.now() < until) {}
+    mkdirSync("data/stall", { recursive: true });
+    appendFileSync("data/" + config.outputs[0].str + ".runs", process.pid + "\\n");
+  },
+});
+export default defineGraph({ label: "stall", jobs: [stall] });
+`,
+    });
+    const first = startBuild(dir, ["--heartbeat", "0.2", "--heartbeat-timeout", "1", "stall/1"], { STALL_MS: "6000" });
+    // Its claim is durable before its job starts; later events wait for the stall to end.
+    await until(
+      async () =>
+        existsSync(join(dir, ".databuild", "databuild.db")) &&
+        (await logEvents(dir)).some((e) => e.event.case === "partitionsClaimed"),
+      "the first build to claim",
+    );
+    const second = await startBuild(dir, ["stall/1"]).done;
+    const stalled = await first.done;
+    expect(second.code, second.stderr).toBe(0);
+    expect(stalled.code, stalled.stderr + "\n---\n" + second.stderr).toBe(1);
+    expect(stalled.stderr).toMatch(
+      /declared this build lost \(no heartbeat for [\d.]+ s \(its heartbeat timeout is 1 s\)\)/,
+    );
+
+    const events = await logEvents(dir);
+    const firstId = events[0]!.buildRequestId;
+    const lost = events.find((e) => e.event.case === "buildRequestLost");
+    expect(lost?.buildRequestId).toBe(firstId);
+    // The stalled build's job did finish (it wrote), but its manifest was refused: one build of the partition.
+    expect(runsOf(dir, "stall/1")).toHaveLength(2);
+    const manifests = manifestsByRef(events).get("stall/1") ?? [];
+    expect(manifests).toHaveLength(1);
+    expect(manifests[0]!.buildRequestId).not.toBe(firstId);
+    for (const [id, own] of eventsByBuild(events)) expect(diagramViolations(own), id).toEqual([]);
+  }, 120_000);
+});

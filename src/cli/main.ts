@@ -8,6 +8,8 @@ import { registerAnalyze } from "./commands/analyze.ts";
 import { registerBuild } from "./commands/build.ts";
 import { registerBuilds } from "./commands/builds.ts";
 import { registerEvents } from "./commands/events.ts";
+import { registerExplain } from "./commands/explain.ts";
+import { registerInvalidate } from "./commands/invalidate.ts";
 import { registerLogs } from "./commands/logs.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerWrapper } from "./commands/wrapper.ts";
@@ -60,6 +62,8 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
   registerWrapper(program, context, setExitCode);
   registerMermaid(program, context);
   registerJobs(program, context);
+  registerExplain(program, context);
+  registerInvalidate(program, context);
 
   try {
     await program.parseAsync([...argv], { from: "user" });

@@ -60,9 +60,13 @@ export async function planAndClaim(
   let lastConflict = "";
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const staleness = new Staleness(view.catalog, (ref) => currentJob(ctx.graph, ref));
+    const now = Date.now();
     const heldByOther = (ref: string) => {
       const owner = view.claims.ownerOf(ref);
-      return owner && owner.buildRequestId !== me ? owner : undefined;
+      if (!owner || owner.buildRequestId === me) return undefined;
+      // A dry run records nothing, so it cannot declare a dead holder lost; it plans as the real build would.
+      if (options.dryRun && whyLost(view.claims, owner, now)) return undefined;
+      return owner;
     };
     const planned = options.planned ?? (() => false);
     const isLeaf = (ref: string) =>

@@ -3,12 +3,13 @@
  * rest in parallel, record everything in the build event log.
  */
 import type { Command } from "commander";
-import { availableParallelism, hostname, userInfo } from "node:os";
+import { availableParallelism } from "node:os";
 import { DEFAULT_BUILD_REQUEST } from "../../executor/build-request.ts";
 import { buildGraph } from "../../executor/build-graph.ts";
 import { JobRunners } from "../../wrapper/index.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { CommandContext } from "../context.ts";
+import { requester } from "../requester.ts";
 import { EXIT_FAILURE, EXIT_OK } from "../exit-codes.ts";
 import { nonNegativeInteger, positiveInteger, positiveSeconds } from "../options.ts";
 import { LineDisplay } from "../progress/line-display.ts";
@@ -124,14 +125,4 @@ export function registerBuild(
         await log.close();
       }
     });
-}
-
-function requester(): string {
-  let user = "unknown";
-  try {
-    user = userInfo().username;
-  } catch {
-    // No passwd entry (containers): keep "unknown".
-  }
-  return `${user}@${hostname()} pid ${process.pid}`;
 }

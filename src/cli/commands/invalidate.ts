@@ -1,0 +1,108 @@
+/**
+ * @module `databuild invalidate REF... [--downstream] [--reason TEXT]`: marks
+ * available partitions invalid, so the next build that needs them rebuilds
+ * them (and, through staleness, whatever was built from them). One
+ * partitionsInvalidated event and one INVALIDATED status per partition,
+ * under a fresh invalidation id, in one atomic append.
+ */
+import type { Command } from "commander";
+import { PartitionStatus } from "../../gen/databuild_pb.ts";
+import { DatabuildError, UsageError } from "../../core/errors.ts";
+import { newId } from "../../core/ids.ts";
+import { SHARED_VIEW_FILTER, SharedView } from "../../executor/shared-view.ts";
+import type { CommandContext } from "../context.ts";
+import { shortId } from "../format/short-id.ts";
+import { hintPrefix } from "../hint-prefix.ts";
+import { decideInvalidation, type InvalidationDecision } from "../invalidation.ts";
+import { requester } from "../requester.ts";
+
+/** A partition to invalidate is held by a live build: what it means then is ambiguous (exit 1). */
+export class PartitionBusyError extends DatabuildError {
+  readonly code = "PARTITION_BUSY";
+  readonly kind = "failure";
+}
+
+export function registerInvalidate(program: Command, context: () => CommandContext): void {
+  program
+    .command("invalidate")
+    .description("mark available partitions invalid: the next build that needs them rebuilds them")
+    .argument("<refs...>", "partition refs (each must have been built)")
+    .option("--downstream", "also invalidate every available partition built from them, transitively")
+    .option("--reason <text>", "why, recorded in the log (shown by explain and events)")
+    .action(async (refArgs: string[], options: { downstream?: boolean; reason?: string }, command: Command) => {
+      const ctx = context();
+      const refs = [...new Set(ctx.refs(refArgs))];
+      const log = await ctx.openEventLog({ mustExist: true });
+      try {
+        const view = new SharedView();
+        await view.load(log);
+        const id = newId();
+        const request = {
+          refs,
+          downstream: options.downstream ?? false,
+          reason: options.reason ?? "",
+          requester: requester(),
+          id,
+        };
+        // Decided inside the append: no build can claim a partition between the check and the write.
+        const { result: decision } = await log.appendAtomically(view.cursor, SHARED_VIEW_FILTER, (events) => {
+          view.apply(events);
+          const decided = decideInvalidation(view, request);
+          return { append: decided.events, result: decided };
+        });
+        refuseIfWrong(decision, ctx, hintPrefix(ctx, command));
+        ctx.out(report(decision, id, hintPrefix(ctx, command)));
+      } finally {
+        await log.close();
+      }
+    });
+}
+
+function refuseIfWrong(decision: InvalidationDecision, ctx: CommandContext, command: string): void {
+  if (decision.neverBuilt.length > 0) {
+    const n = decision.neverBuilt.length;
+    throw new UsageError(
+      `cannot invalidate ${decision.neverBuilt.join(", ")}: never built (no manifest for ${n === 1 ? "it" : "them"} in ${ctx.eventLogLocation()}); nothing was invalidated`,
+    );
+  }
+  if (decision.busy.length > 0) {
+    const now = Date.now();
+    const lines = decision.busy.map(({ ref, holder }) => {
+      const silent = now - holder.lastSeenMs;
+      const gone =
+        silent > holder.heartbeatTimeoutMs
+          ? `; it has not heartbeat for ${Math.round(silent / 1000)} s: the next build will take it over`
+          : "";
+      return `  ${ref}: held by build ${shortId(holder.buildRequestId)} (pid ${holder.pid} on ${holder.hostname})${gone}`;
+    });
+    throw new PartitionBusyError(
+      `cannot invalidate while a build is producing ${decision.busy.length === 1 ? "it" : "them"}; nothing was invalidated:\n` +
+        lines.join("\n") +
+        `\nwait for that build to end (${command} events --follow --build ${shortId(decision.busy[0]!.holder.buildRequestId)}), then invalidate again`,
+    );
+  }
+}
+
+function report(decision: InvalidationDecision, id: string, command: string): string {
+  const lines: string[] = [];
+  const n = decision.invalidated.length;
+  if (n > 0) {
+    lines.push(`invalidated ${n} partition${n === 1 ? "" : "s"} (invalidation ${shortId(id)}):`);
+    for (const { ref, builtFrom } of decision.invalidated)
+      lines.push(`  ${ref}${builtFrom ? `  (built from ${builtFrom})` : ""}`);
+  } else lines.push("nothing to invalidate");
+  if (decision.already.length > 0) lines.push(`already invalidated: ${decision.already.join(", ")}`);
+  for (const { ref, status } of decision.notAvailable)
+    lines.push(
+      `not available (${PartitionStatus[status].replace("PARTITION_", "")}): ${ref}; a build rebuilds it anyway`,
+    );
+  const rebuild = sinks(decision);
+  if (rebuild.length > 0) lines.push(`to rebuild: ${command} build ${rebuild.join(" ")}`);
+  return lines.join("\n") + "\n";
+}
+
+/** The invalidated partitions nothing else invalidated here was built from: building them rebuilds all. */
+function sinks(decision: InvalidationDecision): string[] {
+  const upstream = new Set(decision.invalidated.map((i) => i.builtFrom).filter((r) => r !== undefined));
+  return decision.invalidated.map((i) => i.ref).filter((ref) => !upstream.has(ref));
+}

@@ -1,0 +1,217 @@
+/**
+ * @module What the log knows about a partition, and what a build of it would
+ * do now (`databuild explain`): its state, who built, builds or failed it,
+ * why it is stale, who waits on it, and the tasks a dry-run plan would run.
+ * Everything is read from the log; nothing is written.
+ */
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
+import {
+  BuildRequestStatus,
+  BuildRequestViewSchema,
+  JobRunStatus,
+  PartitionExplanationSchema,
+  PartitionState,
+  PartitionStatus,
+  type PartitionExplanation,
+} from "../gen/databuild_pb.ts";
+import { isDatabuildError } from "../core/errors.ts";
+import type { EventLog } from "../core/event-log.ts";
+import type { Graph } from "../core/graph.ts";
+import { newId } from "../core/ids.ts";
+import { BUILD_REQUEST_KINDS, BuildRequests } from "../core/projections/build-requests.ts";
+import { JOB_RUN_KINDS, JobRuns } from "../core/projections/job-runs.ts";
+import { Staleness } from "../core/staleness.ts";
+import { lostBuildEvents } from "../executor/claim-decisions.ts";
+import { currentJob, planAndClaim } from "../executor/claim-plan.ts";
+import { whyLost } from "../executor/liveness.ts";
+import { loadProjection } from "../executor/load-projection.ts";
+import { SharedView } from "../executor/shared-view.ts";
+
+const ENDED = new Set([
+  BuildRequestStatus.BUILD_REQUEST_COMPLETED,
+  BuildRequestStatus.BUILD_REQUEST_FAILED,
+  BuildRequestStatus.BUILD_REQUEST_CANCELLED,
+  BuildRequestStatus.BUILD_REQUEST_LOST,
+]);
+
+/** An explanation, plus what the proto does not carry but a reader needs. */
+export interface Explained {
+  readonly explanation: PartitionExplanation;
+  /** Why the claim holder counts as gone (lease expired, process dead): the next build takes its work over. */
+  readonly holderGone?: string;
+  /** When the holder claimed it (CLAIMED, BUILDING). */
+  readonly claimedAt?: Timestamp;
+  /** PENDING: how the build request that asked for it ended ("failed"), if it did. */
+  readonly requesterEnded?: string;
+}
+
+/** The projections an explanation is read from, folded once for all refs. */
+export class LogFacts {
+  readonly view = new SharedView();
+  readonly builds = new BuildRequests();
+  readonly runs = new JobRuns();
+
+  private constructor(readonly log: EventLog) {}
+
+  static async load(log: EventLog): Promise<LogFacts> {
+    const facts = new LogFacts(log);
+    await facts.view.load(log);
+    await loadProjection(log, facts.builds, BUILD_REQUEST_KINDS);
+    await loadProjection(log, facts.runs, JOB_RUN_KINDS);
+    return facts;
+  }
+}
+
+/** The graph, or why it could not be loaded (the log alone still explains the state). */
+export type GraphOrError = { graph: Graph } | { error: string };
+
+/** Explains each ref from the log, then plans each (the plans see lost builds as taken over). */
+export async function explainPartitions(
+  facts: LogFacts,
+  graph: GraphOrError,
+  refs: readonly string[],
+  nowMs = Date.now(),
+): Promise<Explained[]> {
+  const loaded = "graph" in graph ? graph.graph : undefined;
+  const staleness = new Staleness(facts.view.catalog, (ref) => (loaded ? currentJob(loaded, ref) : undefined));
+  const answers: Explained[] = [];
+  for (const ref of refs) answers.push(await explainState(facts, staleness, loaded, ref, nowMs));
+  // Planning comes after every state is read: it changes the view in memory.
+  if (!loaded) {
+    for (const { explanation } of answers)
+      explanation.wouldRunError = `cannot plan without the graph: ${"error" in graph ? graph.error : ""}`;
+    return answers;
+  }
+  takeOverLostBuilds(facts.view, nowMs);
+  for (const { explanation } of answers) {
+    try {
+      const plan = await planAndClaim(
+        {
+          graph: loaded,
+          log: facts.log,
+          view: facts.view,
+          buildRequestId: newId(),
+          emit: () => {},
+          flush: async () => {},
+        },
+        [explanation.partitionRef!.str],
+        { dryRun: true },
+      );
+      explanation.wouldRun = plan.jobGraph.nodes;
+    } catch (error) {
+      // Planning failures (no job produces it, a config fails, a cycle) are part of the answer.
+      if (!isDatabuildError(error)) throw error;
+      explanation.wouldRunError = error.message;
+    }
+  }
+  return answers;
+}
+
+async function explainState(
+  facts: LogFacts,
+  staleness: Staleness,
+  graph: Graph | undefined,
+  ref: string,
+  nowMs: number,
+): Promise<Explained> {
+  const { catalog, claims } = facts.view;
+  const status = catalog.get(ref);
+  const job = graph ? currentJob(graph, ref) : undefined;
+  const explanation = create(PartitionExplanationSchema, {
+    partitionRef: { str: ref },
+    status,
+    jobLabel: job?.label ?? "",
+    jobVersion: job?.version ?? "",
+  });
+  const owner = claims.ownerOf(ref);
+  if (owner) {
+    // A claim outranks the catalog: a forced rebuild holds a partition that is still available.
+    explanation.claimedBy =
+      facts.builds.get(owner.buildRequestId) ??
+      create(BuildRequestViewSchema, { buildRequestId: owner.buildRequestId });
+    explanation.claimedByLastHeartbeat = timestampFromMs(owner.lastSeenMs);
+    explanation.delegatedBy = claims.waitersOn(owner.buildRequestId, ref);
+    const run = [...owner.openRuns.values()].find((r) => r.task?.config?.outputs.some((o) => o.str === ref));
+    explanation.state = run?.launched ? PartitionState.BUILDING : PartitionState.CLAIMED;
+    if (run) explanation.jobRun = facts.runs.get(run.jobRunId);
+    return {
+      explanation,
+      holderGone: whyLost(claims, owner, nowMs),
+      claimedAt: await claimedAt(facts.log, owner.buildRequestId, ref),
+    };
+  }
+  if (!status) {
+    explanation.state = PartitionState.NEVER_REQUESTED;
+    return { explanation };
+  }
+  switch (status.status) {
+    case PartitionStatus.PARTITION_AVAILABLE: {
+      explanation.staleReasons = [...staleness.reasons(ref)];
+      explanation.state = explanation.staleReasons.length > 0 ? PartitionState.STALE : PartitionState.AVAILABLE;
+      explanation.jobRun = facts.runs.get(status.jobRunId);
+      break;
+    }
+    case PartitionStatus.PARTITION_INVALIDATED:
+      explanation.state = PartitionState.INVALIDATED;
+      break;
+    case PartitionStatus.PARTITION_REQUESTED:
+    case PartitionStatus.PARTITION_DELEGATED: {
+      explanation.state = PartitionState.PENDING;
+      const asker = facts.builds.get(status.buildRequestId);
+      const ended = asker && ENDED.has(asker.status) ? BuildRequestStatus[asker.status] : undefined;
+      return { explanation, requesterEnded: ended?.replace("BUILD_REQUEST_", "").toLowerCase() };
+    }
+    default: {
+      // FAILED; or SCHEDULED/BUILDING left by a build that ended without a
+      // verdict for it (nobody holds it now): failed if its job run did.
+      const run = status.jobRunId ? facts.runs.get(status.jobRunId) : undefined;
+      // A partition blocked by an upstream failure keeps the job run of its
+      // previous build in the catalog: only a failed run is the culprit.
+      const failedRun = run?.status === JobRunStatus.JOB_RUN_FAILED ? run : undefined;
+      const failed = status.status === PartitionStatus.PARTITION_FAILED || failedRun !== undefined;
+      explanation.state = failed ? PartitionState.FAILED : PartitionState.PENDING;
+      if (failedRun) {
+        explanation.jobRun = failedRun;
+        explanation.stderrTail = await stderrTail(facts.log, failedRun.jobRunId);
+      }
+    }
+  }
+  return { explanation };
+}
+
+/** When `buildRequestId` claimed `ref` (the latest claim naming it). */
+async function claimedAt(log: EventLog, buildRequestId: string, ref: string): Promise<Timestamp | undefined> {
+  const events = await log.read(0, { buildRequestId, kinds: ["partitionsClaimed"] });
+  let at: Timestamp | undefined;
+  for (const { event } of events)
+    if (event.event.case === "partitionsClaimed" && event.event.value.partitions.some((p) => p.str === ref))
+      at = event.timestamp;
+  return at;
+}
+
+/** The last stderr lines a failed job run left (kept on its taskFailed event, not in the JobRunView). */
+async function stderrTail(log: EventLog, jobRunId: string): Promise<string[]> {
+  const events = await log.read(0, { jobRunId, kinds: ["taskFailed"] });
+  const last = events.at(-1)?.event.event;
+  return last?.case === "taskFailed" ? [...last.value.stderrTail] : [];
+}
+
+/**
+ * Applies, in memory only, what the next build would record first: every
+ * build request that is gone (lease expired, process dead) declared lost, its
+ * claims released. Then a dry-run plan answers what that build would run.
+ */
+function takeOverLostBuilds(view: SharedView, nowMs: number): void {
+  const me = newId();
+  for (const lease of [...view.claims.liveLeases()]) {
+    const reason = whyLost(view.claims, lease, nowMs);
+    if (reason === undefined) continue;
+    const events = lostBuildEvents(lease, me, reason, nowMs);
+    view.applyAppended(
+      events,
+      events.map((_, i) => view.cursor + 1 + i),
+      view.cursor + events.length,
+    );
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * @module Human output of `databuild explain`: a first line with the state
+ * and the one fact that matters most, the details behind it, what a build
+ * would run now, and a last line saying what to do.
+ */
+import { timestampDate, timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { DepType, ExitCategory, PartitionState, type PartitionExplanation } from "../../gen/databuild_pb.ts";
+import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from "../../core/projections/claims.ts";
+import type { Explained } from "../explain-partition.ts";
+import { formatDuration } from "../progress/build-progress.ts";
+import { shortId } from "./short-id.ts";
+
+/** "just now", "12 s ago", "3 min ago", "5 h ago", "2 days ago". */
+export function formatAgo(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 1) return "just now";
+  if (s < 120) return `${s} s ago`;
+  const min = Math.round(s / 60);
+  if (min < 120) return `${min} min ago`;
+  const h = Math.round(min / 60);
+  return h < 48 ? `${h} h ago` : `${Math.round(h / 24)} days ago`;
+}
+
+/** The one sentence after "REF: STATE — " (also PartitionExplanation.summary). */
+export function explanationSummary(x: Explained, nowMs: number): string {
+  const e = x.explanation;
+  const status = e.status;
+  const ago = (t: Timestamp | undefined) => (t ? formatAgo(nowMs - timestampMs(t)) : "at an unknown time");
+  switch (e.state) {
+    case PartitionState.NEVER_REQUESTED:
+      return "no build has asked for it (no event in the log mentions it)";
+    case PartitionState.AVAILABLE:
+    case PartitionState.STALE: {
+      const m = status?.manifest;
+      const built =
+        `built ${ago(m?.endTime ?? status?.updatedAt)} by job ${m?.task?.job?.label} ${m?.jobVersion || "0.0.0"} ` +
+        `(build ${shortId(m?.buildRequestId ?? "")}, job run ${shortId(m?.jobRunId ?? "")})`;
+      if (e.state === PartitionState.AVAILABLE) return built;
+      const more = e.staleReasons.length > 1 ? ` (and ${e.staleReasons.length - 1} more reasons)` : "";
+      return `${built}, but stale: ${e.staleReasons[0]!.message}${more}`;
+    }
+    case PartitionState.CLAIMED:
+    case PartitionState.BUILDING: {
+      const by = `build ${shortId(e.claimedBy?.buildRequestId ?? "")}${e.claimedBy?.requester ? ` (${e.claimedBy.requester})` : ""}`;
+      if (e.state === PartitionState.CLAIMED)
+        return `claimed by ${by} ${ago(x.claimedAt)}; its job has not started yet`;
+      const run = e.jobRun;
+      return `being built by ${by}: job run ${shortId(run?.jobRunId ?? "")} of job ${run?.task?.job?.label}, started ${ago(run?.startedAt)}`;
+    }
+    case PartitionState.FAILED: {
+      const run = e.jobRun;
+      if (!run)
+        return `${status?.message || "failed"} (build ${shortId(status?.buildRequestId ?? "")}, ${ago(status?.updatedAt)})`;
+      return (
+        `job run ${shortId(run.jobRunId)} of job ${run.task?.job?.label} failed ${ago(run.endedAt ?? status?.updatedAt)} ` +
+        `(${exitDescription(e)}) in build ${shortId(run.buildRequestId)}: ${run.message}`
+      );
+    }
+    case PartitionState.INVALIDATED:
+      return `${status?.message || "invalidated"} (${ago(status?.updatedAt)}, invalidation ${shortId(status?.buildRequestId ?? "")})`;
+    case PartitionState.PENDING: {
+      const who = e.status?.buildRequestId ?? "";
+      return `requested by build ${shortId(who)} ${ago(status?.updatedAt)}; no build request has claimed it${x.requesterEnded ? ` (that build ${x.requesterEnded} without building it)` : ""}`;
+    }
+    default:
+      return "unknown state";
+  }
+}
+
+/** The whole human answer for one partition. `command` starts the hint commands ("databuild --graph x.yaml"). */
+export function formatExplanation(x: Explained, nowMs: number, command: string): string {
+  const e = x.explanation;
+  const ref = e.partitionRef!.str;
+  const lines = [`${ref}: ${PartitionState[e.state]} — ${e.summary || explanationSummary(x, nowMs)}`];
+  if (e.state === PartitionState.STALE && e.staleReasons.length > 1) {
+    lines.push("  stale because:");
+    for (const r of e.staleReasons) lines.push(`    - ${r.message}`);
+  }
+  if (e.state === PartitionState.CLAIMED || e.state === PartitionState.BUILDING) lines.push(...leaseLines(x, nowMs));
+  if (e.delegatedBy.length > 0)
+    lines.push(`  builds waiting on it: ${e.delegatedBy.map((id) => `build ${shortId(id)}`).join(", ")}`);
+  if (e.state === PartitionState.FAILED && e.jobRun) {
+    if (e.stderrTail.length > 0) {
+      lines.push("  last lines of stderr:");
+      for (const line of e.stderrTail) lines.push(`    | ${line}`);
+    }
+    lines.push(`  full log: ${command} logs ${shortId(e.jobRun.jobRunId)}`);
+  }
+  lines.push(...manifestLines(e, nowMs));
+  lines.push(...wouldRunLines(e));
+  lines.push(whatToDo(x, command));
+  return lines.join("\n") + "\n";
+}
+
+function exitDescription(e: PartitionExplanation): string {
+  const run = e.jobRun!;
+  const category = ExitCategory[run.exitCategory] ?? "unknown exit";
+  if (run.exitCategory === ExitCategory.EXIT_JOB_FAILURE) return `${category}, exit code ${run.exitCode}`;
+  if (run.signal) return `${category}, ${run.signal}`;
+  return category;
+}
+
+function leaseLines(x: Explained, nowMs: number): string[] {
+  const e = x.explanation;
+  const lines: string[] = [];
+  const timeoutMs = e.claimedBy?.options?.heartbeatTimeoutMs || DEFAULT_HEARTBEAT_TIMEOUT_MS;
+  const silentMs = e.claimedByLastHeartbeat ? nowMs - timestampMs(e.claimedByLastHeartbeat) : undefined;
+  if (silentMs !== undefined)
+    lines.push(
+      `  last heartbeat ${formatAgo(silentMs)}; lease timeout ${timeoutMs / 1000} s (after that, another build may take the work over)`,
+    );
+  if (silentMs !== undefined && silentMs > timeoutMs)
+    lines.push(`  its holder has not heartbeat for ${Math.round(silentMs / 1000)} s; the next build will take it over`);
+  else if (x.holderGone) lines.push(`  its holder is gone (${x.holderGone}); the next build will take it over`);
+  return lines;
+}
+
+/** The last successful build behind the state, with the inputs it was built from. */
+function manifestLines(e: PartitionExplanation, nowMs: number): string[] {
+  const m = e.status?.manifest;
+  if (!m) return [];
+  const lines: string[] = [];
+  const current = e.state === PartitionState.AVAILABLE || e.state === PartitionState.STALE;
+  const finished = m.endTime ? timestampDate(m.endTime) : undefined;
+  const took =
+    m.startTime && m.endTime ? `, took ${formatDuration(timestampMs(m.endTime) - timestampMs(m.startTime))}` : "";
+  const when = finished ? `finished ${finished.toISOString()}${took}` : "finish time unknown";
+  if (current) lines.push(`  ${when}`);
+  else
+    lines.push(
+      `  last built ${finished ? formatAgo(nowMs - finished.getTime()) : ""} by job ${m.task?.job?.label} ${m.jobVersion || "0.0.0"} ` +
+        `(build ${shortId(m.buildRequestId)}, job run ${shortId(m.jobRunId)}), ${when}`,
+    );
+  if (m.inputs.length === 0) lines.push("  inputs: none");
+  else lines.push("  inputs:");
+  for (const input of m.inputs) {
+    const kind = input.depType === DepType.QUERY ? " (query)" : "";
+    const from = input.jobRunId ? `built by job run ${shortId(input.jobRunId)}` : "absent or not built by databuild";
+    lines.push(`    ${input.partitionRef?.str}${kind}  ${from}`);
+  }
+  return lines;
+}
+
+function wouldRunLines(e: PartitionExplanation): string[] {
+  if (e.wouldRunError) {
+    const [first, ...rest] = e.wouldRunError.split("\n");
+    return [`  a build of it now could not be planned: ${first}`, ...rest.map((l) => `    ${l}`)];
+  }
+  if (e.wouldRun.length > 0) {
+    const n = e.wouldRun.length;
+    return [
+      `  a build of it now would run ${n} task${n === 1 ? "" : "s"}:`,
+      ...e.wouldRun.map((t) => `    ${t.job?.label}  ${t.config?.outputs.map((o) => o.str).join(", ")}`),
+    ];
+  }
+  if (e.state === PartitionState.CLAIMED || e.state === PartitionState.BUILDING)
+    return [
+      `  a build of it now would run nothing itself: it would wait for build ${shortId(e.claimedBy?.buildRequestId ?? "")}`,
+    ];
+  return [`  a build of it now would run nothing${e.state === PartitionState.AVAILABLE ? ": it is available" : ""}`];
+}
+
+function whatToDo(x: Explained, command: string): string {
+  const e = x.explanation;
+  const ref = e.partitionRef!.str;
+  const blocked = e.wouldRunError && e.wouldRun.length === 0;
+  if (blocked && e.state !== PartitionState.AVAILABLE && !e.claimedBy)
+    return `a build of it would fail to plan (above); once that is fixed: ${command} build ${ref}`;
+  switch (e.state) {
+    case PartitionState.AVAILABLE:
+      return `nothing to do. To rebuild it anyway: ${command} build --force ${ref}; to mark it invalid: ${command} invalidate ${ref}`;
+    case PartitionState.STALE:
+    case PartitionState.INVALIDATED:
+      return `to rebuild: ${command} build ${ref}`;
+    case PartitionState.FAILED:
+      return `to retry: ${command} build ${ref}`;
+    case PartitionState.CLAIMED:
+    case PartitionState.BUILDING:
+      return x.holderGone
+        ? `to take it over now: ${command} build ${ref}`
+        : `to follow it: ${command} events --follow --build ${shortId(e.claimedBy?.buildRequestId ?? "")}`;
+    default:
+      return `to build it: ${command} build ${ref}`;
+  }
+}

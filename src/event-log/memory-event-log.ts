@@ -1,5 +1,5 @@
 /**
- * @module An EventLog held in memory, for unit tests of pure logic.
+ * @module An EventLog held in memory: unit tests of pure logic, and an empty stand-in where no log file exists yet.
  */
 import { clone } from "@bufbuild/protobuf";
 import type { AtomicDecision, AtomicOutcome, EventFilter, EventLog, LoggedEvent } from "../core/event-log.ts";

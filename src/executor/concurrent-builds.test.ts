@@ -273,4 +273,41 @@ export default defineGraph({ label: "stall", jobs: [stall] });
     expect(manifests[0]!.buildRequestId).not.toBe(firstId);
     for (const [id, own] of eventsByBuild(events)) expect(diagramViolations(own), id).toEqual([]);
   }, 120_000);
+
+  it("a cancelled build finishes the jobs another build waits on and hands the rest over", async () => {
+    const dir = project();
+    const first = startBuild(dir, ["report/1"]);
+    await until(async () => (await executing(dir)) === 1, "the first build to claim");
+    const second = startBuild(dir, ["raw/1", "report/1"]);
+    await until(async () => (await executing(dir)) === 2, "the second build to delegate");
+    await until(
+      async () => (await logEvents(dir)).some((e) => e.event.case === "taskLaunchSuccess"),
+      "raw/1 to start (it waits for data/GO)",
+    );
+    first.child.kill("SIGINT");
+    await until(
+      async () => (await logEvents(dir)).some((e) => e.event.case === "partitionsReleased"),
+      "the cancelled build to release what it had not started",
+    );
+    writeFileSync(join(dir, "data", "GO"), "");
+    const [cancelled, waiting] = await Promise.all([first.done, second.done]);
+    expect(cancelled.code).toBe(1);
+    expect(cancelled.stderr).toContain("cancelled");
+    expect(waiting.code, waiting.stderr).toBe(0);
+
+    const events = await logEvents(dir);
+    const firstId = events[0]!.buildRequestId;
+    const manifests = manifestsByRef(events);
+    // raw/1, which the second build waited on, ran to the end in the cancelled build, once.
+    expect(runsOf(dir, "raw/1")).toHaveLength(1);
+    expect(manifests.get("raw/1")!.map((m) => m.buildRequestId)).toEqual([firstId]);
+    for (const ref of ["clean/1", "report/1"]) {
+      expect(runsOf(dir, ref), ref).toHaveLength(1);
+      expect(
+        manifests.get(ref)!.map((m) => m.buildRequestId),
+        ref,
+      ).not.toContain(firstId);
+    }
+    for (const [id, own] of eventsByBuild(events)) expect(diagramViolations(own), id).toEqual([]);
+  }, 120_000);
 });

@@ -16,7 +16,9 @@ export type EventLogFileProblem =
   /** A databuild event log with a schema version newer than this databuild knows. */
   | "newer-schema"
   /** The file or its directory cannot be opened or created (permissions, not a directory, ...). */
-  | "unreadable";
+  | "unreadable"
+  /** Another process held the write lock longer than the busy timeout. */
+  | "busy";
 
 /**
  * The file at `path` is not a usable databuild event log. Thrown by opening
@@ -26,7 +28,6 @@ export type EventLogFileProblem =
  */
 export class EventLogFileError extends DatabuildError {
   readonly code = "EVENT_LOG_FILE";
-  readonly kind = "usage";
   constructor(
     readonly path: string,
     readonly problem: EventLogFileProblem,
@@ -36,6 +37,11 @@ export class EventLogFileError extends DatabuildError {
   ) {
     super(`${path}: ${HEADLINES[problem]}: ${detail}. ${ADVICE[problem]}`.trimEnd(), options);
   }
+
+  /** A lock held too long is not the caller's mistake (exit 1); every other problem is the file given (exit 2). */
+  get kind(): "usage" | "failure" {
+    return this.problem === "busy" ? "failure" : "usage";
+  }
 }
 
 const HEADLINES: Record<EventLogFileProblem, string> = {
@@ -44,6 +50,7 @@ const HEADLINES: Record<EventLogFileProblem, string> = {
   corrupt: "corrupted SQLite database",
   "newer-schema": "event log written by a newer databuild",
   unreadable: "cannot open the event log",
+  busy: "the event log stayed locked by another process",
 };
 
 const ADVICE: Record<EventLogFileProblem, string> = {
@@ -52,4 +59,5 @@ const ADVICE: Record<EventLogFileProblem, string> = {
   corrupt: "Restore it from a backup, or move it away to start a new log.",
   "newer-schema": "Upgrade databuild to use this log.",
   unreadable: "",
+  busy: "Another databuild process (or a paused one) holds its write lock; retry, or find the process with `fuser`.",
 };

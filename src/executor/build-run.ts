@@ -100,7 +100,12 @@ export class BuildRun {
       this.onFresh(fresh);
       for (;;) {
         this.startReadyTasks();
-        if (this.fatal) throw this.fatal;
+        this.fatal ??= this.recorder.appendFailure;
+        if (this.fatal) {
+          // Nothing more can be recorded: stop the jobs rather than run them unrecorded.
+          for (const { handle } of this.running.values()) handle.cancel("the build event log cannot be written");
+          throw this.fatal;
+        }
         if (this.isFinished()) break;
         await this.waker.wait(this.plan.externalCount > 0 ? LIVENESS_CHECK_MS : this.request.heartbeatMs);
         this.reapEnded();

@@ -102,6 +102,8 @@ export async function planAndClaim(
     if (options.dryRun) return { jobGraph, delegated, available, fresh };
 
     await ctx.flush();
+    // Catch up outside the write lock, so the transaction only reads what arrived since.
+    fresh.push(...(await view.refresh(ctx.log)));
     const request: ClaimRequest = { buildRequestId: me, owned: [...produced], delegated, available };
     let appended: BuildEvent[] = [];
     const outcome = await ctx.log.appendAtomically(view.cursor, SHARED_VIEW_FILTER, (events) => {

@@ -28,6 +28,7 @@ export interface RecorderFence {
 
 const FLUSH_MS = 25;
 const BATCH_EVENTS = 10_000;
+const FENCED_CHUNK = 1000;
 
 export class EventRecorder {
   private pending: BuildEvent[] = [];
@@ -42,6 +43,11 @@ export class EventRecorder {
     private readonly observers: readonly EventObserver[] = [],
     private readonly fence?: RecorderFence,
   ) {}
+
+  /** The error of the first append that failed (nothing after it is recorded), if any. */
+  get appendFailure(): unknown {
+    return this.failure;
+  }
 
   /** True once this build request was found declared lost (nothing is recorded any more). */
   get isFenced(): boolean {
@@ -79,14 +85,26 @@ export class EventRecorder {
     this.pending = [];
     const log = this.log;
     this.flushing = this.flushing
-      .then(() => (this.fence ? this.appendFenced(log, this.fence, batch) : log.append(batch).then(() => undefined)))
+      // After a failed append nothing later is appended: the log may lose its tail, never its middle.
+      .then(() =>
+        this.failure !== undefined
+          ? undefined
+          : this.fence
+            ? this.appendFenced(log, this.fence, batch)
+            : log.append(batch).then(() => undefined),
+      )
       .catch((error: unknown) => {
         this.failure ??= error;
       });
   }
 
   private async appendFenced(log: EventLog, fence: RecorderFence, batch: BuildEvent[]): Promise<void> {
-    if (this.fenced) return;
+    // Short transactions: other build requests wait for the write lock meanwhile.
+    for (let i = 0; i < batch.length && !this.fenced; i += FENCED_CHUNK)
+      await this.appendChunkFenced(log, fence, batch.slice(i, i + FENCED_CHUNK));
+  }
+
+  private async appendChunkFenced(log: EventLog, fence: RecorderFence, batch: BuildEvent[]): Promise<void> {
     const outcome = await log.appendAtomically(
       this.fenceCursor,
       { buildRequestId: fence.buildRequestId, kinds: ["buildRequestLost"] },

@@ -57,6 +57,8 @@ export async function declareLost(
   let fresh: LoggedEvent[] = [];
   let appended: BuildEvent[] = [];
   let orphans: OpenJobRun[] = [];
+  // Catch up outside the write lock, so the transaction only reads what arrived since.
+  const caughtUp = await view.refresh(log);
   const outcome = await log.appendAtomically(view.cursor, SHARED_VIEW_FILTER, (events) => {
     fresh = view.apply(events);
     const lease = view.claims.lease(buildRequestId);
@@ -67,7 +69,7 @@ export async function declareLost(
     return { append: appended, result: undefined };
   });
   for (const run of orphans) killOrphan(run);
-  return [...fresh, ...view.applyAppended(appended, outcome.offsets, outcome.head)];
+  return [...caughtUp, ...fresh, ...view.applyAppended(appended, outcome.offsets, outcome.head)];
 }
 
 /**

@@ -11,6 +11,7 @@ const PROBLEM_BY_CODE: Record<string, EventLogFileProblem> = {
   SQLITE_PERM: "unreadable",
   SQLITE_READONLY: "unreadable",
   SQLITE_AUTH: "unreadable",
+  SQLITE_BUSY: "busy",
 };
 
 /** The file problem `error` reveals, if it is an SQLite error about the file itself. */

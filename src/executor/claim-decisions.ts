@@ -28,6 +28,8 @@ export interface ClaimRequest {
   readonly buildRequestId: string;
   /** Outputs of the tasks this build plans to run. */
   readonly owned: readonly string[];
+  /** For each owned partition, the job run of its available manifest when the plan was made ("" if none). */
+  readonly builtWhenPlanned: ReadonlyMap<string, string>;
   /** Partitions it will wait on instead, with the build request that holds each. */
   readonly delegated: ReadonlyMap<string, string>;
   /** Needed partitions that are available, with the build request that built each. */
@@ -43,14 +45,12 @@ export type ClaimOutcome =
  * build request claimed or built one of its partitions after the plan was
  * made, or a delegate let go of one): the caller plans again.
  */
-export function decideClaims(view: SharedView, fresh: readonly LoggedEvent[], request: ClaimRequest): ClaimOutcome {
+export function decideClaims(view: SharedView, request: ClaimRequest): ClaimOutcome {
   const me = request.buildRequestId;
   const owned = new Set(request.owned);
-  for (const { event } of fresh) {
-    if (event.event.case !== "partitionManifest" || event.buildRequestId === me) continue;
-    for (const output of event.event.value.outputs) {
-      if (owned.has(output.str)) return { ok: false, conflict: `${output.str} was built meanwhile` };
-    }
+  for (const r of owned) {
+    if ((view.catalog.availableManifest(r)?.jobRunId ?? "") !== (request.builtWhenPlanned.get(r) ?? ""))
+      return { ok: false, conflict: `${r} was built meanwhile` };
   }
   for (const r of owned) {
     const owner = view.claims.ownerOf(r);

@@ -84,6 +84,9 @@ export async function planAndClaim(
 
     const produced = new Set<string>();
     for (const task of jobGraph.nodes) for (const o of task.config!.outputs) produced.add(o.str);
+    // What the plan saw: a partition built after this (by anyone) makes the plan stale.
+    const builtWhenPlanned = new Map<string, string>();
+    for (const ref of produced) builtWhenPlanned.set(ref, view.catalog.availableManifest(ref)?.jobRunId ?? "");
     const delegated = new Map<string, string>();
     const available = new Map<string, { buildRequestId: string; jobRunId: string }>();
     const classify = (ref: string) => {
@@ -104,12 +107,12 @@ export async function planAndClaim(
     await ctx.flush();
     // Catch up outside the write lock, so the transaction only reads what arrived since.
     fresh.push(...(await view.refresh(ctx.log)));
-    const request: ClaimRequest = { buildRequestId: me, owned: [...produced], delegated, available };
+    const request: ClaimRequest = { buildRequestId: me, owned: [...produced], builtWhenPlanned, delegated, available };
     let appended: BuildEvent[] = [];
     const outcome = await ctx.log.appendAtomically(view.cursor, SHARED_VIEW_FILTER, (events) => {
       const seen = view.apply(events);
       fresh.push(...seen);
-      const decision = decideClaims(view, seen, request);
+      const decision = decideClaims(view, request);
       if (!decision.ok) {
         lastConflict = decision.conflict;
         appended = [];

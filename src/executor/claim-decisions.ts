@@ -16,7 +16,6 @@ import {
   type PartitionRef,
 } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
-import type { LoggedEvent } from "../core/event-log.ts";
 import { partitionStatusChanged } from "../core/hot-payloads.ts";
 import { newEvent } from "../core/new-event.ts";
 import type { Lease } from "../core/projections/claims.ts";

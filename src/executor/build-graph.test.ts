@@ -65,6 +65,25 @@ describe("buildGraph", () => {
     expect(catalog.availableManifest("report/w")?.inputs.every((i) => i.jobRunId !== "")).toBe(true);
   });
 
+  it("two concurrent build requests on one log build each shared partition once, the second delegating", async () => {
+    const jobs = new FileJobs(tempDir());
+    const log = new MemoryEventLog();
+    const deps = { graph: pipeline(jobs, { ms: 30 }), log, runner: new JobRunners() };
+    const [first, second] = await Promise.all([
+      buildGraph(deps, request(["report/w"])),
+      buildGraph(deps, request(["clean/w-1", "clean/w-2", "clean/w-9"])),
+    ]);
+    expect([first.status, second.status]).toEqual(["completed", "completed"]);
+    const built = jobs.built();
+    expect(built.length).toBe(new Set(built).size);
+    expect(new Set(built).size).toBe(9);
+    expect(first.jobsSucceeded + second.jobsSucceeded).toBe(9);
+    const events = await allEvents(log);
+    const delegated = events.filter((e) => e.event.case === "partitionDelegated" && e.event.value.reason === 2);
+    expect(delegated.length).toBeGreaterThan(0);
+    for (const [, own] of eventsByBuild(events)) expect(diagramViolations(own)).toEqual([]);
+  });
+
   it("records a valid path through the seed's diagrams", async () => {
     const jobs = new FileJobs(tempDir());
     const log = new MemoryEventLog();

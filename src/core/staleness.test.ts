@@ -1,0 +1,93 @@
+import { describe, expect, it } from "vitest";
+import { DepType, PartitionStatus, StaleReason_Kind } from "../gen/databuild_pb.ts";
+import { eventPayload as payload } from "./build-event.ts";
+import { partitionStatusChanged } from "./hot-payloads.ts";
+import { newEvent } from "./new-event.ts";
+import { PartitionCatalog } from "./projections/partition-catalog.ts";
+import { Staleness } from "./staleness.ts";
+
+const ref = (str: string) => ({ str });
+
+/** Records a manifest: `output` built by job run `run` of `job` at `version`, from `inputs` (ref -> job run). */
+function built(
+  catalog: PartitionCatalog,
+  output: string,
+  run: string,
+  inputs: Record<string, string> = {},
+  job = "j",
+  version = "1.0.0",
+) {
+  catalog.apply(
+    newEvent(
+      { buildRequestId: "b", jobRunId: run },
+      payload("partitionManifest", {
+        outputs: [ref(output)],
+        inputs: Object.entries(inputs).map(([r, jobRunId]) => ({
+          partitionRef: ref(r),
+          depType: DepType.MATERIALIZE,
+          jobRunId,
+        })),
+        task: { job: { label: job } },
+        jobRunId: run,
+        jobVersion: version,
+      }),
+    ),
+  );
+}
+
+const versions = (map: Record<string, string>) => (r: string) => ({
+  label: r.split("/")[0]!,
+  version: map[r.split("/")[0]!] ?? "1.0.0",
+});
+
+describe("Staleness", () => {
+  it("keeps partitions of a job whose minor or patch version changed, and marks a major change stale", () => {
+    const catalog = new PartitionCatalog();
+    built(catalog, "clean/1", "r1", {}, "clean", "1.2.3");
+    expect(new Staleness(catalog, versions({ clean: "1.9.0" })).isUsable("clean/1")).toBe(true);
+    const stale = new Staleness(catalog, versions({ clean: "2.0.0" }));
+    expect(stale.isUsable("clean/1")).toBe(false);
+    expect(stale.reasons("clean/1").map((r) => [r.kind, r.message])).toEqual([
+      [StaleReason_Kind.VERSION, "built by clean version 1.2.3; the job is now version 2.0.0 (major version changed)"],
+    ]);
+  });
+
+  it("marks a partition stale when an input was rebuilt after it, naming the input", () => {
+    const catalog = new PartitionCatalog();
+    built(catalog, "raw/1", "r1");
+    built(catalog, "clean/1", "c1", { "raw/1": "r1" });
+    expect(new Staleness(catalog, versions({})).isUsable("clean/1")).toBe(true);
+    built(catalog, "raw/1", "r2");
+    const reasons = new Staleness(catalog, versions({})).reasons("clean/1");
+    expect(reasons).toHaveLength(1);
+    expect(reasons[0]!.kind).toBe(StaleReason_Kind.INPUT_REBUILT);
+    expect(reasons[0]!.input?.str).toBe("raw/1");
+  });
+
+  it("propagates through lineage: downstream of a stale or invalidated input is stale", () => {
+    const catalog = new PartitionCatalog();
+    built(catalog, "raw/1", "r1", {}, "raw");
+    built(catalog, "clean/1", "c1", { "raw/1": "r1" }, "clean");
+    built(catalog, "report/1", "p1", { "clean/1": "c1" }, "report");
+    const bumped = new Staleness(catalog, versions({ raw: "2.0.0" }));
+    expect(bumped.reasons("report/1").map((r) => r.message)).toEqual(["input clean/1 is stale"]);
+    catalog.apply(
+      newEvent(
+        { buildRequestId: "inv" },
+        partitionStatusChanged(ref("raw/1") as never, PartitionStatus.PARTITION_INVALIDATED, "", "bad data"),
+      ),
+    );
+    const invalidated = new Staleness(catalog, versions({}));
+    expect(invalidated.isUsable("raw/1")).toBe(false);
+    expect(invalidated.reasons("clean/1").map((r) => r.message)).toEqual(["input raw/1 was invalidated"]);
+    expect(invalidated.isUsable("report/1")).toBe(false);
+  });
+
+  it("walks a 30,000-deep lineage chain without overflowing the stack", () => {
+    const catalog = new PartitionCatalog();
+    built(catalog, "n/0", "r0", {}, "n");
+    for (let i = 1; i < 30_000; i++) built(catalog, `n/${i}`, `r${i}`, { [`n/${i - 1}`]: `r${i - 1}` }, "n");
+    expect(new Staleness(catalog, versions({})).isUsable("n/29999")).toBe(true);
+    expect(new Staleness(catalog, versions({ n: "3.0.0" })).reasons("n/29999").length).toBe(2);
+  });
+});

@@ -96,6 +96,9 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     buildRequestId,
     emit: (p) => recorder.emit(scope, p),
     flush: () => recorder.durable(),
+    observe: (events) => {
+      for (const observe of deps.observers ?? []) for (const event of events) observe(event);
+    },
   };
 
   let claimed: ClaimedPlan;

@@ -133,7 +133,12 @@ export class BuildRun {
 
   /** Follows the log while partitions are awaited from other build requests. */
   private followExternals(): void {
-    if (this.plan.externalCount === 0 || this.cancelling !== undefined) return;
+    if (this.plan.externalCount === 0 || this.cancelling !== undefined) {
+      // Nothing awaited: stop decoding the log (a takeover catches up before it plans).
+      this.stopWatch?.();
+      this.stopWatch = undefined;
+      return;
+    }
     this.stopWatch ??= this.deps.log.watch(
       this.view.cursor,
       (events) => {

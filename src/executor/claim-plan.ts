@@ -28,6 +28,8 @@ export interface ClaimPlanContext {
   readonly emit: (payload: EventPayload) => void;
   /** Makes every event emitted so far durable (claims go after the analysis that led to them). */
   readonly flush: () => Promise<void>;
+  /** Shows the claim and delegation events once appended (they bypass the recorder). */
+  readonly observe?: (events: readonly BuildEvent[]) => void;
 }
 
 export interface ClaimedPlan {
@@ -122,7 +124,10 @@ export async function planAndClaim(
       return { append: appended, result: true };
     });
     fresh.push(...view.applyAppended(appended, outcome.offsets, outcome.head));
-    if (outcome.result) return { jobGraph, delegated, available, fresh };
+    if (outcome.result) {
+      ctx.observe?.(appended);
+      return { jobGraph, delegated, available, fresh };
+    }
   }
   throw new Error(`could not claim a plan after ${MAX_ATTEMPTS} attempts; last conflict: ${lastConflict}`);
 }

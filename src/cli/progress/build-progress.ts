@@ -2,7 +2,7 @@
  * @module Build progress folded from the event stream: counts, running jobs,
  * elapsed time and ETA. Both displays (TTY and plain) read it.
  */
-import type { BuildEvent } from "../../gen/databuild_pb.ts";
+import { DelegationReason, type BuildEvent } from "../../gen/databuild_pb.ts";
 
 export interface RunningJobInfo {
   readonly label: string;
@@ -16,6 +16,8 @@ export class BuildProgress {
   succeeded = 0;
   failed = 0;
   skipped = 0;
+  /** Partitions waited for while other build requests build them. */
+  readonly awaited = new Set<string>();
   readonly running = new Map<string, RunningJobInfo>();
   /** Task durations, for the ETA. */
   private finishedMs = 0;
@@ -27,7 +29,8 @@ export class BuildProgress {
         this.total = p.value.jobGraph?.nodes.length ?? 0;
         break;
       case "partitionDelegated":
-        this.skipped++;
+        if (p.value.reason === DelegationReason.IN_PROGRESS) this.awaited.add(p.value.partitionRef?.str ?? "");
+        else this.skipped++;
         break;
       case "jobScheduleSuccess":
         this.running.set(event.jobRunId, {

@@ -2,7 +2,8 @@
  * @module Progress as plain lines, for logs and pipes: one line per job that
  * ends, and a summary line every few seconds on long builds.
  */
-import type { BuildEvent } from "../../gen/databuild_pb.ts";
+import { DelegationReason, type BuildEvent } from "../../gen/databuild_pb.ts";
+import { shortId } from "../format/short-id.ts";
 import { BuildProgress, formatDuration } from "./build-progress.ts";
 
 const SUMMARY_EVERY_MS = 10_000;
@@ -19,6 +20,10 @@ export class LineDisplay {
     this.progress.apply(event);
     if (p.case === "partitionManifest" && run) {
       this.write(`ok     ${run.label}  ${run.outputs}  (${formatDuration(Date.now() - run.startedMs)})`);
+    } else if (p.case === "partitionDelegated" && p.value.reason === DelegationReason.IN_PROGRESS) {
+      this.write(
+        `wait   ${p.value.partitionRef?.str}  (being built by build ${shortId(p.value.delegateBuildRequestId)})`,
+      );
     } else if (p.case === "jobFailure") {
       this.write(
         `FAILED ${p.value.task?.job?.label}  ${p.value.task?.config?.outputs.map((o) => o.str).join(", ")}: ${p.value.message}`,

@@ -20,6 +20,18 @@ describe("databuild CLI usage", () => {
     expect(result.stderr).toContain("--frobnicate");
   });
 
+  it.each([
+    [["--heartbeat-timeout", "0"], /--heartbeat-timeout/],
+    [
+      ["--heartbeat", "10", "--heartbeat-timeout", "5"],
+      /--heartbeat-timeout \(5 s\) must be longer than --heartbeat \(10 s\)/,
+    ],
+  ])("rejects a bad lease %j with exit 2, naming the flag", async (flags, message) => {
+    const result = await runDatabuild(["--graph", WEATHER, "build", ...flags, "daily_stats/date=2024-05-01"]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+  });
+
   it("rejects an unknown command with exit 2", async () => {
     const result = await runDatabuild(["analyse"]);
     expect(result.code).toBe(2);

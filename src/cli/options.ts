@@ -21,11 +21,15 @@ export function nonNegativeInteger(flag: string): (value: string) => number {
   };
 }
 
-export function positiveSeconds(flag: string): (value: string) => number {
+export function positiveSeconds(flag: string, bounds: { min?: number; max?: number } = {}): (value: string) => number {
+  // Durations travel as uint32 milliseconds: at most about 49 days.
+  const { min = 0.001, max = 86_400 } = bounds;
   return (value) => {
     const n = Number(value);
     if (!Number.isFinite(n) || n <= 0)
       throw new InvalidArgumentError(`${flag} must be a positive number of seconds, got ${JSON.stringify(value)}`);
+    if (n < min || n > max)
+      throw new InvalidArgumentError(`${flag} must be between ${min} and ${max} seconds, got ${JSON.stringify(value)}`);
     return n;
   };
 }

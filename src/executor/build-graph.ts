@@ -168,6 +168,7 @@ function emptyResult(
     partitionsBuilt: 0,
     partitionsSkipped: 0,
     partitionsDelegated: 0,
+    partitionsTakenOver: 0,
     failures: [],
     blocked: [],
     delegateFailures: [],

@@ -72,6 +72,8 @@ export interface BuildResult {
   readonly partitionsSkipped: number;
   /** Partitions this build waited for while other build requests built them. */
   readonly partitionsDelegated: number;
+  /** Partitions it waited for, then built itself when their holder let go of them (released, lost). */
+  readonly partitionsTakenOver: number;
   /** Delegated partitions the other build request failed (this build could not use them). */
   readonly delegateFailures: readonly DelegateFailure[];
   readonly failures: readonly FailedJob[];

@@ -17,7 +17,7 @@ import {
   type PartitionManifest,
   type Task,
 } from "../gen/databuild_pb.ts";
-import { DelegationReason } from "../gen/databuild_pb.ts";
+import { DelegationReason, DepType } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
 import { AnalyzeError } from "../core/errors.ts";
 import type { LoggedEvent } from "../core/event-log.ts";
@@ -66,6 +66,9 @@ export class BuildRun {
   private readonly delegatedTo: Map<string, string>;
   private readonly delegateFailures: DelegateFailure[] = [];
   private readonly waitedOn = new Set<string>();
+  /** Awaited partitions that another build request delivered, and those this build took over. */
+  private readonly deliveredByOthers = new Set<string>();
+  private readonly takenOver = new Set<string>();
   /** Asynchronous steps under way (takeover, cancel, declaring a delegate lost); the build waits for them. */
   private busy = 0;
   private takingOver = false;
@@ -74,6 +77,8 @@ export class BuildRun {
   /** Set when another build request declared this one lost. */
   lostMessage: string | undefined;
   private keptForWaiters = 0;
+  /** Cancelled, but still building what other build requests wait on. */
+  private finishingForOthers = false;
   private fatal: unknown;
 
   constructor(
@@ -125,15 +130,16 @@ export class BuildRun {
 
   private isFinished(): boolean {
     if (this.running.size > 0 || this.pendingRetries > 0 || this.busy > 0) return false;
-    if (this.cancelling !== undefined) return true;
-    return this.plan.count(TaskState.Ready) === 0 && this.plan.externalCount === 0;
+    if (this.cancelling !== undefined && !this.finishingForOthers) return true;
+    const waiting = this.cancelling !== undefined ? this.plan.count(TaskState.Waiting) : 0;
+    return this.plan.count(TaskState.Ready) === 0 && this.plan.externalCount === 0 && waiting === 0;
   }
 
   // --- Delegated partitions ------------------------------------------------
 
   /** Follows the log while partitions are awaited from other build requests. */
   private followExternals(): void {
-    if (this.plan.externalCount === 0 || this.cancelling !== undefined) {
+    if (this.plan.externalCount === 0 || (this.cancelling !== undefined && !this.finishingForOthers)) {
       // Nothing awaited: stop decoding the log (a takeover catches up before it plans).
       this.stopWatch?.();
       this.stopWatch = undefined;
@@ -175,6 +181,7 @@ export class BuildRun {
 
   private externalAvailable(ref: string): void {
     if (!this.plan.isPendingExternal(ref)) return;
+    this.deliveredByOthers.add(ref);
     this.plan.externalAvailable(ref);
     this.delegatedTo.delete(ref);
   }
@@ -215,7 +222,20 @@ export class BuildRun {
         orphaned.push(ref);
       }
     }
-    if (orphaned.length > 0 && !this.takingOver && this.cancelling === undefined) void this.takeOver(orphaned);
+    if (orphaned.length === 0) return;
+    if (this.cancelling === undefined) {
+      if (!this.takingOver) void this.takeOver(orphaned);
+      return;
+    }
+    // Cancelled: no takeover. What waited on them cannot be finished here; let it go.
+    const released: string[] = [];
+    for (const ref of orphaned)
+      for (const task of this.plan.externalFailed(ref))
+        for (const o of this.plan.tasks[task]!.config!.outputs) released.push(o.str);
+    if (released.length > 0)
+      this.emit(
+        payload("partitionsReleased", { partitions: released.map((str) => ({ str })), reason: this.cancelling }),
+      );
   }
 
   /** Plans and claims partitions whose holder let them go (released, ended or lost), and adds the tasks. */
@@ -226,6 +246,7 @@ export class BuildRun {
       const claimed = await planAndClaim(this.claimContext, refs, { planned: (r) => this.plan.producerOf.has(r) });
       const first = this.plan.size;
       const blocked = this.plan.addTasks(claimed.jobGraph, new Set(claimed.delegated.keys()));
+      for (const ref of refs) if (this.plan.producerOf.has(ref)) this.takenOver.add(ref);
       for (let i = first; i < this.plan.size; i++) this.attempts.push(0);
       for (const b of blocked) this.blockedBy.set(b, "an input failed earlier in this build");
       for (const [ref, owner] of claimed.delegated) {
@@ -278,6 +299,7 @@ export class BuildRun {
     if (this.lostMessage !== undefined) return;
     this.lostMessage = `build request ${detectedBy} declared this build lost (${reason}) and took its work over`;
     this.cancelling ??= this.lostMessage;
+    this.finishingForOthers = false;
     const ids = [...this.running.values()].map((r) => r.jobRunId);
     if (ids.length > 0) this.emit(payload("jobCancels", { jobRunIds: ids, reason: this.lostMessage }));
     for (const { handle } of this.running.values()) handle.cancel(this.lostMessage);
@@ -285,7 +307,7 @@ export class BuildRun {
   }
 
   private startReadyTasks(): void {
-    if (this.cancelling !== undefined) return;
+    if (this.cancelling !== undefined && !this.finishingForOthers) return;
     const ready = this.plan.count(TaskState.Ready);
     if (ready === 0 || this.running.size >= this.request.parallel) return;
     this.emit(
@@ -436,10 +458,11 @@ export class BuildRun {
   }
 
   /**
-   * Stops the build: no new task starts; running jobs are cancelled, except
-   * those whose partitions another live build request waits on (they run to
-   * the end and are recorded); claims on tasks that never started are
-   * released at once, so that waiting build requests take them over.
+   * Stops the build, except for what other live build requests wait on:
+   * the tasks producing partitions delegated to this build, and everything
+   * upstream of them in its plan, keep running (and start) until done and
+   * recorded; every other running job is cancelled and every other claim
+   * released at once, so that waiting build requests can take it over.
    */
   private cancelAll(reason: string, byUser: boolean): void {
     if (this.cancelling !== undefined) return;
@@ -448,28 +471,51 @@ export class BuildRun {
     this.busy++;
     this.waiters()
       .then((waitedOn) => {
+        const keep = this.upstreamOf(waitedOn);
         const cancel: { jobRunId: string; handle: RunningJob }[] = [];
-        for (const [index, job] of this.running) {
-          const outputs = this.plan.tasks[index]!.config!.outputs;
-          if (outputs.some((o) => waitedOn.has(o.str))) this.keptForWaiters++;
-          else cancel.push(job);
-        }
+        for (const [index, job] of this.running) if (!keep.has(index)) cancel.push(job);
         if (cancel.length > 0) this.emit(payload("jobCancels", { jobRunIds: cancel.map((c) => c.jobRunId), reason }));
         for (const { handle } of cancel) handle.cancel(reason);
-        const unstarted: string[] = [];
+        const released: string[] = [];
         for (let i = 0; i < this.plan.size; i++) {
           const state = this.plan.stateOf(i);
           if (state !== TaskState.Waiting && state !== TaskState.Ready) continue;
-          if (!this.blockedBy.has(i)) for (const o of this.plan.tasks[i]!.config!.outputs) unstarted.push(o.str);
+          if (keep.has(i)) {
+            this.keptForWaiters++;
+            continue;
+          }
+          if (!this.blockedBy.has(i)) for (const o of this.plan.tasks[i]!.config!.outputs) released.push(o.str);
+          this.plan.drop(i);
         }
-        if (unstarted.length > 0)
-          this.emit(payload("partitionsReleased", { partitions: unstarted.map((str) => ({ str })), reason }));
+        for (const index of this.running.keys()) if (keep.has(index)) this.keptForWaiters++;
+        this.finishingForOthers = this.keptForWaiters > 0;
+        if (released.length > 0)
+          this.emit(payload("partitionsReleased", { partitions: released.map((str) => ({ str })), reason }));
       })
       .catch((error: unknown) => (this.fatal ??= error))
       .finally(() => {
         this.busy--;
         this.waker.notify();
       });
+  }
+
+  /** The unfinished tasks that produce `refs`, and every unfinished task upstream of them in this plan. */
+  private upstreamOf(refs: ReadonlySet<string>): Set<number> {
+    const keep = new Set<number>();
+    const queue: number[] = [];
+    const visit = (ref: string) => {
+      const task = this.plan.producerOf.get(ref);
+      if (task === undefined || keep.has(task)) return;
+      const state = this.plan.stateOf(task);
+      if (state === TaskState.Done || state === TaskState.Failed || state === TaskState.Blocked) return;
+      keep.add(task);
+      queue.push(task);
+    };
+    for (const ref of refs) visit(ref);
+    for (let q = 0; q < queue.length; q++)
+      for (const input of this.plan.tasks[queue[q]!]!.config!.inputs)
+        if (input.depType !== DepType.QUERY) visit(input.partitionRef!.str);
+    return keep;
   }
 
   /** Partitions of this build that other live build requests have delegated to it. */
@@ -483,9 +529,8 @@ export class BuildRun {
       if (this.view.claims.lease(event.buildRequestId)?.ended) continue;
       waited.add(d.value.partitionRef?.str ?? "");
     }
-    for (const [index] of this.running)
-      for (const o of this.plan.tasks[index]!.config!.outputs)
-        if (this.view.claims.waitersOn(this.buildRequestId, o.str).length > 0) waited.add(o.str);
+    for (const ref of this.plan.producerOf.keys())
+      if (this.view.claims.waitersOn(this.buildRequestId, ref).length > 0) waited.add(ref);
     return waited;
   }
 
@@ -502,7 +547,8 @@ export class BuildRun {
       jobsSucceeded: this.jobsSucceeded,
       jobsFailed: this.failures.length,
       partitionsBuilt: this.partitionsBuilt,
-      partitionsDelegated: this.waitedOn.size,
+      partitionsDelegated: this.deliveredByOthers.size,
+      partitionsTakenOver: this.takenOver.size,
       failures: this.failures,
       blocked,
       delegateFailures: this.delegateFailures,
@@ -533,11 +579,15 @@ export class BuildRun {
         payload("graphBuildSuccess", {
           jobsRun: this.jobsSucceeded,
           partitionsBuilt: this.partitionsBuilt,
-          partitionsDelegated: this.waitedOn.size,
+          partitionsDelegated: this.deliveredByOthers.size,
         }),
       );
       this.emit(payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_COMPLETED }));
-      const waited = this.waitedOn.size > 0 ? `; waited for ${this.waitedOn.size} built by other build requests` : "";
+      const waited =
+        (this.deliveredByOthers.size > 0
+          ? `; waited for ${this.deliveredByOthers.size} built by other build requests`
+          : "") +
+        (this.takenOver.size > 0 ? `; took over ${this.takenOver.size} that other build requests let go of` : "");
       return {
         ...counts,
         status: "completed",
@@ -546,7 +596,7 @@ export class BuildRun {
     }
     const kept =
       this.keptForWaiters > 0
-        ? ` (${this.keptForWaiters} running job${this.keptForWaiters === 1 ? "" : "s"} that other build requests wait on ran to the end)`
+        ? ` (first finished ${this.keptForWaiters} task${this.keptForWaiters === 1 ? "" : "s"} that other build requests were waiting on)`
         : "";
     const message = this.cancelledByUser
       ? this.cancelling! + kept

@@ -200,6 +200,7 @@ describe("concurrent build requests on one event log", () => {
     first.child.kill("SIGKILL");
     const result = await second.done;
     expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(/took over \d+ that another build request let go of/);
 
     const events = await logEvents(dir);
     const firstId = events[0]!.buildRequestId;
@@ -274,40 +275,49 @@ export default defineGraph({ label: "stall", jobs: [stall] });
     for (const [id, own] of eventsByBuild(events)) expect(diagramViolations(own), id).toEqual([]);
   }, 120_000);
 
-  it("a cancelled build finishes the jobs another build waits on and hands the rest over", async () => {
+  it("a cancelled build finishes what another build waits on, upstream included, and cancels the rest", async () => {
     const dir = project();
-    const first = startBuild(dir, ["report/1"]);
+    const first = startBuild(dir, ["-j", "2", "report/1", "report/2"]);
     await until(async () => (await executing(dir)) === 1, "the first build to claim");
-    const second = startBuild(dir, ["raw/1", "report/1"]);
+    const second = startBuild(dir, ["report/1"]);
     await until(async () => (await executing(dir)) === 2, "the second build to delegate");
     await until(
-      async () => (await logEvents(dir)).some((e) => e.event.case === "taskLaunchSuccess"),
-      "raw/1 to start (it waits for data/GO)",
+      async () => (await logEvents(dir)).filter((e) => e.event.case === "taskLaunchSuccess").length >= 2,
+      "raw/1 and raw/2 to start (they wait for data/GO)",
     );
     first.child.kill("SIGINT");
     await until(
       async () => (await logEvents(dir)).some((e) => e.event.case === "partitionsReleased"),
-      "the cancelled build to release what it had not started",
+      "the cancelled build to release what nobody waits on",
     );
     writeFileSync(join(dir, "data", "GO"), "");
     const [cancelled, waiting] = await Promise.all([first.done, second.done]);
     expect(cancelled.code).toBe(1);
-    expect(cancelled.stderr).toContain("cancelled");
+    expect(cancelled.stderr, cancelled.stderr).toMatch(
+      /cancelled.*first finished 3 tasks that other build requests were waiting on/,
+    );
     expect(waiting.code, waiting.stderr).toBe(0);
 
     const events = await logEvents(dir);
     const firstId = events[0]!.buildRequestId;
     const manifests = manifestsByRef(events);
-    // raw/1, which the second build waited on, ran to the end in the cancelled build, once.
-    expect(runsOf(dir, "raw/1")).toHaveLength(1);
-    expect(manifests.get("raw/1")!.map((m) => m.buildRequestId)).toEqual([firstId]);
-    for (const ref of ["clean/1", "report/1"]) {
+    // report/1, which the second build waited on, and its upstream ran to the end in the cancelled build, once.
+    for (const ref of ["raw/1", "clean/1", "report/1"]) {
       expect(runsOf(dir, ref), ref).toHaveLength(1);
       expect(
         manifests.get(ref)!.map((m) => m.buildRequestId),
         ref,
-      ).not.toContain(firstId);
+      ).toEqual([firstId]);
     }
+    // Nobody waited on report/2: its running job was cancelled before it wrote, the rest never started.
+    for (const ref of ["raw/2", "clean/2", "report/2"]) {
+      expect(runsOf(dir, ref), ref).toHaveLength(0);
+      expect(manifests.has(ref), ref).toBe(false);
+    }
+    const released = events.find((e) => e.event.case === "partitionsReleased")!.event.value as {
+      partitions: { str: string }[];
+    };
+    expect(released.partitions.map((p) => p.str).sort()).toEqual(["clean/2", "report/2"]);
     for (const [id, own] of eventsByBuild(events)) expect(diagramViolations(own), id).toEqual([]);
   }, 120_000);
 });

@@ -19,7 +19,10 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number, comma
   const id = result.buildRequestId;
   const lines: string[] = [];
   const delegated =
-    result.partitionsDelegated > 0 ? `, ${result.partitionsDelegated} built by other build requests` : "";
+    (result.partitionsDelegated > 0 ? `, ${result.partitionsDelegated} built by other build requests` : "") +
+    (result.partitionsTakenOver > 0
+      ? `, took over ${result.partitionsTakenOver} that another build request let go of`
+      : "");
   const skipped = (result.partitionsSkipped > 0 ? `, ${result.partitionsSkipped} already available` : "") + delegated;
   switch (result.status) {
     case "dry-run":
@@ -54,7 +57,7 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number, comma
     case "cancelled":
       lines.push(
         pc.yellow(
-          `Build cancelled after ${formatDuration(elapsedMs)}: ${result.jobsSucceeded} jobs had finished; running jobs were stopped.`,
+          `Build cancelled after ${formatDuration(elapsedMs)} (${result.message}): ${result.jobsSucceeded} job${result.jobsSucceeded === 1 ? "" : "s"} had finished; other running jobs were stopped.`,
         ),
       );
       break;
@@ -65,7 +68,7 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number, comma
       }
       lines.push(
         pc.red(
-          `Build failed: ${result.message} (${formatDuration(elapsedMs)}; ${result.jobsSucceeded} jobs succeeded).`,
+          `Build failed: ${result.message} (${formatDuration(elapsedMs)}; ${result.jobsSucceeded} job${result.jobsSucceeded === 1 ? "" : "s"} succeeded).`,
         ),
       );
       for (const failure of result.failures) {

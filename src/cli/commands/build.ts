@@ -49,13 +49,13 @@ export function registerBuild(
     .option(
       "--heartbeat <seconds>",
       "heartbeat period of the build and its jobs",
-      positiveSeconds("--heartbeat"),
+      positiveSeconds("--heartbeat", { min: 0.05, max: 3600 }),
       DEFAULT_BUILD_REQUEST.heartbeatMs / 1000,
     )
     .option(
       "--heartbeat-timeout <seconds>",
       "after this long without a heartbeat, other builds may declare this one lost and take its work over",
-      positiveSeconds("--heartbeat-timeout"),
+      positiveSeconds("--heartbeat-timeout", { min: 0.5, max: 86_400 }),
       DEFAULT_BUILD_REQUEST.heartbeatTimeoutMs / 1000,
     )
     .option(
@@ -85,7 +85,7 @@ export function registerBuild(
       const onInterrupt = () => {
         if (++interrupts > 1) process.exit(130);
         stderr.write(
-          "\ninterrupted: cancelling running jobs; jobs other builds wait on run to the end (press Ctrl-C again to exit at once)\n",
+          "\ninterrupted: cancelling; what other builds wait on is finished first (press Ctrl-C again to exit at once)\n",
         );
         abort.abort();
       };

@@ -71,7 +71,7 @@ function refuseIfWrong(decision: InvalidationDecision, ctx: CommandContext, comm
       const silent = now - holder.lastSeenMs;
       const gone =
         silent > holder.heartbeatTimeoutMs
-          ? `; it has not heartbeat for ${Math.round(silent / 1000)} s: the next build will take it over`
+          ? `; it has sent no heartbeat for ${Math.round(silent / 1000)} s: the next build will take it over`
           : "";
       return `  ${ref}: held by build ${shortId(holder.buildRequestId)} (pid ${holder.pid} on ${holder.hostname})${gone}`;
     });

@@ -110,7 +110,9 @@ function leaseLines(x: Explained, nowMs: number): string[] {
       `  last heartbeat ${formatAgo(silentMs)}; lease timeout ${timeoutMs / 1000} s (after that, another build may take the work over)`,
     );
   if (silentMs !== undefined && silentMs > timeoutMs)
-    lines.push(`  its holder has not heartbeat for ${Math.round(silentMs / 1000)} s; the next build will take it over`);
+    lines.push(
+      `  its holder has sent no heartbeat for ${Math.round(silentMs / 1000)} s; the next build will take it over`,
+    );
   else if (x.holderGone) lines.push(`  its holder is gone (${x.holderGone}); the next build will take it over`);
   return lines;
 }

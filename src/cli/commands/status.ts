@@ -12,6 +12,8 @@ import {
   type PartitionStatusView,
 } from "../../gen/databuild_pb.ts";
 import { PARTITION_CATALOG_KINDS, PartitionCatalog } from "../../core/projections/partition-catalog.ts";
+import { Staleness } from "../../core/staleness.ts";
+import { currentJob } from "../../executor/claim-plan.ts";
 import { loadProjection } from "../../executor/load-projection.ts";
 import type { CommandContext } from "../context.ts";
 import { formatDuration } from "../progress/build-progress.ts";
@@ -30,14 +32,34 @@ export function registerStatus(program: Command, context: () => CommandContext):
       try {
         const catalog = new PartitionCatalog();
         await loadProjection(log, catalog, PARTITION_CATALOG_KINDS);
+        const staleness = await stalenessFor(ctx, catalog);
         for (const ref of refs) {
           const view = catalog.get(ref) ?? create(PartitionStatusViewSchema, { partitionRef: { str: ref } });
-          ctx.out(options.json ? toJsonString(PartitionStatusViewSchema, view) + "\n" : formatStatus(view));
+          if (options.json) {
+            ctx.out(toJsonString(PartitionStatusViewSchema, view) + "\n");
+            continue;
+          }
+          ctx.out(formatStatus(view));
+          const stale = staleness?.reasons(ref) ?? [];
+          if (stale.length > 0)
+            ctx.out(
+              `  STALE: ${stale[0]!.message}${stale.length > 1 ? ` (and ${stale.length - 1} more)` : ""}; a build would rebuild it (see: databuild explain ${ref})\n`,
+            );
         }
       } finally {
         await log.close();
       }
     });
+}
+
+/** Staleness needs the graph (job versions now); without one, status shows the log alone. */
+async function stalenessFor(ctx: CommandContext, catalog: PartitionCatalog): Promise<Staleness | undefined> {
+  try {
+    const graph = await ctx.loadGraph();
+    return new Staleness(catalog, (ref) => currentJob(graph, ref));
+  } catch {
+    return undefined;
+  }
 }
 
 function formatStatus(view: PartitionStatusView): string {

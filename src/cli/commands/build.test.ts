@@ -148,6 +148,8 @@ describe("databuild build", () => {
     child.kill("SIGKILL");
     await new Promise((resolve) => child.on("close", resolve));
 
+    const builds = await runDatabuild(["builds"], { cwd: dir });
+    expect(builds.stdout).toMatch(/executing .*\n    probably lost: its process \d+ on .+ is gone/);
     const afterKill = parseEvents((await runDatabuild(["events", "--json"], { cwd: dir })).stdout);
     const available = afterKill
       .filter((e) => e.event.case === "partitionManifest")

@@ -6,6 +6,8 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import { BuildRequestStatus, BuildRequestViewSchema, type BuildRequestView } from "../../gen/databuild_pb.ts";
 import { BUILD_REQUEST_KINDS, BuildRequests } from "../../core/projections/build-requests.ts";
+import { CLAIM_KINDS, ClaimBook } from "../../core/projections/claims.ts";
+import { whyLost } from "../../executor/liveness.ts";
 import { loadProjection } from "../../executor/load-projection.ts";
 import type { CommandContext } from "../context.ts";
 import { formatDuration } from "../progress/build-progress.ts";
@@ -21,8 +23,21 @@ export function registerBuilds(program: Command, context: () => CommandContext):
       try {
         const builds = new BuildRequests();
         await loadProjection(log, builds, BUILD_REQUEST_KINDS);
-        for (const view of builds.all())
-          ctx.out(options.json ? toJsonString(BuildRequestViewSchema, view) + "\n" : formatBuild(view));
+        const claims = new ClaimBook();
+        await loadProjection(log, claims, CLAIM_KINDS);
+        const now = Date.now();
+        for (const view of builds.all()) {
+          if (options.json) {
+            ctx.out(toJsonString(BuildRequestViewSchema, view) + "\n");
+            continue;
+          }
+          // A build that died is only recorded lost by the next build that meets its claims; say so meanwhile.
+          const lease = claims.lease(view.buildRequestId);
+          const gone = lease && whyLost(claims, lease, now);
+          ctx.out(
+            formatBuild(view) + (gone ? `    probably lost: ${gone}; the next build will take its work over\n` : ""),
+          );
+        }
       } finally {
         await log.close();
       }
@@ -38,6 +53,6 @@ function formatBuild(view: BuildRequestView): string {
   const what = asked.length > 2 ? `${asked.slice(0, 2).join(" ")} (+${asked.length - 2} more)` : asked.join(" ");
   return (
     `${view.buildRequestId}  ${started?.toISOString() ?? "?"}  ${status.padEnd(9)} ${took.padStart(7)}  ` +
-    `${view.jobsSucceeded} built, ${view.jobsFailed} failed, ${view.partitionsDelegated} delegated  ${what}\n`
+    `${view.jobsSucceeded} built, ${view.jobsFailed} failed, ${view.partitionsDelegated} delegated or skipped  ${what}\n`
   );
 }

@@ -17,17 +17,13 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { option } from "./option.ts";
 import { generateW, wManifest, wTargets } from "./w-workload.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(ROOT, "bench/out/build");
 const BIN = join(ROOT, "bin/databuild.js");
 
-const args = process.argv.slice(2);
-function option(name: string, fallback: string): string {
-  const at = args.indexOf(name);
-  return at === -1 ? fallback : (args[at + 1] ?? fallback);
-}
 const sizes = option("--sizes", "1000,10000").split(",").map(Number);
 const runs = Number(option("--runs", "1"));
 const parallel = option("--parallel", "2");

@@ -36,16 +36,13 @@ import {
 } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { option } from "./option.ts";
 import { generateW, wManifest, wTargets } from "./w-workload.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(ROOT, "bench/out/concurrent");
 
 const args = process.argv.slice(2);
-function option(name: string, fallback: string): string {
-  const at = args.indexOf(name);
-  return at === -1 ? fallback : (args[at + 1] ?? fallback);
-}
 const n = Number(option("--n", "2000"));
 const ks = option("--k", "2,4,8").split(",").map(Number);
 const parallel = option("--parallel", "2");

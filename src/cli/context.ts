@@ -46,10 +46,16 @@ export class CommandContext {
    */
   commandPrefix(): string {
     const parts = ["databuild"];
-    const graph = this.graphFile();
+    let graph: string | undefined;
+    try {
+      graph = this.graphFile();
+    } catch {
+      // Commands that read the log can run from --db alone: there is no graph file to name.
+    }
     const discovered =
-      dirname(graph) === this.io.cwd && this.options().graph === undefined && !this.io.env.DATABUILD_GRAPH;
-    if (!discovered) parts.push("--graph", relative(this.io.cwd, graph) || graph);
+      graph === undefined ||
+      (dirname(graph) === this.io.cwd && this.options().graph === undefined && !this.io.env.DATABUILD_GRAPH);
+    if (!discovered) parts.push("--graph", relative(this.io.cwd, graph!) || graph!);
     const db = this.options().db;
     if (db !== undefined) parts.push("--db", db);
     return parts.join(" ");

@@ -65,13 +65,14 @@ export class BuildRun {
   /** The build request each awaited partition is delegated to (as last recorded). */
   private readonly delegatedTo: Map<string, string>;
   private readonly delegateFailures: DelegateFailure[] = [];
-  private readonly waitedOn = new Set<string>();
   /** Awaited partitions that another build request delivered, and those this build took over. */
   private readonly deliveredByOthers = new Set<string>();
   private readonly takenOver = new Set<string>();
   /** Asynchronous steps under way (takeover, cancel, declaring a delegate lost); the build waits for them. */
   private busy = 0;
   private takingOver = false;
+  /** Delegates being declared lost right now (one transaction each, not one per liveness tick). */
+  private readonly declaring = new Set<string>();
   private stopWatch: (() => void) | undefined;
   private lastLivenessCheck = 0;
   /** Set when another build request declared this one lost. */
@@ -92,7 +93,6 @@ export class BuildRun {
     delegated: ReadonlyMap<string, string>,
   ) {
     this.delegatedTo = new Map(delegated);
-    for (const ref of delegated.keys()) this.waitedOn.add(ref);
   }
 
   /** `fresh`: events the view took in while planning, not yet reacted to. */
@@ -251,7 +251,6 @@ export class BuildRun {
       for (const b of blocked) this.blockedBy.set(b, "an input failed earlier in this build");
       for (const [ref, owner] of claimed.delegated) {
         this.delegatedTo.set(ref, owner);
-        this.waitedOn.add(ref);
       }
       this.takingOver = false;
       this.onFresh(claimed.fresh);
@@ -274,13 +273,16 @@ export class BuildRun {
   private checkDelegatesAlive(): void {
     const now = Date.now();
     for (const owner of new Set(this.delegatedTo.values())) {
+      if (this.declaring.has(owner)) continue;
       const lease = this.view.claims.lease(owner);
       if (!lease || !whyLost(this.view.claims, lease, now)) continue;
+      this.declaring.add(owner);
       this.busy++;
       declareLost(this.deps.log, this.view, this.buildRequestId, owner)
         .then((fresh) => this.onFresh(fresh))
         .catch((error: unknown) => (this.fatal ??= error))
         .finally(() => {
+          this.declaring.delete(owner);
           this.busy--;
           this.waker.notify();
         });

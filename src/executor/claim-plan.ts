@@ -6,7 +6,7 @@
  * the plan (another build request claimed or built a planned partition, or a
  * delegate let one go), plan again from the updated view.
  */
-import { DepType, type JobGraph } from "../gen/databuild_pb.ts";
+import { DepType, type BuildEvent, type JobGraph } from "../gen/databuild_pb.ts";
 import type { EventPayload } from "../core/build-event.ts";
 import type { EventLog, LoggedEvent } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
@@ -15,7 +15,6 @@ import { analyze } from "../planner/analyze.ts";
 import { decideClaims, type ClaimRequest } from "./claim-decisions.ts";
 import { declareLost, whyLost } from "./liveness.ts";
 import { SHARED_VIEW_FILTER, type SharedView } from "./shared-view.ts";
-import type { BuildEvent } from "../gen/databuild_pb.ts";
 
 const MAX_ATTEMPTS = 50;
 const CONTESTED_POLL_MS = 200;
@@ -63,11 +62,17 @@ export async function planAndClaim(
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
     const staleness = new Staleness(view.catalog, (ref) => currentJob(ctx.graph, ref));
     const now = Date.now();
+    const gone = new Map<string, boolean>(); // per holder: liveness costs a syscall, refs are many
     const heldByOther = (ref: string) => {
       const owner = view.claims.ownerOf(ref);
       if (!owner || owner.buildRequestId === me) return undefined;
       // A dry run records nothing, so it cannot declare a dead holder lost; it plans as the real build would.
-      if (options.dryRun && whyLost(view.claims, owner, now)) return undefined;
+      if (options.dryRun) {
+        let isGone = gone.get(owner.buildRequestId);
+        if (isGone === undefined)
+          gone.set(owner.buildRequestId, (isGone = whyLost(view.claims, owner, now) !== undefined));
+        if (isGone) return undefined;
+      }
       return owner;
     };
     const planned = options.planned ?? (() => false);

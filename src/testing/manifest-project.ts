@@ -21,6 +21,20 @@ for ref in sys.argv[1:]:
 print(json.dumps({"configs": configs}))
 `;
 
+/**
+ * A job (bash) that appends a line to runs/<ref> per run, so a test can count
+ * exactly which partitions ran; with $GATE set, it then waits until that file
+ * exists, so a test holds the job running as long as it needs instead of
+ * guessing with a sleep.
+ */
+export const COUNTING_JOB_SH = `#!/usr/bin/env bash
+set -euo pipefail
+mkdir -p "runs/$(dirname "$1")"
+echo run >> "runs/$1"
+if [ -n "\${GATE:-}" ]; then while [ ! -e "$GATE" ]; do sleep 0.05; done; fi
+echo "built $1"
+`;
+
 /** Writes files (executable when under jobs/) into a new temp dir and returns it. */
 export function manifestProject(files: Record<string, string>): string {
   const dir = tempDir("databuild-project-");

@@ -4,19 +4,8 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { manifestJob, manifestProject } from "../../testing/manifest-project.ts";
+import { COUNTING_JOB_SH, manifestJob, manifestProject } from "../../testing/manifest-project.ts";
 import { runDatabuild, DATABUILD_BIN } from "../../testing/run-cli.ts";
-
-// Appends a line to runs/<ref> per run (so a test can count runs), then, if
-// $GATE is set, waits until that file exists: a test holds the job running
-// for as long as it needs, instead of guessing with a sleep.
-const RUN_SH = `#!/usr/bin/env bash
-set -euo pipefail
-mkdir -p "runs/$(dirname "$1")"
-echo run >> "runs/$1"
-if [ -n "\${GATE:-}" ]; then while [ ! -e "$GATE" ]; do sleep 0.05; done; fi
-echo "built $1"
-`;
 
 /** up/{x} -> down/{x}: the upstream job at `upVersion`, the downstream built from it. */
 function lineageYaml(upVersion: string, upExec = ["jobs/run.sh"]): string {
@@ -28,7 +17,7 @@ function lineageYaml(upVersion: string, upExec = ["jobs/run.sh"]): string {
 }
 
 function lineageProject(upExec?: string[]): string {
-  return manifestProject({ "databuild.yaml": lineageYaml("1.0.0", upExec), "jobs/run.sh": RUN_SH });
+  return manifestProject({ "databuild.yaml": lineageYaml("1.0.0", upExec), "jobs/run.sh": COUNTING_JOB_SH });
 }
 
 async function explain(dir: string, ...args: string[]) {

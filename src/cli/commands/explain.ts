@@ -13,7 +13,6 @@ import { MemoryEventLog } from "../../event-log/index.ts";
 import type { CommandContext } from "../context.ts";
 import { explainPartitions, LogFacts, type GraphOrError } from "../explain-partition.ts";
 import { explanationSummary, formatExplanation } from "../format/explanation.ts";
-import { hintPrefix } from "../hint-prefix.ts";
 
 export function registerExplain(program: Command, context: () => CommandContext): void {
   program
@@ -31,7 +30,7 @@ export function registerExplain(program: Command, context: () => CommandContext)
       try {
         const now = Date.now();
         const answers = await explainPartitions(await LogFacts.load(log), graph, refs, now);
-        const prefix = hintPrefix(ctx, command);
+        const prefix = ctx.commandPrefix();
         answers.forEach((answer, i) => {
           answer.explanation.summary = explanationSummary(answer, now);
           if (options.json) ctx.out(toJsonString(PartitionExplanationSchema, answer.explanation) + "\n");

@@ -7,19 +7,8 @@ import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BuildEventSchema, PartitionStatus, type BuildEvent } from "../../gen/databuild_pb.ts";
-import { manifestJob, manifestProject } from "../../testing/manifest-project.ts";
+import { COUNTING_JOB_SH, manifestJob, manifestProject } from "../../testing/manifest-project.ts";
 import { DATABUILD_BIN, runDatabuild } from "../../testing/run-cli.ts";
-
-// Appends a line to runs/<ref> per run, so a test can count exactly which
-// partitions a build ran again; with $GATE set, waits until that file exists
-// (a test holds the job running as long as it needs).
-const RUN_SH = `#!/usr/bin/env bash
-set -euo pipefail
-mkdir -p "runs/$(dirname "$1")"
-echo run >> "runs/$1"
-if [ -n "\${GATE:-}" ]; then while [ ! -e "$GATE" ]; do sleep 0.05; done; fi
-echo "built $1"
-`;
 
 /** up/{x} -> down/{x}, built: each ran once. */
 async function builtLineage(upExec = ["jobs/run.sh"], files: Record<string, string> = {}): Promise<string> {
@@ -28,7 +17,7 @@ async function builtLineage(upExec = ["jobs/run.sh"], files: Record<string, stri
       `name: lineage\njobs:\n` +
       manifestJob("up", "up/{x}", upExec) +
       manifestJob("down", "down/{x}", ["jobs/run.sh"], "up/{x}"),
-    "jobs/run.sh": RUN_SH,
+    "jobs/run.sh": COUNTING_JOB_SH,
     ...files,
   });
   expect((await runDatabuild(["build", "down/1"], { cwd: dir })).code).toBe(0);

@@ -12,7 +12,6 @@ import { newId } from "../../core/ids.ts";
 import { SHARED_VIEW_FILTER, SharedView } from "../../executor/shared-view.ts";
 import type { CommandContext } from "../context.ts";
 import { shortId } from "../format/short-id.ts";
-import { hintPrefix } from "../hint-prefix.ts";
 import { decideInvalidation, type InvalidationDecision } from "../invalidation.ts";
 import { requester } from "../requester.ts";
 
@@ -29,7 +28,7 @@ export function registerInvalidate(program: Command, context: () => CommandConte
     .argument("<refs...>", "partition refs (each must have been built)")
     .option("--downstream", "also invalidate every available partition built from them, transitively")
     .option("--reason <text>", "why, recorded in the log (shown by explain and events)")
-    .action(async (refArgs: string[], options: { downstream?: boolean; reason?: string }, command: Command) => {
+    .action(async (refArgs: string[], options: { downstream?: boolean; reason?: string }) => {
       const ctx = context();
       const refs = [...new Set(ctx.refs(refArgs))];
       const log = await ctx.openEventLog({ mustExist: true });
@@ -50,8 +49,8 @@ export function registerInvalidate(program: Command, context: () => CommandConte
           const decided = decideInvalidation(view, request);
           return { append: decided.events, result: decided };
         });
-        refuseIfWrong(decision, ctx, hintPrefix(ctx, command));
-        ctx.out(report(decision, id, hintPrefix(ctx, command)));
+        refuseIfWrong(decision, ctx, ctx.commandPrefix());
+        ctx.out(report(decision, id, ctx.commandPrefix()));
       } finally {
         await log.close();
       }

@@ -33,4 +33,6 @@ export interface JobRunner {
    * `emit` must be synchronous and must not throw.
    */
   start(request: JobRunRequest, emit: (event: BuildEvent) => void, fn?: FunctionExec): RunningJob;
+  /** Releases what the runner keeps between runs (worker threads); call once no run is left. */
+  close?(): Promise<void> | void;
 }

@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterEach, describe, expect, it } from "vitest";
 import { ExitCategory, type BuildEvent } from "../gen/databuild_pb.ts";
 import { diagramViolations, eventsByBuild } from "../core/diagrams/diagram-paths.ts";
@@ -228,37 +229,80 @@ describe("concurrent build requests on one event log", () => {
     for (const [id, own] of eventsByBuild(events)) expect(diagramViolations(own), id).toEqual([]);
   }, 120_000);
 
-  it("declares a build lost when its heartbeats stop past its timeout; the stalled build records nothing more", async () => {
-    // An in-process job that hogs the CPU blocks its build's event loop: no heartbeats meanwhile.
-    const dir = writeFiles(tempDir("databuild-stall-"), {
+  it("a long synchronous in-process job keeps its build heartbeating: a second build waits for it and it runs once", async () => {
+    // The job blocks its worker thread for 5 s, far past the 1 s lease; the build's own thread stays free.
+    const dir = writeFiles(tempDir("databuild-busy-"), {
       "package.json": '{ "type": "module" }',
       "databuild.ts": `import { appendFileSync, mkdirSync } from "node:fs";
 import { defineGraph, defineJob } from ${JSON.stringify(DATABUILD_API)};
+const busy = defineJob({
+  label: "busy",
+  outputs: ["busy/{x}"],
+  exec: (config) => {
+    mkdirSync("data/busy", { recursive: true });
+    appendFileSync("data/" + config.outputs[0].str + ".runs", "start " + Date.now() + "\\n");
+    const until = Date.now() + Number(process.env.BUSY_MS ?? 0);
+    while (Date.now() < until) {}
+    appendFileSync("data/" + config.outputs[0].str + ".runs", "end " + Date.now() + "\\n");
+  },
+});
+export default defineGraph({ label: "busy", jobs: [busy] });
+`,
+    });
+    const lease = ["--heartbeat", "0.2", "--heartbeat-timeout", "1"];
+    const first = startBuild(dir, [...lease, "busy/1"], { BUSY_MS: "5000" });
+    await until(async () => existsSync(join(dir, "data", "busy", "1.runs")), "the first build's job to start");
+    const second = await startBuild(dir, [...lease, "busy/1"]).done;
+    const busy = await first.done;
+    expect(busy.code, busy.stderr).toBe(0);
+    expect(second.code, second.stderr).toBe(0);
+
+    const events = await logEvents(dir);
+    expect(events.some((e) => e.event.case === "buildRequestLost")).toBe(false);
+    // One run: started once, ended once.
+    const lines = readFileSync(join(dir, "data", "busy", "1.runs"), "utf8")
+      .trim()
+      .split("\n");
+    expect(lines.map((l) => l.split(" ")[0])).toEqual(["start", "end"]);
+    const firstId = events[0]!.buildRequestId;
+    const started = events.find((e) => e.event.case === "taskLaunchSuccess")!;
+    const ended = events.find((e) => e.event.case === "taskSuccess")!;
+    const during = events.filter(
+      (e) =>
+        e.buildRequestId === firstId &&
+        e.event.case === "buildHeartbeat" &&
+        timestampMs(e.timestamp!) > timestampMs(started.timestamp!) &&
+        timestampMs(e.timestamp!) < timestampMs(ended.timestamp!),
+    );
+    // Heartbeats every 0.2 s through the 5 s job (a blocked build would have none).
+    expect(during.length).toBeGreaterThanOrEqual(10);
+    for (const [id, own] of eventsByBuild(events)) expect(diagramViolations(own), id).toEqual([]);
+  }, 120_000);
+
+  it("declares a stopped build lost past its timeout; when it resumes it records nothing more", async () => {
+    const dir = writeFiles(tempDir("databuild-stall-"), {
+      "package.json": '{ "type": "module" }',
+      "databuild.ts": `import { defineGraph, defineJob } from ${JSON.stringify(DATABUILD_API)};
 const stall = defineJob({
   label: "stall",
   outputs: ["stall/{x}"],
-  exec: (config) => {
-    const until = Date.now() + Number(process.env.STALL_MS ?? 0);
-    while (Date.now() < until) {}
-    mkdirSync("data/stall", { recursive: true });
-    appendFileSync("data/" + config.outputs[0].str + ".runs", process.pid + "\\n");
-  },
+  config: ({ x }) => ({ args: [x] }),
+  exec: ["bash", "-c", 'mkdir -p data/stall && echo $$ >> "data/stall/$1.runs" && sleep "\${STALL_S:-0}" && echo done >> "data/stall/$1.runs"', "stall"],
 });
 export default defineGraph({ label: "stall", jobs: [stall] });
 `,
     });
-    const first = startBuild(dir, ["--heartbeat", "0.2", "--heartbeat-timeout", "1", "stall/1"], { STALL_MS: "6000" });
-    // Its claim is durable before its job starts; later events wait for the stall to end.
-    await until(
-      async () =>
-        existsSync(join(dir, ".databuild", "databuild.db")) &&
-        (await logEvents(dir)).some((e) => e.event.case === "partitionsClaimed"),
-      "the first build to claim",
-    );
-    const second = await startBuild(dir, ["stall/1"]).done;
+    const first = startBuild(dir, ["--heartbeat", "0.2", "--heartbeat-timeout", "1", "stall/1"], { STALL_S: "30" });
+    await until(async () => existsSync(join(dir, "data", "stall", "1.runs")), "the first build's job to start");
+    first.child.kill("SIGSTOP");
+    try {
+      const second = await startBuild(dir, ["stall/1"]).done;
+      expect(second.code, second.stderr).toBe(0);
+    } finally {
+      first.child.kill("SIGCONT");
+    }
     const stalled = await first.done;
-    expect(second.code, second.stderr).toBe(0);
-    expect(stalled.code, stalled.stderr + "\n---\n" + second.stderr).toBe(1);
+    expect(stalled.code, stalled.stderr).toBe(1);
     expect(stalled.stderr).toMatch(
       /declared this build lost \(no heartbeat for [\d.]+ s \(its heartbeat timeout is 1 s\)\)/,
     );
@@ -267,11 +311,21 @@ export default defineGraph({ label: "stall", jobs: [stall] });
     const firstId = events[0]!.buildRequestId;
     const lost = events.find((e) => e.event.case === "buildRequestLost");
     expect(lost?.buildRequestId).toBe(firstId);
-    // The stalled build's job did finish (it wrote), but its manifest was refused: one build of the partition.
-    expect(runsOf(dir, "stall/1")).toHaveLength(2);
+    // The stopped build's job was killed when it was declared lost: it never finished.
+    const runs = readFileSync(join(dir, "data", "stall", "1.runs"), "utf8")
+      .trim()
+      .split("\n");
+    expect(runs).toHaveLength(3); // first pid, second pid, "done" of the second
+    expect(runs.filter((l) => l === "done")).toHaveLength(1);
     const manifests = manifestsByRef(events).get("stall/1") ?? [];
     expect(manifests).toHaveLength(1);
     expect(manifests[0]!.buildRequestId).not.toBe(firstId);
+    // After the lost batch (written by the second build, with one timestamp), nothing of the first.
+    const lostAt = timestampMs(lost!.timestamp!);
+    const afterLost = events
+      .slice(events.indexOf(lost!) + 1)
+      .filter((e) => e.buildRequestId === firstId && timestampMs(e.timestamp!) !== lostAt);
+    expect(afterLost.map((e) => e.event.case)).toEqual([]);
     for (const [id, own] of eventsByBuild(events)) expect(diagramViolations(own), id).toEqual([]);
   }, 120_000);
 

@@ -95,7 +95,9 @@ export function formatExplanation(x: Explained, nowMs: number, command: string):
 function exitDescription(e: PartitionExplanation): string {
   const run = e.jobRun!;
   const category = ExitCategory[run.exitCategory] ?? "unknown exit";
-  if (run.exitCategory === ExitCategory.EXIT_JOB_FAILURE) return `${category}, exit code ${run.exitCode}`;
+  // 0 with EXIT_JOB_FAILURE: an in-process job that threw, which has no exit code.
+  if (run.exitCategory === ExitCategory.EXIT_JOB_FAILURE && run.exitCode !== 0)
+    return `${category}, exit code ${run.exitCode}`;
   if (run.signal) return `${category}, ${run.signal}`;
   return category;
 }

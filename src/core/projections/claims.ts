@@ -62,6 +62,8 @@ export interface Lease {
   readonly hostname: string;
   readonly pid: number;
   readonly heartbeatTimeoutMs: number;
+  /** Timestamp (ms) of its buildRequestReceived: its process started before it. */
+  readonly receivedMs: number;
   /** Timestamp (ms) of the latest event from this build request. */
   lastSeenMs: number;
   /** The build request ended (a final status) or was declared lost. */
@@ -87,6 +89,7 @@ export class ClaimBook {
         hostname: payload.value.hostname,
         pid: payload.value.pid,
         heartbeatTimeoutMs: options?.heartbeatTimeoutMs || DEFAULT_HEARTBEAT_TIMEOUT_MS,
+        receivedMs: event.timestamp ? timestampMs(event.timestamp) : 0,
         lastSeenMs: event.timestamp ? timestampMs(event.timestamp) : 0,
         ended: false,
         lost: false,

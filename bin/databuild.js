@@ -1,8 +1,11 @@
 #!/usr/bin/env node
-// The databuild CLI. It runs the esbuild bundle in dist/ (made by `npm ci`),
-// rebuilding it first if a source file changed since, so it starts fast and
-// is never stale. If dist/ cannot be written, it runs the sources through tsx.
-import { bundle, bundleIsFresh } from "../scripts/bundle.mjs";
+// The databuild CLI. It runs the esbuild bundle in dist/. In a checkout of
+// databuild (sources present) that bundle is made by `npm ci` and rebuilt
+// first whenever a source file changed since, so it starts fast and is never
+// stale; if dist/ cannot be written, it runs the sources through tsx. An
+// installed package (`npm install databuild`, from a tarball) ships dist/
+// and no sources, and runs it as it is.
+import { existsSync } from "node:fs";
 
 // A reader that stops early (`databuild events | head`) is not an error: a
 // closed stdout ends the command quietly. A closed stderr only silences
@@ -21,12 +24,17 @@ process.stderr.on("error", (error) => {
 process.setSourceMapsEnabled(true);
 
 let cli;
-try {
-  if (!bundleIsFresh()) await bundle();
+if (!existsSync(new URL("../src/cli/main.ts", import.meta.url))) {
   cli = await import("../dist/cli.mjs");
-} catch {
-  const { register } = await import("tsx/esm/api");
-  register();
-  cli = await import("../src/cli/main.ts");
+} else {
+  try {
+    const { bundle, bundleIsFresh } = await import("../scripts/bundle.mjs");
+    if (!bundleIsFresh()) await bundle();
+    cli = await import("../dist/cli.mjs");
+  } catch {
+    const { register } = await import("tsx/esm/api");
+    register();
+    cli = await import("../src/cli/main.ts");
+  }
 }
 process.exitCode = await cli.runCli(process.argv.slice(2));

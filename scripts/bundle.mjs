@@ -8,7 +8,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
-export const ENTRIES = { cli: "src/cli/main.ts", index: "src/index.ts" };
+export const ENTRIES = {
+  cli: "src/cli/main.ts",
+  index: "src/index.ts",
+  // In-process jobs run on worker threads started from this file (src/wrapper/isolated/).
+  "function-worker": "src/wrapper/isolated/function-worker.ts",
+};
 const SOURCES = ["src", "proto", "package.json"];
 
 /** Newest modification time (ms) under the source folders, tests excluded. */

@@ -3,7 +3,15 @@
  * TypeScript. Everything not exported here is internal and may change.
  */
 export { defineJob, materialize, query } from "./gsl/define-job.ts";
-export type { BatchConfigInit, ExecFunction, InputSpec, JobSpec, TaskConfigInit, WantedRef } from "./gsl/define-job.ts";
+export type {
+  BatchConfigInit,
+  ConfigContext,
+  ExecFunction,
+  InputSpec,
+  JobSpec,
+  TaskConfigInit,
+  WantedRef,
+} from "./gsl/define-job.ts";
 export { defineGraph } from "./gsl/define-graph.ts";
 export type { DefinedGraph } from "./gsl/define-graph.ts";
 export type { ExecContext } from "./core/job.ts";

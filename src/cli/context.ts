@@ -3,11 +3,11 @@
  */
 import type { Graph } from "../core/graph.ts";
 import { assertValidRef } from "../core/partition-ref.ts";
-import { dirname, relative } from "node:path";
+import { basename, delimiter, dirname, relative, resolve } from "node:path";
 import type { EventLog } from "../core/event-log.ts";
 import { findGraphFile } from "../loader/find-graph-file.ts";
 import { eventLogLocation } from "./event-log-location.ts";
-import { openEventLog } from "./open-event-log.ts";
+import { openEventLog, type OpenEventLogOptions } from "./open-event-log.ts";
 import { loadGraph } from "../loader/load-graph.ts";
 import type { CliIO } from "./io.ts";
 
@@ -33,19 +33,39 @@ export class CommandContext {
   }
 
   /**
-   * Opens the build event log. Commands that only read pass `mustExist`, so
-   * a typo in --db is an error rather than a new empty log.
+   * Opens the build event log. Commands that only read pass `readOnly` (the
+   * log is never created or written, and a user who may only read it can)
+   * and `mustExist`, so a typo in --db is an error rather than an empty log.
    */
-  async openEventLog(options: { mustExist?: boolean } = {}): Promise<EventLog> {
+  async openEventLog(options: OpenEventLogOptions = {}): Promise<EventLog> {
     return openEventLog(this.eventLogLocation(), options);
   }
 
   /**
    * The start of a command line that reaches the same graph and log from the
-   * current directory, for hints ("databuild --graph examples/x/databuild.ts").
+   * current directory, for hints ("npx databuild --graph examples/x/databuild.ts"),
+   * spelled the way databuild was started: `npx databuild` when npm started it
+   * (npx, npm exec or an npm script: npm sets npm_command), `databuild` when
+   * found on PATH, else the path that ran it (`node bin/databuild.js`,
+   * `node_modules/.bin/databuild`), which works from the current directory too.
    */
   commandPrefix(): string {
-    const parts = ["databuild"];
+    const { env, cwd } = this.io;
+    const script = process.argv[1];
+    const shown = (path: string) => {
+      const rel = relative(cwd, path);
+      const short = rel.length < path.length ? rel : path;
+      return short.includes("/") ? short : `./${short}`;
+    };
+    let command = "databuild";
+    if (env.npm_command) command = "npx databuild";
+    else if (script !== undefined && basename(script) === "databuild") {
+      const onPath = (env.PATH ?? "")
+        .split(delimiter)
+        .some((dir) => dir !== "" && resolve(cwd, dir) === dirname(script));
+      if (!onPath) command = shown(script);
+    } else if (script !== undefined && basename(script) === "databuild.js") command = `node ${shown(script)}`;
+    const parts = [command];
     let graph: string | undefined;
     try {
       graph = this.graphFile();

@@ -23,10 +23,11 @@ import { BUILD_REQUEST_KINDS, BuildRequests } from "../core/projections/build-re
 import { JOB_RUN_KINDS, JobRuns } from "../core/projections/job-runs.ts";
 import { Staleness } from "../core/staleness.ts";
 import { lostBuildEvents } from "../executor/claim-decisions.ts";
-import { currentJob, planAndClaim } from "../executor/claim-plan.ts";
+import { currentJob, planAndClaim, type ClaimPlanContext } from "../executor/claim-plan.ts";
 import { whyLost } from "../executor/liveness.ts";
 import { loadProjection } from "../executor/load-projection.ts";
 import { SharedView } from "../executor/shared-view.ts";
+import { AnalyzeCancelledError } from "../planner/analyze.ts";
 
 const ENDED = new Set([
   BuildRequestStatus.BUILD_REQUEST_COMPLETED,
@@ -72,6 +73,7 @@ export async function explainPartitions(
   graph: GraphOrError,
   refs: readonly string[],
   nowMs = Date.now(),
+  planning: Pick<ClaimPlanContext, "signal" | "configLimits"> = {},
 ): Promise<Explained[]> {
   const loaded = "graph" in graph ? graph.graph : undefined;
   const staleness = new Staleness(facts.view.catalog, (ref) => (loaded ? currentJob(loaded, ref) : undefined));
@@ -94,14 +96,15 @@ export async function explainPartitions(
           buildRequestId: newId(),
           emit: () => {},
           flush: async () => {},
+          ...planning,
         },
         [explanation.partitionRef!.str],
         { dryRun: true },
       );
       explanation.wouldRun = plan.jobGraph.nodes;
     } catch (error) {
-      // Planning failures (no job produces it, a config fails, a cycle) are part of the answer.
-      if (!isDatabuildError(error)) throw error;
+      // Planning failures (no job produces it, a config fails, a cycle) are part of the answer; a Ctrl-C is not.
+      if (!isDatabuildError(error) || error instanceof AnalyzeCancelledError) throw error;
       explanation.wouldRunError = error.message;
     }
   }

@@ -10,6 +10,7 @@ import { registerBuilds } from "./commands/builds.ts";
 import { registerEvents } from "./commands/events.ts";
 import { registerExplain } from "./commands/explain.ts";
 import { registerInvalidate } from "./commands/invalidate.ts";
+import { registerInit } from "./commands/init.ts";
 import { registerLogs } from "./commands/logs.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerWrapper } from "./commands/wrapper.ts";
@@ -47,7 +48,8 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     .addHelpText(
       "after",
       "\nExit codes: 0 success; 1 the work failed (cycle, unmatched or ambiguous ref, config or job failure);\n" +
-        "2 the command was used wrongly (unknown flag, missing or invalid graph file, malformed ref).",
+        "2 the command was used wrongly (unknown flag, missing or invalid graph file, malformed ref);\n" +
+        "3 the event log could not be read or written (disk full, read-only, no permission, deleted or replaced while in use, I/O error).",
     );
   let exitCode = EXIT_OK;
   const setExitCode = (code: number) => {
@@ -64,6 +66,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
   registerJobs(program, context);
   registerExplain(program, context);
   registerInvalidate(program, context);
+  registerInit(program, context);
 
   try {
     await program.parseAsync([...argv], { from: "user" });

@@ -60,6 +60,7 @@ export function manifestFor(request: JobRunRequest, startTime: Timestamp, endTim
     buildRequestId: request.buildRequestId,
     jobRunId: request.jobRunId,
     jobVersion: request.jobVersion || "0.0.0",
+    graphLabel: request.graphLabel,
   };
 }
 

@@ -40,6 +40,59 @@ export interface FunctionExec {
 
 export type JobExec = CommandExec | FunctionExec;
 
+/** The limits of a config call (SPEC 3.2): how long it may take, and how much a config command may print. */
+export interface ConfigLimits {
+  /** Time limit of one config call, in milliseconds. */
+  readonly timeoutMs: number;
+  /** Most bytes a config command may print on stdout (its response); stderr is only tailed. */
+  readonly maxOutputBytes: number;
+}
+
+/**
+ * The defaults: 5 minutes, 64 MiB. A config should answer in well under a
+ * second (it is called while planning, maybe for thousands of refs per call);
+ * 5 minutes leaves room for one that queries a slow catalog for a large
+ * backfill, and still ends a hung one within a CI run. 64 MiB is over twenty
+ * times the response for 3,000 refs (one call) with a hundred inputs each,
+ * yet bounds what one call holds in memory.
+ */
+export const DEFAULT_CONFIG_LIMITS: ConfigLimits = { timeoutMs: 300_000, maxOutputBytes: 64 * 1024 * 1024 };
+
+/** Where a limit came from, for messages: the job's own setting, the caller's (a command-line flag), or the default. */
+export type ConfigLimitOrigin = "job" | "option" | "default";
+
+/** What the planner hands each config call. */
+export interface ConfigureOptions extends ConfigLimits {
+  readonly timeoutOrigin: ConfigLimitOrigin;
+  readonly maxOutputOrigin: ConfigLimitOrigin;
+  /** Aborted when the analysis is cancelled: the call must stop its work and settle promptly. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * The limits of `job`'s config calls: the job's own settings win, then
+ * `overrides` (the command-line flags), then DEFAULT_CONFIG_LIMITS.
+ */
+export function configureOptions(
+  job: Pick<JobDefinition, "configTimeoutMs" | "configMaxOutputBytes">,
+  overrides: Partial<ConfigLimits> = {},
+  signal?: AbortSignal,
+): ConfigureOptions {
+  const pick = (own: number | undefined, option: number | undefined, fallback: number) =>
+    own !== undefined
+      ? ([own, "job"] as const)
+      : option !== undefined
+        ? ([option, "option"] as const)
+        : ([fallback, "default"] as const);
+  const [timeoutMs, timeoutOrigin] = pick(job.configTimeoutMs, overrides.timeoutMs, DEFAULT_CONFIG_LIMITS.timeoutMs);
+  const [maxOutputBytes, maxOutputOrigin] = pick(
+    job.configMaxOutputBytes,
+    overrides.maxOutputBytes,
+    DEFAULT_CONFIG_LIMITS.maxOutputBytes,
+  );
+  return { timeoutMs, timeoutOrigin, maxOutputBytes, maxOutputOrigin, signal };
+}
+
 export interface JobDefinition {
   readonly label: string;
   readonly outputs: readonly OutputPattern[];
@@ -47,12 +100,20 @@ export interface JobDefinition {
   readonly version: string;
   /** Per-run time limit in milliseconds, if any. */
   readonly timeoutMs?: number;
+  /** The job's own time limit of one config call, in milliseconds (else the caller's, else the default). */
+  readonly configTimeoutMs?: number;
+  /** The job's own cap on what one config command call prints on stdout, in bytes. */
+  readonly configMaxOutputBytes?: number;
   /**
    * Returns the configs that produce `wanted`, called once per analysis round
    * with every ref the round needs from this job. Throws ConfigError when the
-   * job cannot be configured for them.
+   * job cannot be configured for them. An implementation enforces `options`:
+   * a call past its time limit (or a command past its output cap) fails with
+   * a ConfigError naming the limit, and once `options.signal` aborts it stops
+   * (a command: its whole process group) and settles promptly. Without
+   * `options`, DEFAULT_CONFIG_LIMITS apply.
    */
-  configure(wanted: readonly WantedPartition[]): Promise<JobConfig[]> | JobConfig[];
+  configure(wanted: readonly WantedPartition[], options?: ConfigureOptions): Promise<JobConfig[]> | JobConfig[];
   readonly exec: JobExec;
   /** Where the job is defined ("databuild.yaml, job 3"), for messages. */
   readonly definedAt?: string;

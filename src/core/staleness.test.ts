@@ -14,8 +14,9 @@ function built(
   output: string,
   run: string,
   inputs: Record<string, string> = {},
-  job = "j",
+  job = output.split("/")[0]!,
   version = "1.0.0",
+  graphLabel = "",
 ) {
   catalog.apply(
     newEvent(
@@ -30,15 +31,19 @@ function built(
         task: { job: { label: job } },
         jobRunId: run,
         jobVersion: version,
+        graphLabel,
       }),
     ),
   );
 }
 
-const versions = (map: Record<string, string>) => (r: string) => ({
-  label: r.split("/")[0]!,
-  version: map[r.split("/")[0]!] ?? "1.0.0",
-});
+const versions =
+  (map: Record<string, string>, graphLabel = "g") =>
+  (r: string) => ({
+    label: r.split("/")[0]!,
+    version: map[r.split("/")[0]!] ?? "1.0.0",
+    graphLabel,
+  });
 
 describe("Staleness", () => {
   it("keeps partitions of a job whose minor or patch version changed, and marks a major change stale", () => {
@@ -89,5 +94,28 @@ describe("Staleness", () => {
     for (let i = 1; i < 30_000; i++) built(catalog, `n/${i}`, `r${i}`, { [`n/${i - 1}`]: `r${i - 1}` }, "n");
     expect(new Staleness(catalog, versions({})).isUsable("n/29999")).toBe(true);
     expect(new Staleness(catalog, versions({ n: "3.0.0" })).reasons("n/29999").length).toBe(2);
+  });
+
+  it("marks a partition stale when another job or another graph's job produces it now, and propagates it", () => {
+    const catalog = new PartitionCatalog();
+    built(catalog, "raw/1", "r1", {}, "ingest", "1.0.0", "g");
+    built(catalog, "clean/1", "c1", { "raw/1": "r1" }, "clean", "1.0.0", "g");
+    expect(new Staleness(catalog, versions({})).reasons("raw/1").map((r) => [r.kind, r.message])).toEqual([
+      [StaleReason_Kind.PRODUCER_CHANGED, "built by job ingest of graph g; job raw of graph g produces it now"],
+    ]);
+    expect(new Staleness(catalog, versions({})).reasons("clean/1").map((r) => r.message)).toEqual([
+      "input raw/1 is stale",
+    ]);
+    // Same job label, another graph (two graphs sharing one log).
+    expect(new Staleness(catalog, versions({}, "other")).reasons("clean/1").map((r) => r.message)).toEqual([
+      "built by job clean of graph g; job clean of graph other produces it now",
+      "input raw/1 is stale",
+    ]);
+  });
+
+  it("compares only job labels for manifests written before graph labels were recorded", () => {
+    const catalog = new PartitionCatalog();
+    built(catalog, "raw/1", "r1");
+    expect(new Staleness(catalog, versions({}, "any")).isUsable("raw/1")).toBe(true);
   });
 });

@@ -2,6 +2,8 @@
  * @module Staleness: whether an available partition may still be used, or
  * would be rebuilt when next requested (seed: "Data Ver & Invalidation").
  * An available partition is stale when
+ *   - another job, or another graph's job, produces it now than the one
+ *     that built it (two graphs sharing one log, a job renamed or replaced), or
  *   - the job that produces it now has a different major version than the
  *     one recorded in its manifest (minor and patch changes keep it), or
  *   - a MATERIALIZE input was rebuilt after it (the input's current manifest
@@ -23,8 +25,10 @@ import {
 import type { PartitionCatalog } from "./projections/partition-catalog.ts";
 import { parseVersion } from "./version.ts";
 
-/** The job that produces a ref in the current graph, and its declared version. */
-export type CurrentJob = (ref: string) => { readonly label: string; readonly version: string } | undefined;
+/** The job that produces a ref in the current graph, its declared version, and the graph's label. */
+export type CurrentJob = (
+  ref: string,
+) => { readonly label: string; readonly version: string; readonly graphLabel: string } | undefined;
 
 const NONE: readonly StaleReason[] = [];
 
@@ -88,7 +92,18 @@ export class Staleness {
   private compute(ref: string, manifest: PartitionManifest): readonly StaleReason[] {
     const reasons: StaleReason[] = [];
     const job = this.currentJob(ref);
-    if (job) {
+    const builtBy = manifest.task?.job?.label;
+    // Manifests from before graph labels were recorded have "": only the job label can be compared.
+    const otherGraph = manifest.graphLabel !== "" && manifest.graphLabel !== job?.graphLabel;
+    if (job && ((builtBy !== undefined && builtBy !== job.label) || otherGraph)) {
+      const by = manifest.graphLabel ? `job ${builtBy} of graph ${manifest.graphLabel}` : `job ${builtBy}`;
+      reasons.push(
+        create(StaleReasonSchema, {
+          kind: StaleReason_Kind.PRODUCER_CHANGED,
+          message: `built by ${by}; job ${job.label} of graph ${job.graphLabel} produces it now`,
+        }),
+      );
+    } else if (job) {
       const built = parseVersion(manifest.jobVersion || "0.0.0");
       const now = parseVersion(job.version);
       if (built && now && built.major !== now.major) {

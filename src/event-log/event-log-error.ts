@@ -1,7 +1,9 @@
 /**
- * @module The error thrown when the file at an event log path cannot be used
- * as one: not SQLite, another application's database, corrupted, or written
- * by a newer databuild.
+ * @module The errors thrown when the file at an event log path cannot be
+ * used as one (EventLogFileError: not SQLite, another application's
+ * database, corrupted, or written by a newer databuild), and when the
+ * storage under it fails (EventLogStorageError: a full disk, read-only,
+ * no permission, deleted or replaced while open, an I/O error).
  */
 import { DatabuildError } from "../core/errors.ts";
 
@@ -60,4 +62,70 @@ const ADVICE: Record<EventLogFileProblem, string> = {
   "newer-schema": "Upgrade databuild to use this log.",
   unreadable: "",
   busy: "Another databuild process (or a paused one) holds its write lock; retry, or find the process with `fuser`.",
+};
+
+/** What went wrong with the storage under the event log. */
+export type EventLogStorageProblem =
+  /** No space left on the file system holding the log (SQLITE_FULL, ENOSPC). */
+  | "disk-full"
+  /** The log may not be written: the file, its folder or the file system is read-only for this user. */
+  | "read-only"
+  /** The log may not be read: this user lacks read (or search) permission. */
+  | "permission-denied"
+  /** The file was deleted, or the path now holds another file, while the log was open. */
+  | "moved"
+  /** The operating system reported an I/O error (SQLITE_IOERR, EIO). */
+  | "io-error";
+
+/** What the failed operation was doing, which decides what the message says happened as a result. */
+export type EventLogOperation = "create" | "open" | "read" | "append";
+
+/**
+ * The event log's storage failed: the disk is full, the log is read-only or
+ * unreadable for this user, it was deleted or replaced while open, or an I/O
+ * error. Not the caller's input and not the work: the CLI gives it an exit
+ * code of its own (3). Whatever was committed before stays readable; nothing
+ * of the failed operation is in the log.
+ */
+export class EventLogStorageError extends DatabuildError {
+  readonly code = "EVENT_LOG_STORAGE";
+  readonly kind = "failure";
+  constructor(
+    readonly path: string,
+    readonly problem: EventLogStorageProblem,
+    readonly operation: EventLogOperation,
+    /** What was found, in words, without a final period ("this user (nobody) may not write it"). */
+    readonly detail: string,
+    options?: { cause?: unknown; advice?: string },
+  ) {
+    const advice = options?.advice ?? STORAGE_ADVICE[problem];
+    super(`${path}: ${STORAGE_HEADLINES[problem]}: ${detail}. ${consequence(problem, operation)}${advice}`, options);
+  }
+}
+
+const STORAGE_HEADLINES: Record<EventLogStorageProblem, string> = {
+  "disk-full": "the event log could not be written: the disk is full",
+  "read-only": "the event log is read-only",
+  "permission-denied": "the event log cannot be read",
+  moved: "the event log was deleted or replaced while in use",
+  "io-error": "the event log could not be read or written: I/O error",
+};
+
+function consequence(problem: EventLogStorageProblem, operation: EventLogOperation): string {
+  if (operation === "create") return "No event log was created (databuild removed what it had begun to write). ";
+  if (operation === "append" && problem === "moved")
+    return "What was recorded after that is not in the file at that path, and nothing more was recorded: the command stopped. ";
+  if (operation === "append")
+    return "Everything recorded before is intact and readable; from here on nothing was recorded, so the command stopped. ";
+  return "";
+}
+
+const STORAGE_ADVICE: Record<EventLogStorageProblem, string> = {
+  "disk-full": "Free space on that file system (see `df -h`), then run the command again.",
+  "read-only":
+    "Commands that only read it (status, events, builds, explain, logs, build --dry-run) still work; to build or invalidate, run as a user who may write the file and its folder, or pass --db PATH for another log.",
+  "permission-denied": "Ask for read access to the file and its folder, or pass --db PATH for another log.",
+  moved: "Put the log back at that path (or remove what is there to start a new log), then run the command again.",
+  "io-error":
+    "Check the disk and the file system (dmesg, the mount); if the error stays, restore the log from a backup.",
 };

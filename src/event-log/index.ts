@@ -5,7 +5,12 @@
  * is for tests and deliberately not exported here, since it imports vitest.
  */
 export type { EventFilter, EventLog, LoggedEvent } from "../core/event-log.ts";
-export { EventLogFileError, type EventLogFileProblem } from "./event-log-error.ts";
+export {
+  EventLogFileError,
+  EventLogStorageError,
+  type EventLogFileProblem,
+  type EventLogStorageProblem,
+} from "./event-log-error.ts";
 export { MemoryEventLog } from "./memory-event-log.ts";
 export { openSqliteEventLog, type SqliteEventLogOptions } from "./sqlite/open-sqlite-event-log.ts";
 export type { SqliteEventLog } from "./sqlite/sqlite-event-log.ts";

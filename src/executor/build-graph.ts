@@ -19,6 +19,10 @@
  *      awaited from another build request. Tasks still waiting then are
  *      unschedulable.
  *
+ * While it plans, the build heartbeats (its lease must not lapse while slow
+ * configs run) and a cancel stops the running config calls and records the
+ * build request CANCELLED, as a cancel while executing does.
+ *
  * Exactly once across build requests (claim-plan.ts, build-run.ts): the plan
  * treats partitions another live build request holds as leaves, claims its
  * own outputs atomically, and waits for the delegated ones, taking them over
@@ -28,6 +32,7 @@ import { hostname } from "node:os";
 import { BuildRequestStatus, PartitionStatus } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
 import { AnalyzeError } from "../core/errors.ts";
+import { AnalyzeCancelledError } from "../planner/analyze.ts";
 import { partitionStatusChanged } from "../core/hot-payloads.ts";
 import { newId } from "../core/ids.ts";
 import type { EventLog } from "../core/event-log.ts";
@@ -53,9 +58,11 @@ export interface BuildDependencies {
 export async function buildGraph(deps: BuildDependencies, request: BuildRequest): Promise<BuildResult> {
   const buildRequestId = request.buildRequestId ?? newId();
   let onLost: (detectedBy: string, reason: string) => void = () => {};
+  let onAppendFailed: () => void = () => {};
   const recorder = new EventRecorder(request.dryRun ? undefined : deps.log, request.dryRun ? [] : deps.observers, {
     buildRequestId,
     onLost: (detectedBy, reason) => onLost(detectedBy, reason),
+    onAppendFailed: () => onAppendFailed(),
   });
   const scope = { buildRequestId };
   const refs = [...new Set(request.refs)];
@@ -87,8 +94,6 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
   }
 
   const view = new SharedView();
-  await view.load(deps.log);
-  if (!request.dryRun) await reapLostBuilds(deps.log, view, buildRequestId);
   const context: ClaimPlanContext = {
     graph: deps.graph,
     log: deps.log,
@@ -99,12 +104,31 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     observe: (events) => {
       for (const observe of deps.observers ?? []) for (const event of events) observe(event);
     },
+    signal: request.signal,
+    configLimits: request.configLimits,
   };
 
+  // The lease holds while planning too (configs may take minutes); BuildRun heartbeats once it runs.
+  const planningHeartbeat = request.dryRun
+    ? undefined
+    : setInterval(() => recorder.emit(scope, payload("buildHeartbeat", { runningJobs: 0 })), request.heartbeatMs);
   let claimed: ClaimedPlan;
   try {
+    await view.load(deps.log);
+    if (!request.dryRun) await reapLostBuilds(deps.log, view, buildRequestId);
     claimed = await planAndClaim(context, refs, { forced: new Set(request.force ? refs : []), dryRun: request.dryRun });
   } catch (error) {
+    if (error instanceof AnalyzeCancelledError) {
+      // As a cancel while executing: nothing was claimed, nothing ran; the requested partitions stay requested.
+      const message = `the build was cancelled while planning (${error.reason}); no job had started`;
+      recorder.emit(scope, payload("graphBuildFail", { message }));
+      recorder.emit(
+        scope,
+        payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_CANCELLED, message }),
+      );
+      await recorder.durable();
+      return emptyResult(buildRequestId, "cancelled", message);
+    }
     if (!(error instanceof AnalyzeError)) throw error;
     // Requested partitions nobody has built stay REQUESTED otherwise, as if pending.
     for (const ref of refs) {
@@ -126,6 +150,8 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     );
     await recorder.durable();
     return emptyResult(buildRequestId, "failed", error.message, { analyzeError: error });
+  } finally {
+    clearInterval(planningHeartbeat);
   }
 
   const { jobGraph, delegated, available } = claimed;
@@ -144,12 +170,14 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
 
   const run = new BuildRun(deps, request, recorder, buildRequestId, plan, view, context, delegated);
   onLost = (detectedBy, reason) => run.onDeclaredLost(detectedBy, reason);
+  onAppendFailed = () => run.wake();
   const outcome = await run.execute(claimed.fresh);
   const result: BuildResult = { ...outcome, jobGraph, partitionsSkipped: available.size };
   await recorder.durable();
   // Declared lost while finishing: the last events (maybe manifests) were refused.
   const lost = run.lostMessage;
-  if (lost !== undefined && result.status !== "failed") return { ...result, status: "failed", message: lost };
+  // What it says of its jobs was not recorded either (a job killed by the build that took over looks like a crash).
+  if (lost !== undefined) return { ...result, status: "failed", message: lost, failures: [], blocked: [] };
   return result;
 }
 

@@ -3,6 +3,7 @@
  */
 import { ExitCategory, type JobGraph, type Task } from "../gen/databuild_pb.ts";
 import type { DatabuildError } from "../core/errors.ts";
+import type { ConfigLimits } from "../core/job.ts";
 import type { JobOutcome } from "../core/job-runner.ts";
 
 export interface BuildRequest {
@@ -32,8 +33,10 @@ export interface BuildRequest {
   /** Who asked ("user@host pid N"). */
   readonly requester: string;
   readonly buildRequestId?: string;
-  /** Aborting cancels the build (Ctrl-C). */
+  /** Aborting cancels the build (Ctrl-C), while planning too. */
   readonly signal?: AbortSignal;
+  /** Config limits for jobs that set none of their own (`--config-timeout`, `--config-max-output`). */
+  readonly configLimits?: Partial<ConfigLimits>;
 }
 
 export const DEFAULT_BUILD_REQUEST = {

@@ -36,6 +36,7 @@ import {
 import { planAndClaim, type ClaimPlanContext } from "./claim-plan.ts";
 import type { EventRecorder } from "./event-recorder.ts";
 import { declareLost, whyLost } from "./liveness.ts";
+import { plural } from "../core/plural.ts";
 import { SHARED_VIEW_FILTER, type SharedView } from "./shared-view.ts";
 import { Waker } from "./waker.ts";
 
@@ -104,13 +105,14 @@ export class BuildRun {
     try {
       this.onFresh(fresh);
       for (;;) {
-        this.startReadyTasks();
+        // Checked before starting anything: nothing more can be recorded, so
+        // stop the jobs rather than run them unrecorded.
         this.fatal ??= this.recorder.appendFailure;
         if (this.fatal) {
-          // Nothing more can be recorded: stop the jobs rather than run them unrecorded.
           for (const { handle } of this.running.values()) handle.cancel("the build event log cannot be written");
           throw this.fatal;
         }
+        this.startReadyTasks();
         if (this.isFinished()) break;
         await this.waker.wait(this.plan.externalCount > 0 ? LIVENESS_CHECK_MS : this.request.heartbeatMs);
         this.reapEnded();
@@ -297,6 +299,11 @@ export class BuildRun {
   }
 
   /** Another build request took this one's work over: stop at once (the recorder records nothing more). */
+  /** Wakes the loop at once (an append failed: it must stop starting jobs). */
+  wake(): void {
+    this.waker.notify();
+  }
+
   onDeclaredLost(detectedBy: string, reason: string): void {
     if (this.lostMessage !== undefined) return;
     this.lostMessage = `build request ${detectedBy} declared this build lost (${reason}) and took its work over`;
@@ -346,6 +353,7 @@ export class BuildRun {
       heartbeatIntervalMs: this.request.heartbeatMs,
       timeoutMs: job.timeoutMs ?? 0,
       killGraceMs: this.request.killGraceMs,
+      graphLabel: this.deps.graph.label,
     });
     const handle = this.deps.runner.start(
       request,
@@ -589,11 +597,13 @@ export class BuildRun {
         (this.deliveredByOthers.size > 0
           ? `; waited for ${this.deliveredByOthers.size} built by other build requests`
           : "") +
-        (this.takenOver.size > 0 ? `; took over ${this.takenOver.size} that other build requests let go of` : "");
+        (this.takenOver.size > 0
+          ? `; took over ${plural(this.takenOver.size, "partition")} whose build request was lost or released it`
+          : "");
       return {
         ...counts,
         status: "completed",
-        message: `built ${this.partitionsBuilt} partitions in ${this.jobsSucceeded} jobs${waited}`,
+        message: `built ${plural(this.partitionsBuilt, "partition")} in ${plural(this.jobsSucceeded, "job")}${waited}`,
       };
     }
     const kept =

@@ -10,8 +10,9 @@ import { DepType, type BuildEvent, type JobGraph } from "../gen/databuild_pb.ts"
 import type { EventPayload } from "../core/build-event.ts";
 import type { EventLog, LoggedEvent } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
-import { Staleness } from "../core/staleness.ts";
-import { analyze } from "../planner/analyze.ts";
+import { Staleness, type CurrentJob } from "../core/staleness.ts";
+import type { ConfigLimits } from "../core/job.ts";
+import { abortReason, analyze, AnalyzeCancelledError } from "../planner/analyze.ts";
 import { decideClaims, type ClaimRequest } from "./claim-decisions.ts";
 import { declareLost, whyLost } from "./liveness.ts";
 import { SHARED_VIEW_FILTER, type SharedView } from "./shared-view.ts";
@@ -29,6 +30,10 @@ export interface ClaimPlanContext {
   readonly flush: () => Promise<void>;
   /** Shows the claim and delegation events once appended (they bypass the recorder). */
   readonly observe?: (events: readonly BuildEvent[]) => void;
+  /** Cancels planning (Ctrl-C): running config calls are stopped and AnalyzeCancelledError is thrown. */
+  readonly signal?: AbortSignal;
+  /** Config limits for jobs that set none (`--config-timeout`, `--config-max-output`). */
+  readonly configLimits?: Partial<ConfigLimits>;
 }
 
 export interface ClaimedPlan {
@@ -50,7 +55,7 @@ export interface ClaimPlanOptions {
   readonly dryRun?: boolean;
 }
 
-/** Plans `refs` and claims the plan. Throws AnalyzeError when analysis fails. */
+/** Plans `refs` and claims the plan. Throws AnalyzeError when analysis fails (AnalyzeCancelledError when cancelled). */
 export async function planAndClaim(
   ctx: ClaimPlanContext,
   refs: readonly string[],
@@ -78,7 +83,12 @@ export async function planAndClaim(
     const planned = options.planned ?? (() => false);
     const isLeaf = (ref: string) =>
       planned(ref) || heldByOther(ref) !== undefined || (!options.forced?.has(ref) && staleness.isUsable(ref));
-    const jobGraph = await analyze(ctx.graph, refs, { emit: ctx.emit, isAvailable: isLeaf });
+    const jobGraph = await analyze(ctx.graph, refs, {
+      emit: ctx.emit,
+      isAvailable: isLeaf,
+      signal: ctx.signal,
+      configLimits: ctx.configLimits,
+    });
 
     // A job whose config batches a partition another build request holds
     // would build it twice: wait for that build request first.
@@ -149,15 +159,16 @@ async function waitUntilReleased(ctx: ClaimPlanContext, refs: readonly string[])
       if (holder && whyLost(ctx.view.claims, holder, Date.now()))
         fresh.push(...(await declareLost(ctx.log, ctx.view, ctx.buildRequestId, holder.buildRequestId)));
     await new Promise((resolve) => setTimeout(resolve, CONTESTED_POLL_MS));
+    if (ctx.signal?.aborted) throw new AnalyzeCancelledError(abortReason(ctx.signal));
     fresh.push(...(await ctx.view.refresh(ctx.log)));
   }
 }
 
 /** The job producing `ref` in the graph now, with its version (for staleness). */
-export function currentJob(graph: Graph, ref: string): { label: string; version: string } | undefined {
+export function currentJob(graph: Graph, ref: string): ReturnType<CurrentJob> {
   try {
     const job = graph.producerOf(ref)?.job;
-    return job && { label: job.label, version: job.version };
+    return job && { label: job.label, version: job.version, graphLabel: graph.label };
   } catch {
     return undefined; // ambiguous: analysis reports it
   }

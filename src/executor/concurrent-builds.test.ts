@@ -12,7 +12,7 @@ import { ExitCategory, type BuildEvent } from "../gen/databuild_pb.ts";
 import { diagramViolations, eventsByBuild } from "../core/diagrams/diagram-paths.ts";
 import { openSqliteEventLog } from "../event-log/sqlite/open-sqlite-event-log.ts";
 import { manifestJob, manifestProject } from "../testing/manifest-project.ts";
-import { DATABUILD_API, DATABUILD_BIN, tempDir, writeFiles, type CliResult } from "../testing/run-cli.ts";
+import { DATABUILD_API, DATABUILD_BIN, runDatabuild, tempDir, writeFiles, type CliResult } from "../testing/run-cli.ts";
 
 /** Appends "<ref> <job run id>" to data/<ref>.runs; waits for data/GO first, so that every build has planned. */
 const APPEND_SH = `#!/bin/sh
@@ -201,7 +201,7 @@ describe("concurrent build requests on one event log", () => {
     first.child.kill("SIGKILL");
     const result = await second.done;
     expect(result.code, result.stderr).toBe(0);
-    expect(result.stderr).toMatch(/took over \d+ that another build request let go of/);
+    expect(result.stderr).toMatch(/took over \d+ whose build request was lost or released (it|them)/);
 
     const events = await logEvents(dir);
     const firstId = events[0]!.buildRequestId;
@@ -295,9 +295,17 @@ export default defineGraph({ label: "stall", jobs: [stall] });
     const first = startBuild(dir, ["--heartbeat", "0.2", "--heartbeat-timeout", "1", "stall/1"], { STALL_S: "30" });
     await until(async () => existsSync(join(dir, "data", "stall", "1.runs")), "the first build's job to start");
     first.child.kill("SIGSTOP");
+    const firstId = (await logEvents(dir))[0]!.buildRequestId;
+    // Follows the first build's events: it must end when the build is declared lost, not hang.
+    const follow = runDatabuild(["events", "--follow", "--build", firstId], { cwd: dir });
     try {
       const second = await startBuild(dir, ["stall/1"]).done;
       expect(second.code, second.stderr).toBe(0);
+      const followed = await follow;
+      expect(followed.code, followed.stderr).toBe(0);
+      expect(followed.stdout).toMatch(/build lost \(no heartbeat/);
+      // Timestamps say the date and the zone.
+      expect(followed.stdout).toMatch(/^ +\d+ \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /m);
     } finally {
       first.child.kill("SIGCONT");
     }
@@ -307,8 +315,9 @@ export default defineGraph({ label: "stall", jobs: [stall] });
       /declared this build lost \(no heartbeat for [\d.]+ s \(its heartbeat timeout is 1 s\)\)/,
     );
 
+    expect(stalled.stderr).not.toContain("out-of-memory");
+
     const events = await logEvents(dir);
-    const firstId = events[0]!.buildRequestId;
     const lost = events.find((e) => e.event.case === "buildRequestLost");
     expect(lost?.buildRequestId).toBe(firstId);
     // The stopped build's job was killed when it was declared lost: it never finished.

@@ -1,11 +1,18 @@
 /**
  * @module EventRecorder: the one stream every build event goes through. It
- * shows each event to the observers at once (progress display) and appends
- * to the build event log in batches: every FLUSH_MS, when BATCH_EVENTS are
- * pending, or at once when the build needs durability (`durable()`, before a
- * partition is released to its consumers). A SQLite commit blocks the event
- * loop, so batching by tick alone would commit a few lines of a chatty job
- * at a time; batching by time keeps logging off the critical path.
+ * appends to the build event log in batches: every FLUSH_MS, when
+ * BATCH_EVENTS are pending, or at once when the build needs durability
+ * (`durable()`). A SQLite commit blocks the event loop, so batching by tick
+ * alone would commit a few lines of a chatty job at a time; batching by time
+ * keeps logging off the critical path.
+ *
+ * Observers (the progress display) see each event once its batch is durable,
+ * in recording order, so nothing is shown as done ("ok", a count, a summary)
+ * that the log does not hold: after a failed append (a full disk, a log
+ * deleted underneath) or a refused one (fenced), the events of that batch and
+ * every later one are never shown. That delays the display by at most one
+ * batch (FLUSH_MS plus a commit), and costs nothing per event. Without a log
+ * (a dry run), observers see events at once.
  *
  * Fencing: with a fence, every batch is appended atomically with the check
  * that no other build request has declared this one lost. Once one has (this
@@ -24,6 +31,8 @@ export interface RecorderFence {
   readonly buildRequestId: string;
   /** Called once, when a batch was refused because this build request was declared lost. */
   onLost(detectedBy: string, reason: string): void;
+  /** Called once, when an append failed (nothing more will be recorded). */
+  onAppendFailed?(error: unknown): void;
 }
 
 const FLUSH_MS = 25;
@@ -63,8 +72,10 @@ export class EventRecorder {
 
   /** Records an event made elsewhere (the exec wrapper's). */
   record(event: BuildEvent): void {
-    for (const observe of this.observers) observe(event);
-    if (!this.log) return;
+    if (!this.log) {
+      for (const observe of this.observers) observe(event);
+      return;
+    }
     this.pending.push(event);
     if (this.pending.length >= BATCH_EVENTS) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
@@ -91,11 +102,29 @@ export class EventRecorder {
           ? undefined
           : this.fence
             ? this.appendFenced(log, this.fence, batch)
-            : log.append(batch).then(() => undefined),
+            : log.append(batch).then(() => this.show(batch)),
       )
       .catch((error: unknown) => {
-        this.failure ??= error;
+        if (this.failure !== undefined) return;
+        this.failure = error;
+        this.fence?.onAppendFailed?.(error);
       });
+  }
+
+  /** Hands durable events to the observers. A throwing observer must not look like a failed append. */
+  private show(events: readonly BuildEvent[]): void {
+    if (this.observers.length === 0) return;
+    for (const event of events) {
+      for (const observe of this.observers) {
+        try {
+          observe(event);
+        } catch (error) {
+          queueMicrotask(() => {
+            throw error;
+          });
+        }
+      }
+    }
   }
 
   private async appendFenced(log: EventLog, fence: RecorderFence, batch: BuildEvent[]): Promise<void> {
@@ -112,7 +141,10 @@ export class EventRecorder {
     );
     this.fenceCursor = outcome.head;
     const lost = outcome.result?.event;
-    if (lost?.case !== "buildRequestLost") return;
+    if (lost?.case !== "buildRequestLost") {
+      this.show(batch);
+      return;
+    }
     this.fenced = true;
     this.pending = [];
     fence.onLost(lost.value.detectedByBuildRequestId, lost.value.reason);

@@ -8,7 +8,7 @@ import { createGraph, type Graph } from "../core/graph.ts";
 import type { JobDefinition, JobExec, WantedPartition } from "../core/job.ts";
 import { parseOutputPattern, type OutputPattern } from "../core/output-pattern.ts";
 import { parseVersion } from "../core/version.ts";
-import { callerLocation, toJobConfig, type DefinedJob, type JobSpec } from "./define-job.ts";
+import { callerLocation, limitConfigCall, toJobConfig, type DefinedJob, type JobSpec } from "./define-job.ts";
 
 export interface DefinedGraph {
   readonly kind: "databuild.graph";
@@ -66,11 +66,18 @@ function toJobDefinition(job: DefinedJob, baseDir: string, file: string | undefi
   if (!parseVersion(version)) fail(`version ${JSON.stringify(version)} is not semver (MAJOR.MINOR.PATCH)`);
   if (spec.timeoutSeconds !== undefined && !(spec.timeoutSeconds > 0))
     fail("`timeoutSeconds` must be a positive number");
+  const configTimeout = spec.configTimeoutSeconds;
+  if (
+    configTimeout !== undefined &&
+    !(typeof configTimeout === "number" && configTimeout > 0 && configTimeout <= 86_400)
+  )
+    fail("`configTimeoutSeconds` must be a positive number of seconds, at most 86400 (a day)");
   return {
     label: spec.label,
     outputs,
     version,
     timeoutMs: spec.timeoutSeconds === undefined ? undefined : spec.timeoutSeconds * 1000,
+    configTimeoutMs: configTimeout === undefined ? undefined : configTimeout * 1000,
     configure: configureFunction(spec),
     exec: toExec(spec, baseDir, fail),
     definedAt: where,
@@ -90,24 +97,30 @@ function toExec(spec: JobSpec, baseDir: string, fail: (problem: string) => never
 
 type Configure = JobDefinition["configure"];
 
+/** A returned promise is held to the call's time limit and cancel (limitConfigCall). */
 function configureFunction(spec: JobSpec): Configure {
   const batch = spec.configBatch;
+  const label = spec.label;
+  const refsOf = (wanted: readonly WantedPartition[]) => () => wanted.map((w) => w.ref);
   if (batch) {
-    return async (wanted) => {
-      const inits = await batch(wanted.map(asWantedRef));
+    return async (wanted, options) => {
+      const call = limitConfigCall(label, options);
+      const result = batch(wanted.map(asWantedRef), call.context);
+      const inits = isThenable(result) ? await call.wait(result, refsOf(wanted)) : result;
       if (!Array.isArray(inits)) throw new Error("configBatch must return a list of configs");
       return inits.map((init) => toJobConfig(init.outputs ?? [], init));
     };
   }
   const perPartition = spec.config;
   if (!perPartition) return (wanted) => wanted.map((w) => toJobConfig([w.ref], {}));
-  return (wanted) => {
-    const results = wanted.map((w) => perPartition(w.params as never, w.ref));
+  return (wanted, options) => {
+    const call = limitConfigCall(label, options);
+    const results = wanted.map((w) => perPartition(w.params as never, w.ref, call.context));
     // Stay synchronous unless the user's config is async: a promise per ref is costly at 100k refs.
     if (!results.some(isThenable)) return results.map((init, i) => toJobConfig([wanted[i]!.ref], init as object));
-    return Promise.all(results).then((inits): JobConfig[] =>
-      inits.map((init, i) => toJobConfig([wanted[i]!.ref], init)),
-    );
+    return call
+      .wait(Promise.all(results), refsOf(wanted))
+      .then((inits): JobConfig[] => inits.map((init, i) => toJobConfig([wanted[i]!.ref], init)));
   };
 }
 

@@ -5,7 +5,8 @@
  * async function run in-process.
  */
 import { DepType, type JobConfig } from "../gen/databuild_pb.ts";
-import type { ExecContext } from "../core/job.ts";
+import { ConfigError } from "../core/errors.ts";
+import { configureOptions, type ConfigureOptions, type ExecContext } from "../core/job.ts";
 import { dataDep, partitionRef } from "../core/messages.ts";
 import type { PatternParams } from "./pattern-params.ts";
 
@@ -54,13 +55,29 @@ interface JobSpecBase<Ps extends readonly string[]> {
   readonly version?: string;
   /** Per-run time limit in seconds. */
   readonly timeoutSeconds?: number;
+  /**
+   * Time limit of one call of the config function, in seconds (default 300,
+   * or `--config-timeout`): a promise still unsettled then fails the
+   * analysis. A function that blocks synchronously cannot be stopped.
+   */
+  readonly configTimeoutSeconds?: number;
   /** A command (argv, relative paths against the graph file's directory) or an in-process function. */
   readonly exec: readonly string[] | ExecFunction;
 }
 
+/** What a config function is handed besides its refs. */
+export interface ConfigContext {
+  /** Aborted when the analysis is cancelled or the call passed its time limit: stop waiting on anything. */
+  readonly signal: AbortSignal;
+}
+
 /** Configured one partition at a time: the run produces exactly `ref`. */
 export interface PerPartitionJobSpec<Ps extends readonly string[]> extends JobSpecBase<Ps> {
-  readonly config?: (params: PatternParams<Ps>, ref: string) => TaskConfigInit | Promise<TaskConfigInit>;
+  readonly config?: (
+    params: PatternParams<Ps>,
+    ref: string,
+    context: ConfigContext,
+  ) => TaskConfigInit | Promise<TaskConfigInit>;
   readonly configBatch?: never;
 }
 
@@ -69,6 +86,7 @@ export interface BatchedJobSpec<Ps extends readonly string[]> extends JobSpecBas
   readonly config?: never;
   readonly configBatch: (
     wanted: readonly WantedRef<Ps>[],
+    context: ConfigContext,
   ) => readonly BatchConfigInit[] | Promise<readonly BatchConfigInit[]>;
 }
 
@@ -121,4 +139,66 @@ export function toJobConfig(outputs: readonly string[], init: TaskConfigInit): J
     args: init.args ? [...init.args] : [],
     env: init.env ? { ...init.env } : {},
   };
+}
+
+/** A config function's call held to its limits: see `limitConfigCall`. */
+export interface LimitedConfigCall {
+  /** Hand this to the config function. */
+  readonly context: ConfigContext;
+  /**
+   * Waits for what the function returned, until it settles, the time limit
+   * passes or the analysis is cancelled; the last two abort `context.signal`
+   * and fail with a ConfigError naming the job, `refs` and the limit,
+   * whether or not the function's promise ever settles.
+   */
+  wait<T>(pending: PromiseLike<T>, refs: () => readonly string[]): Promise<T>;
+}
+
+/**
+ * Limits for one call of `job`'s config function (`options` from the
+ * planner, else the defaults). Only a returned promise can be held to them:
+ * nothing interrupts a function that blocks synchronously.
+ */
+export function limitConfigCall(job: string, options: ConfigureOptions | undefined): LimitedConfigCall {
+  const limits = options ?? configureOptions({});
+  const controller = new AbortController();
+  const outer = limits.signal;
+  return {
+    context: { signal: controller.signal },
+    async wait<T>(pending: PromiseLike<T>, refs: () => readonly string[]): Promise<T> {
+      const fail = (problem: string) => new ConfigError(job, refs(), problem);
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let onAbort: (() => void) | undefined;
+      const stopped = new Promise<never>((_, reject) => {
+        onAbort = () => {
+          controller.abort(outer!.reason);
+          reject(fail(`config function was cancelled: ${reasonText(outer!.reason)}`));
+        };
+        if (outer?.aborted) return onAbort();
+        outer?.addEventListener("abort", onAbort, { once: true });
+        timer = setTimeout(() => {
+          const origin = {
+            job: "the job's configTimeoutSeconds",
+            option: "set by --config-timeout",
+            default: "the default; raise it with the job's configTimeoutSeconds or --config-timeout",
+          }[limits.timeoutOrigin];
+          const seconds = `${Number((limits.timeoutMs / 1000).toPrecision(6))} s`;
+          controller.abort(`the config call passed its time limit of ${seconds}`);
+          reject(fail(`config function did not settle within its time limit of ${seconds} (${origin})`));
+        }, limits.timeoutMs);
+      });
+      try {
+        return await Promise.race([pending, stopped]);
+      } finally {
+        clearTimeout(timer);
+        if (onAbort) outer?.removeEventListener("abort", onAbort);
+      }
+    },
+  };
+}
+
+function reasonText(reason: unknown): string {
+  if (typeof reason === "string") return reason;
+  if (reason instanceof Error && reason.name !== "AbortError") return reason.message;
+  return "cancelled";
 }

@@ -6,6 +6,8 @@ import { DepType } from "../gen/databuild_pb.ts";
 import { ConfigError } from "../core/errors.ts";
 import type { WantedPartition } from "../core/job.ts";
 import { parseOutputPattern, type OutputPattern } from "../core/output-pattern.ts";
+import { configureOptions, type ConfigureOptions } from "../core/job.ts";
+import { HANGING_CONFIG_SH as HANGING_CONFIG, isRunning, recordedPids, waitUntil } from "../testing/processes.ts";
 import { ARGV_BYTE_BUDGET, commandConfigure, splitRefs } from "./command-config.ts";
 
 const pattern = parseOutputPattern("out/date={date}") as OutputPattern;
@@ -25,9 +27,13 @@ function workdir(files: Record<string, string>): string {
 }
 
 /** Runs configure and returns the ConfigError it throws (failing the test if it does not). */
-async function configError(configure: ReturnType<typeof commandConfigure>, refs: string[]): Promise<ConfigError> {
+async function configError(
+  configure: ReturnType<typeof commandConfigure>,
+  refs: string[],
+  options?: ConfigureOptions,
+): Promise<ConfigError> {
   try {
-    await configure(wanted(...refs));
+    await configure(wanted(...refs), options);
   } catch (error) {
     expect(error).toBeInstanceOf(ConfigError);
     return error as ConfigError;
@@ -227,6 +233,104 @@ exit 3
     const dir = workdir({ "job.py": 'print(\'[{"outputs": ["out/date=1"]}]\')\n' });
     const error = await configError(commandConfigure("shape", ["python3", "job.py"], dir), ["out/date=1"]);
     expect(error.problem).toContain("not a JobConfigureResponse");
+  });
+});
+
+/** The pids a config script wrote to `pids` in `dir`. */
+const pidsIn = (dir: string) => recordedPids(join(dir, "pids"));
+
+/** Milliseconds `run` takes to settle, and its ConfigError. */
+async function timedError(run: () => Promise<ConfigError>): Promise<{ ms: number; error: ConfigError }> {
+  const start = Date.now();
+  const error = await run();
+  return { ms: Date.now() - start, error };
+}
+
+describe("commandConfigure limits", () => {
+  it("fails a hung config at its time limit, naming job, refs and limit, and stops its whole process group", async () => {
+    const dir = workdir({ "hang.sh": HANGING_CONFIG });
+    const configure = commandConfigure("hung", ["./hang.sh"], dir);
+    const { ms, error } = await timedError(() =>
+      configError(configure, ["out/date=1", "out/date=2"], configureOptions({ configTimeoutMs: 500 })),
+    );
+    expect(error.message).toContain('config of job "hung" failed for out/date=1, out/date=2');
+    expect(error.message).toContain("did not finish within its time limit of 0.5 s (the job's config_timeout_seconds)");
+    expect(ms).toBeGreaterThanOrEqual(450);
+    expect(ms).toBeLessThan(3000);
+    const pids = pidsIn(dir);
+    expect(pids).toHaveLength(2);
+    for (const pid of pids) expect(isRunning(pid)).toBe(false);
+  });
+
+  it("names --config-timeout when the job sets no limit of its own, and the job's own limit wins over it", async () => {
+    const dir = workdir({ "hang.sh": HANGING_CONFIG });
+    const configure = commandConfigure("hung", ["./hang.sh"], dir);
+    const fromFlag = await configError(configure, ["out/date=1"], configureOptions({}, { timeoutMs: 300 }));
+    expect(fromFlag.problem).toContain("time limit of 0.3 s (set by --config-timeout)");
+    const own = await configError(
+      configure,
+      ["out/date=1"],
+      configureOptions({ configTimeoutMs: 200 }, { timeoutMs: 60_000 }),
+    );
+    expect(own.problem).toContain("time limit of 0.2 s (the job's config_timeout_seconds)");
+    for (const pid of pidsIn(dir)) expect(isRunning(pid)).toBe(false);
+  });
+
+  it("fails a config that prints more than its output cap, naming the cap", async () => {
+    const configure = commandConfigure("chatty", ["sh", "-c", "yes configs"], workdir({}));
+    const { ms, error } = await timedError(() =>
+      configError(configure, ["out/date=1"], configureOptions({ configMaxOutputBytes: 64 * 1024 })),
+    );
+    expect(error.job).toBe("chatty");
+    expect(error.refs).toEqual(["out/date=1"]);
+    expect(error.problem).toContain(
+      "printed more than its output cap of 64 KiB on stdout (the job's config_max_output_bytes)",
+    );
+    expect(ms).toBeLessThan(3000);
+    const withFlag = await configError(configure, ["out/date=1"], configureOptions({}, { maxOutputBytes: 1000 }));
+    expect(withFlag.problem).toContain("output cap of 1000 bytes on stdout (set by --config-max-output)");
+  });
+
+  it("applies the default cap (64 MiB) without options, and says how to raise it", async () => {
+    const error = await configError(commandConfigure("chatty", ["sh", "-c", "yes configs"], workdir({})), [
+      "out/date=1",
+    ]);
+    expect(error.problem).toContain(
+      "output cap of 64 MiB on stdout (the default; raise it with the job's config_max_output_bytes or --config-max-output)",
+    );
+  });
+
+  it("does not wait for a background child that keeps stdout open once the main process exited", async () => {
+    const script = `#!/bin/sh
+sleep 1000 &
+echo $! >> pids
+printf '{"configs": [{"outputs": [{"str": "%s"}]}]}\n' "$1"
+`;
+    const dir = workdir({ "bg.sh": script });
+    const start = Date.now();
+    const configs = await commandConfigure("bg", ["./bg.sh"], dir)(wanted("out/date=1"), configureOptions({}));
+    expect(Date.now() - start).toBeLessThan(1500);
+    expect(configs.map((c) => c.outputs[0]!.str)).toEqual(["out/date=1"]);
+    const [background] = pidsIn(dir);
+    expect(isRunning(background!)).toBe(false);
+  });
+
+  it("stops the process group at once when cancelled", async () => {
+    const dir = workdir({ "hang.sh": HANGING_CONFIG });
+    const controller = new AbortController();
+    const pending = configError(
+      commandConfigure("hung", ["./hang.sh"], dir),
+      ["out/date=1"],
+      configureOptions({}, {}, controller.signal),
+    );
+    await waitUntil(() => pidsIn(dir).length === 2);
+    const { ms, error } = await timedError(() => {
+      controller.abort("interrupted (SIGINT)");
+      return pending;
+    });
+    expect(ms).toBeLessThan(1000);
+    expect(error.problem).toBe('config command "./hang.sh" was stopped: interrupted (SIGINT)');
+    for (const pid of pidsIn(dir)) expect(isRunning(pid)).toBe(false);
   });
 });
 

@@ -189,6 +189,35 @@ describe("loadManifestFile errors", () => {
     expect(error.message).toContain(":7: jobs[0].timeout_seconds: timeout_seconds must be a positive number");
   });
 
+  it("loads a job's config limits; jobs without them get none of their own (the planner's defaults apply)", async () => {
+    const graph = await loadManifestFile(
+      writeManifest(
+        `name: g\njobs:\n  - label: a\n${JOB}    config_timeout_seconds: 2.5\n    config_max_output_bytes: 1048576\n  - label: b\n    outputs: ["b/{x}"]\n    config: ["true"]\n    exec: ["true"]\n`,
+      ),
+    );
+    const [a, b] = graph.jobs;
+    expect(a!.configTimeoutMs).toBe(2500);
+    expect(a!.configMaxOutputBytes).toBe(1_048_576);
+    expect(b!.configTimeoutMs).toBeUndefined();
+    expect(b!.configMaxOutputBytes).toBeUndefined();
+  });
+
+  it("rejects config limits that are not positive, too long, or fractional bytes", async () => {
+    const error = await definitionError(
+      `name: g\njobs:\n  - label: a\n${JOB}    config_timeout_seconds: 0\n    config_max_output_bytes: 1.5\n  - label: b\n    outputs: ["b/{x}"]\n    config: ["true"]\n    exec: ["true"]\n    config_timeout_seconds: 100000\n`,
+      7,
+    );
+    expect(error.message).toContain(
+      ":7: jobs[0].config_timeout_seconds: config_timeout_seconds must be a positive number of seconds",
+    );
+    expect(error.message).toContain(
+      ":8: jobs[0].config_max_output_bytes: config_max_output_bytes must be a whole number",
+    );
+    expect(error.message).toContain(
+      ":13: jobs[1].config_timeout_seconds: config_timeout_seconds must be at most 86400",
+    );
+  });
+
   it("reports overlapping patterns of two jobs at the second pattern's line", async () => {
     const file = writeManifest(
       `name: g\njobs:\n  - label: a\n${JOB}  - label: b\n    outputs:\n      - "b/{y}"\n      - "a/x"\n    config: ["true"]\n    exec: ["true"]\n`,

@@ -209,6 +209,8 @@ function toJobDefinition(job: ManifestJob, cwd: string, definedAt: string): JobD
     outputs: job.outputs.map((source) => parseOutputPattern(source) as OutputPattern),
     version: job.version,
     timeoutMs: job.timeout_seconds === undefined ? undefined : job.timeout_seconds * 1000,
+    configTimeoutMs: job.config_timeout_seconds === undefined ? undefined : job.config_timeout_seconds * 1000,
+    configMaxOutputBytes: job.config_max_output_bytes,
     configure: commandConfigure(job.label, job.config, cwd),
     exec: { kind: "command", command: job.exec, cwd },
     definedAt,

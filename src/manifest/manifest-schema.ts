@@ -7,7 +7,16 @@ import { parseOutputPattern } from "../core/output-pattern.ts";
 import { parseVersion } from "../core/version.ts";
 
 const MANIFEST_KEYS = ["name", "jobs"] as const;
-const JOB_KEYS = ["label", "outputs", "config", "exec", "version", "timeout_seconds"] as const;
+const JOB_KEYS = [
+  "label",
+  "outputs",
+  "config",
+  "exec",
+  "version",
+  "timeout_seconds",
+  "config_timeout_seconds",
+  "config_max_output_bytes",
+] as const;
 
 /** A command: argv, a non-empty list of strings run without a shell. */
 const argv = (what: string) =>
@@ -43,6 +52,16 @@ const jobSchema = z.strictObject(
       })
       .default("0.0.0"),
     timeout_seconds: z.number().positive("timeout_seconds must be a positive number of seconds").optional(),
+    config_timeout_seconds: z
+      .number()
+      .positive("config_timeout_seconds must be a positive number of seconds")
+      .max(86_400, "config_timeout_seconds must be at most 86400 (a day)")
+      .optional(),
+    config_max_output_bytes: z
+      .number()
+      .int("config_max_output_bytes must be a whole number of bytes")
+      .positive("config_max_output_bytes must be a positive number of bytes")
+      .optional(),
   },
   { error: (issue) => (issue.code === "unrecognized_keys" ? unknownKeys(issue.keys, JOB_KEYS) : undefined) },
 );

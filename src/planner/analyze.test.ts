@@ -10,7 +10,7 @@ import {
 } from "../core/errors.ts";
 import { defineJob as job, materialize, query, type DefinedJob } from "../gsl/define-job.ts";
 import { gslGraph, noop } from "../testing/gsl-graph.ts";
-import { analyze } from "./analyze.ts";
+import { analyze, AnalyzeCancelledError } from "./analyze.ts";
 
 const pipeline = gslGraph([
   job({ label: "raw", outputs: ["raw/date={date}"], exec: noop }),
@@ -253,5 +253,147 @@ describe("analyze", () => {
         job({ label: "two", outputs: ["x/special"], exec: noop }),
       ]),
     ).toThrowError(/jobs "one" and "two".*"x\/special"/);
+  });
+});
+
+describe("analyze: config limits and cancel", () => {
+  /** A job whose async config never settles, recording whether its signal was aborted. */
+  function hanging(label: string, spec: { configTimeoutSeconds?: number; batched?: boolean } = {}) {
+    const seen: { aborted?: boolean; reason?: unknown } = {};
+    const never = (signal: AbortSignal) =>
+      new Promise<never>(() => {
+        signal.addEventListener("abort", () => Object.assign(seen, { aborted: true, reason: signal.reason }));
+      });
+    const defined = spec.batched
+      ? job({
+          label,
+          outputs: [`${label}/{x}`],
+          configTimeoutSeconds: spec.configTimeoutSeconds,
+          configBatch: (_wanted, { signal }) => never(signal),
+          exec: noop,
+        })
+      : job({
+          label,
+          outputs: [`${label}/{x}`],
+          configTimeoutSeconds: spec.configTimeoutSeconds,
+          config: (_params, _ref, { signal }) => never(signal),
+          exec: noop,
+        });
+    return { defined, seen };
+  }
+
+  async function failure(run: Promise<unknown>): Promise<{ error: Error; ms: number }> {
+    const start = Date.now();
+    const error = await run.then(
+      () => new Error("analysis succeeded"),
+      (e: Error) => e,
+    );
+    return { error, ms: Date.now() - start };
+  }
+
+  it("fails a config function whose promise never settles at the job's configTimeoutSeconds", async () => {
+    const { defined, seen } = hanging("slow", { configTimeoutSeconds: 0.3 });
+    const events: EventPayload[] = [];
+    // The job's own limit wins over the caller's (the --config-timeout flag).
+    const { error, ms } = await failure(
+      analyze(gslGraph([defined]), ["slow/1", "slow/2"], {
+        emit: (e) => events.push(e),
+        configLimits: { timeoutMs: 60_000 },
+      }),
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toBe(
+      'config of job "slow" failed for slow/1, slow/2: config function did not settle within its time limit of 0.3 s (the job\'s configTimeoutSeconds)',
+    );
+    expect(ms).toBeGreaterThanOrEqual(280);
+    expect(ms).toBeLessThan(2000);
+    expect(seen.aborted).toBe(true);
+    expect(events.map((e) => e.case)).toEqual([
+      "argValidateSuccess",
+      "configFail",
+      "jobConfigFail",
+      "graphAnalyzeFail",
+    ]);
+  });
+
+  it("holds a batched config function to the caller's limit when the job sets none", async () => {
+    const { defined } = hanging("batch", { batched: true });
+    const { error } = await failure(analyze(gslGraph([defined]), ["batch/1"], { configLimits: { timeoutMs: 200 } }));
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.message).toContain("time limit of 0.2 s (set by --config-timeout)");
+  });
+
+  it("stops at a cancel: the config's signal aborts and analyze throws AnalyzeCancelledError", async () => {
+    const { defined, seen } = hanging("slow");
+    const controller = new AbortController();
+    const pending = failure(analyze(gslGraph([defined]), ["slow/1"], { signal: controller.signal }));
+    setTimeout(() => controller.abort("interrupted (SIGINT)"), 100);
+    const { error, ms } = await pending;
+    expect(error).toBeInstanceOf(AnalyzeCancelledError);
+    expect(error.message).toBe("planning cancelled: interrupted (SIGINT)");
+    expect(ms).toBeLessThan(1000);
+    expect(seen).toEqual({ aborted: true, reason: "interrupted (SIGINT)" });
+  });
+
+  it("stops the round's other configs as soon as one fails, and reports that failure", async () => {
+    const { defined, seen } = hanging("slow");
+    const broken = job({
+      label: "broken",
+      outputs: ["broken/{x}"],
+      config: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        throw new Error("catalog unreachable");
+      },
+      exec: noop,
+    });
+    const { error, ms } = await failure(analyze(gslGraph([defined, broken]), ["slow/1", "broken/1"]));
+    expect(error.message).toBe('config of job "broken" failed for broken/1: catalog unreachable');
+    expect(ms).toBeLessThan(1000);
+    expect(seen).toEqual({ aborted: true, reason: 'the config of job "broken" failed' });
+  });
+
+  it("passes a cancel signal to a wide round without piling listeners on one signal", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.message);
+    process.on("warning", onWarning);
+    try {
+      const jobs = Array.from({ length: 30 }, (_, i) =>
+        job({ label: `j${i}`, outputs: [`j${i}/{x}`], config: async () => ({}), exec: noop }),
+      );
+      const graph = await analyze(
+        gslGraph(jobs),
+        jobs.map((_, i) => `j${i}/1`),
+        { signal: new AbortController().signal },
+      );
+      expect(graph.nodes).toHaveLength(30);
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((w) => w.includes("listeners"))).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
+  it("calls no config at all once cancelled", async () => {
+    let called = false;
+    const graph = gslGraph([
+      job({
+        label: "a",
+        outputs: ["a/{x}"],
+        config: () => {
+          called = true;
+          return {};
+        },
+        exec: noop,
+      }),
+    ]);
+    const { error } = await failure(analyze(graph, ["a/1"], { signal: AbortSignal.abort("stop") }));
+    expect(error).toBeInstanceOf(AnalyzeCancelledError);
+    expect(called).toBe(false);
+  });
+
+  it("rejects a configTimeoutSeconds that is not a positive number of seconds", () => {
+    expect(() => gslGraph([job({ label: "a", outputs: ["a/{x}"], configTimeoutSeconds: 0, exec: noop })])).toThrow(
+      /job "a": `configTimeoutSeconds` must be a positive number of seconds/,
+    );
   });
 });

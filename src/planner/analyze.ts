@@ -19,7 +19,13 @@ import { DepType, type JobConfig, type JobGraph, type Task } from "../gen/databu
 import { eventPayload as event, type EmitEvent } from "../core/build-event.ts";
 import { AnalyzeError, ConfigError, CycleError, isDatabuildError } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
-import type { JobDefinition, WantedPartition } from "../core/job.ts";
+import {
+  configureOptions,
+  type ConfigLimits,
+  type ConfigureOptions,
+  type JobDefinition,
+  type WantedPartition,
+} from "../core/job.ts";
 import { jobGraph, task } from "../core/messages.ts";
 import { assertValidRef, refProblem } from "../core/partition-ref.ts";
 import { orderTasks } from "./order-tasks.ts";
@@ -35,17 +41,41 @@ export interface AnalyzeOptions {
    * ref simply depend on nothing for it.
    */
   isAvailable?: (ref: string) => boolean;
+  /**
+   * Cancels the analysis: the running config calls are stopped (a command's
+   * whole process group), and analyze throws AnalyzeCancelledError.
+   */
+  signal?: AbortSignal;
+  /** Config limits for jobs that set none of their own (the `--config-timeout` and `--config-max-output` flags). */
+  configLimits?: Partial<ConfigLimits>;
+}
+
+/** The analysis was cancelled (Ctrl-C); its config calls were stopped. */
+export class AnalyzeCancelledError extends AnalyzeError {
+  readonly code = "CANCELLED";
+  constructor(readonly reason: string) {
+    super(`planning cancelled: ${reason}`);
+  }
+}
+
+/** A readable reason from an AbortSignal's `reason` (a string, an Error, or the default DOMException). */
+export function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (typeof reason === "string") return reason;
+  if (reason instanceof Error && reason.name !== "AbortError") return reason.message;
+  return "cancelled";
 }
 
 /**
  * Returns the JobGraph whose nodes, run in order, produce `refs`. Throws
  * MalformedRefError for a malformed requested ref, and an AnalyzeError
  * (UnmatchedRefError, AmbiguousRefError, ConfigError, CycleError) when the
- * analysis fails; the matching events are emitted first.
+ * analysis fails, AnalyzeCancelledError when `options.signal` aborts; the
+ * matching events are emitted first. Each config call runs under its job's
+ * config limits (ConfigureOptions).
  */
 export async function analyze(graph: Graph, refs: readonly string[], options: AnalyzeOptions = {}): Promise<JobGraph> {
-  const emit = options.emit;
-  const isAvailable = options.isAvailable;
+  const { emit, isAvailable, signal } = options;
   const requested = [...new Set(refs)];
   requested.forEach(assertValidRef);
 
@@ -63,17 +93,11 @@ export async function analyze(graph: Graph, refs: readonly string[], options: An
 
   try {
     while (missing.length > 0) {
+      if (signal?.aborted) throw new AnalyzeCancelledError(abortReason(signal));
       const byJob = dispatch(graph, table, missing, emit);
       const next: number[] = [];
-      // Let every config call of the round finish before failing, so no job.config
-      // events arrive after the analysis has reported its failure.
-      const settled = await Promise.allSettled(
-        [...byJob].map(([job, wanted]) => configureJob(job, wanted, table, emit)),
-      );
-      const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
-      if (failed) throw failed.reason;
-      for (const result of settled) {
-        const { job, configs, outputIds, inputIds } = (result as PromiseFulfilledResult<ConfigureResult>).value;
+      const settled = await configureRound(byJob, table, emit, options);
+      for (const { job, configs, outputIds, inputIds } of settled) {
         let o = 0;
         let k = 0;
         for (const config of configs) {
@@ -135,6 +159,54 @@ function dispatch(
   }
 }
 
+/**
+ * Calls the config of every job of a round, concurrently. The first failure
+ * stops the others (a hung config must not hold up an analysis that has
+ * already failed) and is thrown once every call has settled, so no
+ * job.config events arrive after the analysis has reported its failure.
+ */
+async function configureRound(
+  byJob: Map<JobDefinition, WantedPartition[]>,
+  table: RefTable,
+  emit: EmitEvent | undefined,
+  options: AnalyzeOptions,
+): Promise<ConfigureResult[]> {
+  const { signal, configLimits } = options;
+  // One signal per job: a round may call hundreds of jobs, too many listeners for one signal.
+  const jobs = [...byJob].map(([job, wanted]) => ({ job, wanted, controller: new AbortController() }));
+  let stopped = false;
+  const stopAll = (reason: unknown) => {
+    stopped = true;
+    for (const { controller } of jobs) controller.abort(reason);
+  };
+  const onAbort = () => stopAll(signal!.reason);
+  if (signal?.aborted) onAbort();
+  else signal?.addEventListener("abort", onAbort, { once: true });
+  let failure: { error: unknown } | undefined;
+  try {
+    const settled = await Promise.allSettled(
+      jobs.map(({ job, wanted, controller }) =>
+        configureJob(job, wanted, table, emit, configureOptions(job, configLimits, controller.signal)).catch(
+          (error: unknown) => {
+            if (!failure && !stopped) {
+              failure = { error };
+              stopAll(`the config of job "${job.label}" failed`);
+            }
+            throw error;
+          },
+        ),
+      ),
+    );
+    if (signal?.aborted) throw new AnalyzeCancelledError(abortReason(signal));
+    if (failure) throw failure.error;
+    const rejected = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (rejected) throw rejected.reason;
+    return settled.map((r) => (r as PromiseFulfilledResult<ConfigureResult>).value);
+  } finally {
+    signal?.removeEventListener("abort", onAbort);
+  }
+}
+
 interface ConfigureResult {
   job: JobDefinition;
   configs: JobConfig[];
@@ -152,6 +224,7 @@ async function configureJob(
   wanted: WantedPartition[],
   table: RefTable,
   emit: EmitEvent | undefined,
+  options: ConfigureOptions,
 ): Promise<ConfigureResult> {
   const refs = emit ? wanted.map((w) => ({ str: w.ref })) : [];
   const jobLabel = { label: job.label };
@@ -159,7 +232,7 @@ async function configureJob(
   emit?.(event("argValidateSuccess", { job: jobLabel, partitionRefs: refs }));
   let result: ConfigureResult;
   try {
-    const configs = await job.configure(wanted);
+    const configs = await job.configure(wanted, options);
     if (!Array.isArray(configs))
       throw new ConfigError(
         job.label,

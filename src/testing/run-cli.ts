@@ -2,9 +2,9 @@
  * @module Test helper: runs the real `databuild` bin as a child process.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { delimiter, join } from "node:path";
 
 export const REPO_ROOT = join(import.meta.dirname, "..", "..");
 export const DATABUILD_BIN = join(REPO_ROOT, "bin", "databuild.js");
@@ -17,15 +17,33 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `databuild ...args` and collects its output. */
+let linkDir: string | undefined;
+
+/**
+ * The environment of a `databuild` started from PATH by a user's shell: a
+ * `databuild` link to the bin on PATH, and none of the npm_* variables that
+ * `npm test` or `npx vitest` set, so hints read `databuild ...` however the
+ * tests were started.
+ */
+function userEnv(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; bin: string } {
+  if (linkDir === undefined) {
+    linkDir = mkdtempSync(join(tmpdir(), "databuild-bin-"));
+    symlinkSync(DATABUILD_BIN, join(linkDir, "databuild"));
+  }
+  const clean = Object.fromEntries(Object.entries(env).filter(([name]) => !/^npm_/i.test(name)));
+  return { env: { ...clean, PATH: `${linkDir}${delimiter}${env.PATH ?? ""}` }, bin: join(linkDir, "databuild") };
+}
+
+/** Runs `databuild ...args` as a user would from their shell and collects its output. */
 export function runDatabuild(
   args: readonly string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [DATABUILD_BIN, ...args], {
+    const user = userEnv(process.env);
+    const child = spawn(process.execPath, [user.bin, ...args], {
       cwd: options.cwd ?? REPO_ROOT,
-      env: { ...process.env, DATABUILD_GRAPH: "", DATABUILD_DB: "", ...options.env },
+      env: { ...user.env, DATABUILD_GRAPH: "", DATABUILD_DB: "", ...options.env },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stdout = "";

@@ -18,6 +18,8 @@ export interface JobRunnersOptions {
    * code, not loaded from a file) they run on databuild's own thread.
    */
   readonly graphFile?: string;
+  /** Worker threads to start at once for function jobs (the build's parallelism): default 1. */
+  readonly warmWorkers?: number;
 }
 
 /**
@@ -32,7 +34,9 @@ export class JobRunners implements JobRunner {
     this.processes = options.processes ?? new ProcessJobRunner(options.processOptions);
     this.functions =
       options.functions ??
-      (options.graphFile ? new IsolatedFunctionRunner(options.graphFile) : new FunctionJobRunner());
+      (options.graphFile
+        ? new IsolatedFunctionRunner(options.graphFile, options.warmWorkers)
+        : new FunctionJobRunner());
   }
 
   async close(): Promise<void> {

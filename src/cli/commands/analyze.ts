@@ -7,6 +7,8 @@ import type { Command } from "commander";
 import { DepType, JobGraphSchema, type JobGraph, type Task } from "../../gen/databuild_pb.ts";
 import { analyze } from "../../planner/analyze.ts";
 import type { CommandContext } from "../context.ts";
+import { handleInterrupts } from "../interrupt.ts";
+import { configLimitsOf, configMaxOutputOption, configTimeoutOption, type ConfigLimitFlags } from "../options.ts";
 
 export function registerAnalyze(program: Command, context: () => CommandContext): void {
   program
@@ -14,14 +16,31 @@ export function registerAnalyze(program: Command, context: () => CommandContext)
     .description("plan the tasks that would materialize REF... (nothing is run)")
     .argument("<refs...>", "partition refs to materialize, e.g. reviews/date=2024-05-01")
     .option("--json", "print the JobGraph as proto3 JSON")
-    .action(async (refArgs: string[], options: { json?: boolean }) => {
+    .addOption(configTimeoutOption())
+    .addOption(configMaxOutputOption())
+    .action(async (refArgs: string[], options: { json?: boolean } & ConfigLimitFlags) => {
       const ctx = context();
       const refs = ctx.refs(refArgs);
       const graph = await ctx.loadGraph();
-      const jobGraph = await analyze(graph, refs);
+      const jobGraph = await planInterruptibly(ctx, (signal) =>
+        analyze(graph, refs, { signal, configLimits: configLimitsOf(options) }),
+      );
       if (options.json) ctx.out(toJsonString(JobGraphSchema, jobGraph, { alwaysEmitImplicit: true }) + "\n");
       else ctx.out(formatJobGraph(jobGraph));
     });
+}
+
+/**
+ * Runs `plan` (which calls configs) with Ctrl-C stopping them: the analysis
+ * then fails with AnalyzeCancelledError (exit 1); a second Ctrl-C exits 130.
+ */
+export async function planInterruptibly<T>(ctx: CommandContext, plan: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const interrupts = handleInterrupts(ctx.io.stderr, "interrupted: stopping the config commands");
+  try {
+    return await plan(interrupts.signal);
+  } finally {
+    interrupts.dispose();
+  }
 }
 
 const INPUTS_SHOWN = 3;

@@ -21,7 +21,7 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number, comma
   const delegated =
     (result.partitionsDelegated > 0 ? `, ${result.partitionsDelegated} built by other build requests` : "") +
     (result.partitionsTakenOver > 0
-      ? `, took over ${result.partitionsTakenOver} that another build request let go of`
+      ? `, took over ${result.partitionsTakenOver} whose build request was lost or released ${result.partitionsTakenOver === 1 ? "it" : "them"}`
       : "");
   const skipped = (result.partitionsSkipped > 0 ? `, ${result.partitionsSkipped} already available` : "") + delegated;
   switch (result.status) {
@@ -73,7 +73,11 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number, comma
       );
       for (const failure of result.failures) {
         const o = failure.outcome;
-        const how = o.category === ExitCategory.EXIT_JOB_FAILURE ? `exit code ${o.exitCode}` : ExitCategory[o.category];
+        // An in-process job that threw has no exit code: its category says what happened.
+        const how =
+          o.category === ExitCategory.EXIT_JOB_FAILURE && o.exitCode !== undefined
+            ? `exit code ${o.exitCode}`
+            : ExitCategory[o.category];
         lines.push(
           `  job "${failure.task.job!.label}" for ${failure.task.config!.outputs.map((x) => x.str).join(", ")}: ${o.message} [${how}]`,
         );

@@ -11,12 +11,21 @@ import { UsageError } from "../../core/errors.ts";
 import type { CommandContext } from "../context.ts";
 import { requester } from "../requester.ts";
 import { EXIT_FAILURE, EXIT_OK } from "../exit-codes.ts";
-import { nonNegativeInteger, positiveInteger, positiveSeconds } from "../options.ts";
+import { handleInterrupts } from "../interrupt.ts";
+import {
+  configLimitsOf,
+  configMaxOutputOption,
+  configTimeoutOption,
+  nonNegativeInteger,
+  positiveInteger,
+  positiveSeconds,
+  type ConfigLimitFlags,
+} from "../options.ts";
 import { LineDisplay } from "../progress/line-display.ts";
 import { TtyDisplay } from "../progress/tty-display.ts";
 import { formatBuildSummary } from "./build-summary.ts";
 
-interface BuildOptions {
+interface BuildOptions extends ConfigLimitFlags {
   parallel: number;
   keepGoing?: boolean;
   dryRun?: boolean;
@@ -64,6 +73,8 @@ export function registerBuild(
       positiveSeconds("--kill-grace"),
       DEFAULT_BUILD_REQUEST.killGraceMs / 1000,
     )
+    .addOption(configTimeoutOption())
+    .addOption(configMaxOutputOption())
     .action(async (refArgs: string[], options: BuildOptions) => {
       const ctx = context();
       if (options.heartbeatTimeout <= options.heartbeat)
@@ -71,8 +82,21 @@ export function registerBuild(
           `--heartbeat-timeout (${options.heartbeatTimeout} s) must be longer than --heartbeat (${options.heartbeat} s)`,
         );
       const refs = ctx.refs(refArgs);
-      const graph = await ctx.loadGraph();
-      const log = await ctx.openEventLog();
+      // In-process jobs run on worker threads that load the graph file (SPEC 3.2).
+      // The first worker starts loading it now, alongside this thread.
+      const graphFile = ctx.graphFile();
+      const runner = new JobRunners({
+        graphFile: isModuleFile(graphFile) && !options.dryRun ? graphFile : undefined,
+        warmWorkers: Math.min(options.parallel, availableParallelism()),
+      });
+      let graph: Awaited<ReturnType<CommandContext["loadGraph"]>>;
+      try {
+        graph = await ctx.loadGraph();
+      } catch (error) {
+        await runner.close();
+        throw error;
+      }
+      const log = await ctx.openEventLog({ readOnly: options.dryRun ?? false });
       const stderr = ctx.io.stderr;
       const display = options.dryRun
         ? undefined
@@ -80,21 +104,15 @@ export function registerBuild(
           stderr.isTTY && ((stderr as NodeJS.WriteStream).rows ?? 0) > 0
           ? new TtyDisplay(stderr as NodeJS.WriteStream)
           : new LineDisplay((line) => stderr.write(line + "\n"));
-      const abort = new AbortController();
-      let interrupts = 0;
-      const onInterrupt = () => {
-        if (++interrupts > 1) process.exit(130);
-        stderr.write(
-          "\ninterrupted: cancelling; what other builds wait on is finished first (press Ctrl-C again to exit at once)\n",
-        );
-        abort.abort();
-      };
-      process.on("SIGINT", onInterrupt);
-      process.on("SIGTERM", onInterrupt);
+      // Ctrl-C cancels, while planning too; a second one exits at once (130).
+      const interrupts = handleInterrupts(
+        stderr,
+        "interrupted: cancelling; config commands are stopped, what other builds wait on is finished first",
+      );
       const started = Date.now();
       try {
         const result = await buildGraph(
-          { graph, log, runner: new JobRunners(), observers: display ? [display.observe] : [] },
+          { graph, log, runner, observers: display ? [display.observe] : [] },
           {
             ...DEFAULT_BUILD_REQUEST,
             refs,
@@ -107,7 +125,8 @@ export function registerBuild(
             heartbeatTimeoutMs: options.heartbeatTimeout * 1000,
             killGraceMs: options.killGrace * 1000,
             requester: requester(),
-            signal: abort.signal,
+            signal: interrupts.signal,
+            configLimits: configLimitsOf(options),
           },
         );
         display?.stop();
@@ -120,9 +139,14 @@ export function registerBuild(
         setExitCode(result.status === "completed" || result.status === "dry-run" ? EXIT_OK : EXIT_FAILURE);
       } finally {
         display?.stop();
-        process.off("SIGINT", onInterrupt);
-        process.off("SIGTERM", onInterrupt);
+        interrupts.dispose();
+        await runner.close();
         await log.close();
       }
     });
+}
+
+/** A graph module (which may hold in-process jobs), not a manifest. */
+function isModuleFile(file: string): boolean {
+  return /\.(ts|mts|js|mjs)$/i.test(file);
 }

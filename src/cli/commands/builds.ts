@@ -19,7 +19,7 @@ export function registerBuilds(program: Command, context: () => CommandContext):
     .option("--json", "one BuildRequestView per line as proto3 JSON")
     .action(async (options: { json?: boolean }) => {
       const ctx = context();
-      const log = await ctx.openEventLog({ mustExist: true });
+      const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       try {
         const builds = new BuildRequests();
         await loadProjection(log, builds, BUILD_REQUEST_KINDS);

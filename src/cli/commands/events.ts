@@ -32,13 +32,19 @@ export function registerEvents(program: Command, context: () => CommandContext):
   program
     .command("events")
     .description("print the build event log (every state transition of every build)")
-    .option("--build <id>", "only events of this build request (an id, a unique prefix, or the short id shown)")
-    .option("--job-run <id>", "only events of this job run (an id, a unique prefix, or the short id shown)")
+    .option(
+      "--build <id>",
+      "only events of this build request (the full id, the short id other commands print, or a unique prefix or suffix)",
+    )
+    .option(
+      "--job-run <id>",
+      "only events of this job run (the full id, the short id other commands print, or a unique prefix or suffix)",
+    )
     .option("-f, --follow", "keep printing new events (with --build: until that build ends)")
     .option("--json", "one BuildEvent per line as proto3 JSON")
     .action(async (options: EventsOptions) => {
       const ctx = context();
-      const log = await ctx.openEventLog({ mustExist: true });
+      const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       const filter: EventFilter = {
         buildRequestId:
           options.build === undefined ? undefined : await resolveBuildId(log, options.build, ctx.eventLogLocation()),
@@ -119,18 +125,19 @@ function only(ids: string[], what: string, part: string, where: string): string 
   return ids[0]!;
 }
 
+/** The build request ended: a final status, or another build request declared it lost. */
 function endsBuild(event: BuildEvent, build: string | undefined): boolean {
   return (
     build !== undefined &&
-    event.event.case === "buildRequestStatusChanged" &&
-    FINAL_STATUSES.has(event.event.value.status)
+    (event.event.case === "buildRequestLost" ||
+      (event.event.case === "buildRequestStatusChanged" && FINAL_STATUSES.has(event.event.value.status)))
   );
 }
 
 function formatLine({ offset, event }: LoggedEvent): string {
   const time = event.timestamp
-    ? new Date(Number(event.timestamp.seconds) * 1000 + event.timestamp.nanos / 1e6).toISOString().slice(11, 23)
-    : "?";
+    ? new Date(Number(event.timestamp.seconds) * 1000 + event.timestamp.nanos / 1e6).toISOString()
+    : "?".padEnd(24);
   const ids = `${shortId(event.buildRequestId)}${event.jobRunId ? ` ${shortId(event.jobRunId)}` : ""}`;
   return `${String(offset).padStart(6)} ${time} ${ids.padEnd(17)} ${describeEvent(event)}\n`;
 }

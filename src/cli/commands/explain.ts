@@ -11,6 +11,8 @@ import { isDatabuildError } from "../../core/errors.ts";
 import type { EventLog } from "../../core/event-log.ts";
 import { MemoryEventLog } from "../../event-log/index.ts";
 import type { CommandContext } from "../context.ts";
+import { configLimitsOf, configMaxOutputOption, configTimeoutOption, type ConfigLimitFlags } from "../options.ts";
+import { planInterruptibly } from "./analyze.ts";
 import { explainPartitions, LogFacts, type GraphOrError } from "../explain-partition.ts";
 import { explanationSummary, formatExplanation } from "../format/explanation.ts";
 
@@ -22,14 +24,19 @@ export function registerExplain(program: Command, context: () => CommandContext)
     )
     .argument("<refs...>", "partition refs")
     .option("--json", "one PartitionExplanation per line as proto3 JSON")
-    .action(async (refArgs: string[], options: { json?: boolean }, command: Command) => {
+    .addOption(configTimeoutOption())
+    .addOption(configMaxOutputOption())
+    .action(async (refArgs: string[], options: { json?: boolean } & ConfigLimitFlags, command: Command) => {
       const ctx = context();
       const refs = ctx.refs(refArgs);
       const graph = await loadGraphOrError(ctx);
       const log = await openLog(ctx, command.optsWithGlobals<{ db?: string }>().db !== undefined);
       try {
         const now = Date.now();
-        const answers = await explainPartitions(await LogFacts.load(log), graph, refs, now);
+        const facts = await LogFacts.load(log);
+        const answers = await planInterruptibly(ctx, (signal) =>
+          explainPartitions(facts, graph, refs, now, { signal, configLimits: configLimitsOf(options) }),
+        );
         const prefix = ctx.commandPrefix();
         answers.forEach((answer, i) => {
           answer.explanation.summary = explanationSummary(answer, now);
@@ -63,5 +70,5 @@ async function openLog(ctx: CommandContext, dbFlag: boolean): Promise<EventLog> 
     ctx.io.stderr.write(`(no build event log at ${location} yet: nothing has been built with this graph)\n`);
     return new MemoryEventLog();
   }
-  return ctx.openEventLog({ mustExist: true });
+  return ctx.openEventLog({ mustExist: true, readOnly: true });
 }

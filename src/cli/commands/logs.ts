@@ -1,6 +1,7 @@
 /**
- * @module `databuild logs JOB_RUN_ID`: what a job run printed, in order. A
- * unique prefix of the id is enough.
+ * @module `databuild logs JOB_RUN_ID`: what a job run printed, in order. The
+ * short id other commands print (the id's random tail), or any unique prefix
+ * or suffix of the id, is enough.
  */
 import { toJsonString } from "@bufbuild/protobuf";
 import type { Command } from "commander";
@@ -16,7 +17,10 @@ export function registerLogs(program: Command, context: () => CommandContext): v
   program
     .command("logs")
     .description("print what a job run wrote to stdout and stderr")
-    .argument("<job-run-id>", "job run id (a unique prefix, or the short id other commands print, is enough)")
+    .argument(
+      "<job-run-id>",
+      "job run id: the full id, the short id other commands print, or a unique prefix or suffix",
+    )
     .option("--stream <stream>", "only stdout or only stderr")
     .option("--json", "the LogEntry events as proto3 JSON lines")
     .action(async (id: string, options: { stream?: string; json?: boolean }) => {
@@ -27,7 +31,7 @@ export function registerLogs(program: Command, context: () => CommandContext): v
           : ({ stdout: LogStream.STDOUT, stderr: LogStream.STDERR } as Record<string, LogStream>)[options.stream];
       if (options.stream !== undefined && wanted === undefined)
         throw new UsageError(`--stream must be stdout or stderr, got ${JSON.stringify(options.stream)}`);
-      const log = await ctx.openEventLog({ mustExist: true });
+      const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       try {
         const runs = new JobRuns();
         await loadProjection(log, runs, JOB_RUN_KINDS);

@@ -28,7 +28,7 @@ export function registerStatus(program: Command, context: () => CommandContext):
     .action(async (refArgs: string[], options: { json?: boolean }) => {
       const ctx = context();
       const refs = ctx.refs(refArgs);
-      const log = await ctx.openEventLog({ mustExist: true });
+      const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       try {
         const catalog = new PartitionCatalog();
         await loadProjection(log, catalog, PARTITION_CATALOG_KINDS);

@@ -14,6 +14,7 @@ import {
   type Task,
 } from "../../gen/databuild_pb.ts";
 import { shortId } from "./short-id.ts";
+import { plural } from "../../core/plural.ts";
 
 const SHOWN = 3;
 
@@ -27,10 +28,6 @@ function refs(list: readonly PartitionRef[]): string {
 
 function task(t: Task | undefined): string {
   return t ? `${t.job?.label ?? "?"} ${refs(t.config?.outputs ?? [])}` : "?";
-}
-
-function plural(n: number, noun: string): string {
-  return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
 function statusName(status: BuildRequestStatus): string {
@@ -113,7 +110,7 @@ export function describeEvent(event: BuildEvent): string {
     case "graphBuildFail":
       return `graph build failed: ${e.value.message}`;
     case "graphBuildSuccess":
-      return `graph build succeeded: ${e.value.partitionsBuilt} partitions in ${e.value.jobsRun} jobs`;
+      return `graph build succeeded: ${plural(e.value.partitionsBuilt, "partition")} in ${plural(e.value.jobsRun, "job")}`;
     case undefined:
       return "(empty event)";
     default: {

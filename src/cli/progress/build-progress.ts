@@ -2,7 +2,16 @@
  * @module Build progress folded from the event stream: counts, running jobs,
  * elapsed time and ETA. Both displays (TTY and plain) read it.
  */
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { DelegationReason, type BuildEvent } from "../../gen/databuild_pb.ts";
+
+/**
+ * When `event` happened, by its own timestamp: the displays see events only
+ * once they are durable (EventRecorder), a few milliseconds later.
+ */
+export function eventTimeMs(event: BuildEvent): number {
+  return event.timestamp ? timestampMs(event.timestamp) : Date.now();
+}
 
 export interface RunningJobInfo {
   readonly label: string;
@@ -36,15 +45,15 @@ export class BuildProgress {
         this.running.set(event.jobRunId, {
           label: p.value.task?.job?.label ?? "",
           outputs: p.value.task?.config?.outputs.map((o) => o.str).join(", ") ?? "",
-          startedMs: Date.now(),
+          startedMs: eventTimeMs(event),
         });
         break;
       case "partitionManifest":
         this.succeeded++;
-        this.end(event.jobRunId);
+        this.end(event);
         break;
       case "jobExecFail":
-        this.end(event.jobRunId);
+        this.end(event);
         break;
       case "jobFailure":
         this.failed++;
@@ -52,10 +61,10 @@ export class BuildProgress {
     }
   }
 
-  private end(jobRunId: string): void {
-    const run = this.running.get(jobRunId);
-    if (run) this.finishedMs += Date.now() - run.startedMs;
-    this.running.delete(jobRunId);
+  private end(event: BuildEvent): void {
+    const run = this.running.get(event.jobRunId);
+    if (run) this.finishedMs += eventTimeMs(event) - run.startedMs;
+    this.running.delete(event.jobRunId);
   }
 
   elapsedMs(): number {

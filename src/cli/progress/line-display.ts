@@ -1,10 +1,12 @@
 /**
  * @module Progress as plain lines, for logs and pipes: one line per job that
- * ends, and a summary line every few seconds on long builds.
+ * ends, and a summary line every few seconds on long builds. It sees events
+ * only once they are durable in the log (EventRecorder), so an `ok` line is
+ * never printed for a result the log does not hold.
  */
 import { DelegationReason, type BuildEvent } from "../../gen/databuild_pb.ts";
 import { shortId } from "../format/short-id.ts";
-import { BuildProgress, formatDuration } from "./build-progress.ts";
+import { BuildProgress, eventTimeMs, formatDuration } from "./build-progress.ts";
 
 const SUMMARY_EVERY_MS = 10_000;
 
@@ -19,7 +21,7 @@ export class LineDisplay {
     const run = this.progress.running.get(event.jobRunId);
     this.progress.apply(event);
     if (p.case === "partitionManifest" && run) {
-      this.write(`ok     ${run.label}  ${run.outputs}  (${formatDuration(Date.now() - run.startedMs)})`);
+      this.write(`ok     ${run.label}  ${run.outputs}  (${formatDuration(eventTimeMs(event) - run.startedMs)})`);
     } else if (p.case === "partitionDelegated" && p.value.reason === DelegationReason.IN_PROGRESS) {
       this.write(
         `wait   ${p.value.partitionRef?.str}  (being built by build ${shortId(p.value.delegateBuildRequestId)})`,

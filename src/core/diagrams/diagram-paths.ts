@@ -58,8 +58,12 @@ const GRAPH: Partial<Record<EventCase, string>> = {
 // build declared lost ends where it was cut off, with the lost event, its
 // lost job runs and a build failure recorded by the build that found it
 // (and, if it was only paused, the cancels it sends when it wakes up).
-const BUILDING = "O(?:[rEefkhO]|(?:J+|D|Y)N)*";
-const GRAPH_PATH = new RegExp(`^(?:(?:J+|D|Y)NB|${BUILDING}(?:W|u?B)|(?:J*|${BUILDING})Zf*Bk*)$`);
+// Heartbeats go on while the configs run, before the first job graph; an
+// analysis cancelled (Ctrl-C) fails with the configs it stopped, or none if
+// it was between config calls.
+const PLANNING = "[hJ]*";
+const BUILDING = "h*O(?:[rEefkhO]|(?:J*|D|Y)N)*";
+const GRAPH_PATH = new RegExp(`^(?:${PLANNING}[DY]?h*NB|${BUILDING}(?:W|u?B)|(?:${PLANNING}|${BUILDING})Zf*Bk*)$`);
 
 const FINAL = new Set([
   BuildRequestStatus.BUILD_REQUEST_COMPLETED,

@@ -2,14 +2,16 @@
  * @module Decides, without modifying anything, whether the file at an event
  * log path may be opened for writing: absent or empty, an empty SQLite
  * database, or a readable databuild event log of a schema version this code
- * knows. Everything else is refused with an EventLogFileError.
+ * knows. Everything else is refused with an EventLogFileError (or an
+ * EventLogStorageError when this user may not read it). Opening read-only
+ * uses the same checks, in two steps: the header, then an open connection.
  */
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
-import { EventLogFileError } from "../event-log-error.ts";
+import { EventLogFileError, EventLogStorageError } from "../event-log-error.ts";
 import { fromPayload } from "./event-row.ts";
 import { APPLICATION_ID, SCHEMA_VERSION } from "./schema.ts";
-import { asFileError } from "./sqlite-errors.ts";
+import { asFileError, storageProblemOfErrno, thisUser } from "./sqlite-errors.ts";
 
 /** What opening may do: create the schema, or migrate from `version` (0 = empty). */
 export interface Inspection {
@@ -34,6 +36,16 @@ const HEADER_BYTES = 108;
  * opens it read-only. Throws EventLogFileError when the file must not be used.
  */
 export function inspectLogFile(path: string): Inspection {
+  return inspectHeader(path) ?? inspectWithSqlite(path);
+}
+
+/**
+ * The part of the inspection that needs no SQLite: refuses what the header
+ * alone can refuse, and returns the inspection when the header alone decides
+ * it (an absent or empty file, an empty database), else undefined (SQLite
+ * must look: `inspectConnection`).
+ */
+export function inspectHeader(path: string): Inspection | undefined {
   const header = readHeader(path);
   if (header === undefined) return { version: 0 };
   const walPresent = fileSize(`${path}-wal`) > 0;
@@ -51,7 +63,14 @@ export function inspectLogFile(path: string): Inspection {
       if (inspection.version === 0) return inspection;
     }
   }
-  return inspectWithSqlite(path);
+  return undefined;
+}
+
+/** The checks that need SQLite, on an open connection: whose database it is, its version, its newest event. */
+export function inspectConnection(path: string, db: Database.Database): Inspection {
+  const inspection = decide(path, readFacts(db));
+  if (inspection.version > 0) checkLastEvent(path, db);
+  return inspection;
 }
 
 /**
@@ -102,9 +121,7 @@ function inspectWithSqlite(path: string): Inspection {
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { readonly: true, fileMustExist: true });
-    const inspection = decide(path, readFacts(db));
-    if (inspection.version > 0) checkLastEvent(path, db);
-    return inspection;
+    return inspectConnection(path, db);
   } catch (error) {
     throw asFileError(path, error);
   } finally {
@@ -154,6 +171,11 @@ function readHeader(path: string): Header | undefined {
     }
   } catch (error) {
     if (error instanceof EventLogFileError) throw error;
+    const storage = storageProblemOfErrno(error);
+    if (storage === "permission-denied" || storage === "io-error") {
+      const detail = storage === "io-error" ? (error as Error).message : `${thisUser()} may not read it or its folder`;
+      throw new EventLogStorageError(path, storage, "open", detail, { cause: error });
+    }
     throw new EventLogFileError(path, "unreadable", (error as Error).message, { cause: error });
   }
   if (got < HEADER_BYTES || !bytes.subarray(0, SQLITE_MAGIC.length).equals(SQLITE_MAGIC)) {

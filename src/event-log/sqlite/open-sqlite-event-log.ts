@@ -1,15 +1,19 @@
 /**
  * @module Opening (and creating) the SQLite event log file: validate
- * read-only, then switch to WAL, set durability and locking, and migrate.
+ * read-only, then switch to WAL, set durability and locking, and migrate;
+ * or, for commands that only read, open it read-only.
  */
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
-import { EventLogFileError } from "../event-log-error.ts";
-import { decide, inspectLogFile, readFacts } from "./inspect-file.ts";
+import { EventLogFileError, EventLogStorageError } from "../event-log-error.ts";
+import { createLogFile, removeCreatedLog } from "./create-log-file.ts";
+import { identityOf, requireWritable, type FileIdentity } from "./file-checks.ts";
+import { decide, inspectHeader, inspectLogFile, readFacts } from "./inspect-file.ts";
+import { enableUriFilenames, openReadConnection } from "./read-connection.ts";
 import { applyMigrations } from "./schema.ts";
-import { asFileError } from "./sqlite-errors.ts";
-import { SqliteEventLog } from "./sqlite-event-log.ts";
+import { asFileError, storageProblemOfErrno, thisUser } from "./sqlite-errors.ts";
+import { SqliteEventLog, type SqliteEventLogTuning } from "./sqlite-event-log.ts";
 
 export interface SqliteEventLogOptions {
   /**
@@ -28,6 +32,13 @@ export interface SqliteEventLogOptions {
    * microseconds per event); one fsync per this many events is cheap. Default 1,000.
    */
   readonly maxBatchEvents?: number;
+  /**
+   * Open for reading only (commands that only read): the file must exist,
+   * nothing is ever written or created (except the -wal and -shm files SQLite
+   * itself may leave in a folder this user may write), and it works where
+   * this user may only read the file and its folder. Appends throw.
+   */
+  readonly readOnly?: boolean;
 }
 
 /**
@@ -35,36 +46,113 @@ export interface SqliteEventLogOptions {
  * when absent. Throws EventLogFileError, leaving the file unmodified, when
  * the path holds something that is not a databuild event log (a text file,
  * random bytes, another application's SQLite database), a damaged log, or a
- * log from a newer databuild. Safe to call from several processes at once.
+ * log from a newer databuild. Throws EventLogStorageError when the storage is
+ * in the way (read-only for this user, a full disk, an I/O error); a log it
+ * began to create is then removed again. Safe to call from several processes
+ * at once.
+ *
+ * With `readOnly`, the file must exist and is never written (see
+ * read-connection.ts); appends throw.
  */
 export async function openSqliteEventLog(path: string, options: SqliteEventLogOptions = {}): Promise<SqliteEventLog> {
   const file = resolve(path);
+  enableUriFilenames();
+  const tuning = {
+    pollIntervalMs: options.pollIntervalMs ?? 100,
+    maxBatchEvents: options.maxBatchEvents ?? 1000,
+  };
+  const busyTimeoutMs = options.busyTimeoutMs ?? 10_000;
+  if (options.readOnly) return openForReading(file, tuning, busyTimeoutMs);
+  const createdDir = makeFolder(file);
+  let created: FileIdentity | undefined;
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    requireWritable(file, "open");
+    if (!existsSync(file)) created = createLogFile(file);
+    return openForWriting(file, tuning, busyTimeoutMs, options.synchronous);
   } catch (error) {
-    throw new EventLogFileError(file, "unreadable", `cannot create its directory: ${(error as Error).message}`, {
-      cause: error,
-    });
+    const removed = created !== undefined && removeCreatedLog(file, created);
+    if (createdDir !== undefined) removeEmptyFolders(dirname(file), createdDir);
+    if (removed && error instanceof EventLogStorageError && error.operation !== "create") {
+      throw new EventLogStorageError(file, error.problem, "create", error.detail, { cause: error.cause });
+    }
+    throw error;
   }
+}
+
+function openForWriting(
+  file: string,
+  tuning: SqliteEventLogTuning,
+  busyTimeoutMs: number,
+  synchronous: "full" | "normal" | undefined,
+): SqliteEventLog {
   inspectLogFile(file);
   let db: Database.Database | undefined;
   try {
-    db = new Database(file, { timeout: options.busyTimeoutMs ?? 10_000 });
+    db = new Database(file, { timeout: busyTimeoutMs });
     const mode = db.pragma("journal_mode = WAL", { simple: true });
     if (mode !== "wal") throw new Error(`SQLite refused WAL mode (journal_mode is ${String(mode)})`);
-    db.pragma(`synchronous = ${options.synchronous === "normal" ? "NORMAL" : "FULL"}`);
+    db.pragma(`synchronous = ${synchronous === "normal" ? "NORMAL" : "FULL"}`);
     // A burst can grow the WAL large; after a checkpoint, shrink it back to this.
     db.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
     const conn = db;
     // Another process may have created or migrated the file since the
     // inspection, so decide again under the write lock before changing it.
     conn.transaction(() => applyMigrations(conn, decide(file, readFacts(conn)).version)).immediate();
-    return new SqliteEventLog(db, file, {
-      pollIntervalMs: options.pollIntervalMs ?? 100,
-      maxBatchEvents: options.maxBatchEvents ?? 1000,
-    });
+    const identity = identityOf(file);
+    if (identity === undefined) {
+      throw new EventLogStorageError(file, "moved", "open", "the file at that path is gone (deleted or moved away)");
+    }
+    return new SqliteEventLog(db, file, tuning, { identity });
   } catch (error) {
     db?.close();
-    throw asFileError(file, error);
+    throw asFileError(file, error, "open");
+  }
+}
+
+function openForReading(file: string, tuning: SqliteEventLogTuning, busyTimeoutMs: number): SqliteEventLog {
+  const byHeader = inspectHeader(file);
+  if (!existsSync(file)) throw new EventLogFileError(file, "unreadable", "there is no file at that path");
+  if (byHeader?.version === 0) {
+    // An empty file or database: a log with no events yet. Nothing to read, so nothing is opened.
+    const empty = new Database(":memory:");
+    applyMigrations(empty, 0);
+    return new SqliteEventLog(empty, file, tuning, { readOnly: { reopen: undefined, snapshot: undefined } });
+  }
+  const { db, snapshot } = openReadConnection(file, busyTimeoutMs);
+  return new SqliteEventLog(db, file, tuning, {
+    readOnly: { snapshot, reopen: () => openReadConnection(file, busyTimeoutMs) },
+  });
+}
+
+/** Creates the log's folder (and its parents) when missing; returns the first folder created, if any. */
+function makeFolder(file: string): string | undefined {
+  try {
+    return mkdirSync(dirname(file), { recursive: true });
+  } catch (error) {
+    const problem = storageProblemOfErrno(error);
+    const message = (error as Error).message;
+    if (problem === "permission-denied" || problem === "read-only") {
+      throw new EventLogStorageError(
+        file,
+        "read-only",
+        "create",
+        `${thisUser()} may not create its folder (${message})`,
+        { cause: error },
+      );
+    }
+    if (problem) throw new EventLogStorageError(file, problem, "create", message, { cause: error });
+    throw new EventLogFileError(file, "unreadable", `cannot create its directory: ${message}`, { cause: error });
+  }
+}
+
+/** Removes `dir` and its parents up to `first` (the first one created), each only if empty. */
+function removeEmptyFolders(dir: string, first: string): void {
+  for (let d = dir; ; d = dirname(d)) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return;
+    }
+    if (d === first || dirname(d) === d) return;
   }
 }

@@ -49,15 +49,28 @@
  * queue yields to the event loop between them. Most of an append's CPU time
  * is protobuf encoding and the event_id index, whose random UUID keys touch
  * a different page per event (time-ordered ids would make it append-only).
+ *
+ * Storage faults. A full disk, a read-only file or folder and I/O errors
+ * surface as EventLogStorageError naming the path (sqlite-errors.ts); SQLite
+ * rolls the failed transaction back, so what was committed stays readable.
+ * A writer also checks, before and after each commit (one stat each), that
+ * the path still names the file it opened: a log deleted or replaced
+ * underneath is an error, not a silent write into a file nobody will read.
+ *
+ * Read-only. Opened with `readOnly` (read-connection.ts), appends throw, and
+ * a log read as an immutable snapshot is reopened when a writer appears.
  */
+import { rmSync } from "node:fs";
 import type { Database, Statement } from "better-sqlite3";
 import type { AtomicDecision, AtomicOutcome, EventFilter, EventLog, LoggedEvent } from "../../core/event-log.ts";
 import type { BuildEvent } from "../../gen/databuild_pb.ts";
-import { EventLogFileError } from "../event-log-error.ts";
+import { EventLogFileError, type EventLogOperation } from "../event-log-error.ts";
 import { GroupCommit } from "../group-commit.ts";
 import { PollWatch } from "../poll-watch.ts";
 import { requireEventIds } from "../require-event-ids.ts";
 import { fromPayload, toEventRow, type EventRow } from "./event-row.ts";
+import { checkStillThere, identityOf, sizeOf, type FileIdentity } from "./file-checks.ts";
+import { snapshotIsStale, type ReadConnection, type SnapshotStamp } from "./read-connection.ts";
 import { readQuery } from "./read-query.ts";
 import { asFileError } from "./sqlite-errors.ts";
 
@@ -69,6 +82,18 @@ export interface SqliteEventLogTuning {
   readonly maxBatchEvents: number;
 }
 
+/** How the connection was opened: for writing (the file's identity then), or read-only. */
+export type SqliteAccess =
+  | { readonly identity: FileIdentity }
+  | {
+      readonly readOnly: {
+        /** Set when the connection reads an immutable snapshot of the file. */
+        readonly snapshot: SnapshotStamp | undefined;
+        /** Opens the file anew, for a snapshot gone stale. */
+        readonly reopen: (() => ReadConnection) | undefined;
+      };
+    };
+
 /** Most events handed to a watch listener in one call. */
 const WATCH_BATCH = 1000;
 
@@ -79,29 +104,49 @@ export class SqliteEventLog implements EventLog {
   private readonly statements = new Map<string, Statement>();
   private readonly insertBatch: (rows: readonly EventRow[]) => number[];
   private readonly insertRows: (rows: readonly EventRow[]) => number[];
+  private readonly identity: FileIdentity | undefined;
+  private readonly walIdentity: FileIdentity | undefined;
+  private snapshot: SnapshotStamp | undefined;
+  private readonly reopen: (() => ReadConnection) | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(
-    private readonly db: Database,
+    private db: Database,
     /** The database file. */
     readonly path: string,
     private readonly tuning: SqliteEventLogTuning,
+    access: SqliteAccess,
   ) {
-    const insert = db.prepare(
-      `INSERT INTO events (event_id, build_request_id, job_run_id, kind, timestamp_ms, payload)
-       VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
-    );
-    const storedOffset = db.prepare(`SELECT "offset" FROM events WHERE event_id = ?`).pluck();
-    this.insertRows = (rows) =>
-      rows.map((row) => {
-        const { changes, lastInsertRowid } = insert.run(row);
-        return changes === 1 ? Number(lastInsertRowid) : (storedOffset.get(row[0]) as number);
-      });
-    const transaction = db.transaction(this.insertRows);
-    // IMMEDIATE takes the write lock up front, so a busy lock is waited for
-    // (busy_timeout) rather than failing when a read would upgrade to a write.
-    this.insertBatch = (rows) => transaction.immediate(rows);
+    if ("readOnly" in access) {
+      this.snapshot = access.readOnly.snapshot;
+      this.reopen = access.readOnly.reopen;
+      this.insertRows = this.insertBatch = () => {
+        throw new Error(`the event log ${path} was opened read-only`);
+      };
+    } else {
+      this.identity = access.identity;
+      this.walIdentity = identityOf(`${path}-wal`);
+      const insert = db.prepare(
+        `INSERT INTO events (event_id, build_request_id, job_run_id, kind, timestamp_ms, payload)
+         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
+      );
+      const storedOffset = db.prepare(`SELECT "offset" FROM events WHERE event_id = ?`).pluck();
+      this.insertRows = (rows) =>
+        rows.map((row) => {
+          const { changes, lastInsertRowid } = insert.run(row);
+          return changes === 1 ? Number(lastInsertRowid) : (storedOffset.get(row[0]) as number);
+        });
+      const transaction = db.transaction(this.insertRows);
+      // IMMEDIATE takes the write lock up front, so a busy lock is waited for
+      // (busy_timeout) rather than failing when a read would upgrade to a write.
+      this.insertBatch = (rows) => transaction.immediate(rows);
+    }
     this.committer = new GroupCommit((rows) => this.commit(rows), tuning.maxBatchEvents);
+  }
+
+  /** True when opened with `readOnly`. */
+  get readOnly(): boolean {
+    return this.identity === undefined;
   }
 
   /** See EventLog.append. Offsets are those of the stored rows; a duplicate event id gets its earlier offset. */
@@ -128,12 +173,7 @@ export class SqliteEventLog implements EventLog {
       const head = this.sql(`SELECT coalesce(max("offset"), 0) FROM events`).pluck().get() as number;
       return { result, offsets, head };
     });
-    let outcome: AtomicOutcome<T>;
-    try {
-      outcome = step.immediate();
-    } catch (error) {
-      throw asFileError(this.path, error);
-    }
+    const outcome = this.writing(() => step.immediate());
     if (outcome.offsets.length > 0) for (const w of this.watches) w.poke();
     return outcome;
   }
@@ -158,33 +198,83 @@ export class SqliteEventLog implements EventLog {
 
   async head(): Promise<number> {
     this.ensureOpen();
-    return this.sql(`SELECT coalesce(max("offset"), 0) FROM events`).pluck().get() as number;
+    this.refreshSnapshot();
+    try {
+      return this.sql(`SELECT coalesce(max("offset"), 0) FROM events`).pluck().get() as number;
+    } catch (error) {
+      throw asFileError(this.path, error, "read");
+    }
   }
 
   /** Commits pending appends, stops every watch, and closes the connection. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
-      await this.committer.flush();
-      for (const w of this.watches) w.stop();
-      this.watches.clear();
-      this.db.close();
+      try {
+        // A failed commit was reported to its appenders; closing still closes.
+        await this.committer.flush().catch(() => {});
+      } finally {
+        for (const w of this.watches) w.stop();
+        this.watches.clear();
+        this.closeConnection();
+      }
     })();
     return this.closing;
   }
 
-  private commit(rows: readonly EventRow[]): number[] {
-    let offsets: number[];
-    try {
-      offsets = this.insertBatch(rows);
-    } catch (error) {
-      throw asFileError(this.path, error);
+  /**
+   * Closes the connection. If the file was deleted or moved away meanwhile,
+   * the -wal at the old path still holds its last commits, and SQLite would
+   * replay them into whatever file is created at that path next (corrupting
+   * it): copy them into the file this connection has open (moved: it keeps
+   * them; deleted: they go with it), which empties that -wal, and remove it
+   * when nothing is at the path any more.
+   */
+  private closeConnection(): void {
+    const identity = this.identity;
+    const now = identity && identityOf(this.path);
+    const moved = identity !== undefined && (now?.dev !== identity.dev || now.ino !== identity.ino);
+    if (moved) {
+      try {
+        this.db.pragma("wal_checkpoint(TRUNCATE)");
+      } catch {
+        // Nothing more can be saved; the -wal stays as it is.
+      }
     }
+    this.db.close();
+    if (!moved || now !== undefined || this.walIdentity === undefined) return;
+    const wal = identityOf(`${this.path}-wal`);
+    if (wal?.dev !== this.walIdentity.dev || wal.ino !== this.walIdentity.ino || sizeOf(`${this.path}-wal`) > 0) return;
+    for (const f of [`${this.path}-wal`, `${this.path}-shm`]) rmSync(f, { force: true });
+  }
+
+  private commit(rows: readonly EventRow[]): number[] {
+    const offsets = this.writing(() => this.insertBatch(rows));
     for (const w of this.watches) w.poke();
     return offsets;
   }
 
+  /**
+   * Runs a write transaction, with the check that the path still names the
+   * file this log opened before it (so nothing is written into a deleted
+   * file) and after it (a commit that landed in a file deleted meanwhile
+   * is as lost as a failed one).
+   */
+  private writing<R>(write: () => R): R {
+    const operation: EventLogOperation = "append";
+    if (this.identity) checkStillThere(this.path, this.identity, operation);
+    let result: R;
+    try {
+      result = write();
+    } catch (error) {
+      throw asFileError(this.path, error, operation);
+    }
+    if (this.identity) checkStillThere(this.path, this.identity, operation);
+    return result;
+  }
+
   private readNow(after: number, filter: EventFilter | undefined, limit: number | undefined): LoggedEvent[] {
     if (filter?.kinds?.length === 0 || (limit !== undefined && limit < 1)) return [];
+    this.refreshSnapshot();
     const { sql, params } = readQuery(after, filter, limit);
     let rows: [number, Buffer][];
     try {
@@ -192,7 +282,7 @@ export class SqliteEventLog implements EventLog {
         .raw()
         .all(...params) as [number, Buffer][];
     } catch (error) {
-      throw asFileError(this.path, error);
+      throw asFileError(this.path, error, "read");
     }
     return rows.map(([offset, payload]) => {
       try {
@@ -203,6 +293,17 @@ export class SqliteEventLog implements EventLog {
         });
       }
     });
+  }
+
+  /** A snapshot that may be out of date (a writer appeared, the file changed) is replaced by a fresh connection. */
+  private refreshSnapshot(): void {
+    if (this.snapshot === undefined || this.reopen === undefined || this.db.inTransaction) return;
+    if (!snapshotIsStale(this.path, this.snapshot)) return;
+    const fresh = this.reopen();
+    this.statements.clear();
+    this.db.close();
+    this.db = fresh.db;
+    this.snapshot = fresh.snapshot;
   }
 
   private sql(text: string): Statement {

@@ -26,11 +26,14 @@ export class IsolatedFunctionRunner implements JobRunner {
   private readonly pool: FunctionWorkerPool;
   private runs = 0;
 
-  /** `graphFile`: the graph file the job functions are defined in; each worker loads it once. */
-  constructor(graphFile: string) {
+  /**
+   * `graphFile`: the graph file the job functions are defined in; each
+   * worker loads it once. `warm` workers start loading it at once, while the
+   * build plans, so the first jobs need not wait for them.
+   */
+  constructor(graphFile: string, warm = 1) {
     this.pool = new FunctionWorkerPool(graphFile);
-    // One worker loads the graph while the build plans, so the first job need not wait for it.
-    this.pool.release(this.pool.acquire());
+    this.pool.warm(warm);
   }
 
   start(request: JobRunRequest, emit: (event: BuildEvent) => void, fn?: FunctionExec): RunningJob {

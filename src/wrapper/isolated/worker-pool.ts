@@ -75,6 +75,12 @@ export class FunctionWorkerPool {
     return worker;
   }
 
+  /** Starts `count` workers now (they wait idle once loaded). */
+  warm(count: number): void {
+    const started = Array.from({ length: count }, () => this.acquire());
+    for (const worker of started) this.release(worker);
+  }
+
   release(worker: PooledWorker): void {
     worker.detach();
     if (worker.alive) this.idle.push(worker);

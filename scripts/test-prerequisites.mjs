@@ -1,0 +1,99 @@
+// Makes sure the system programs the tests use are installed, before
+// `npm test` runs them (the `pretest` script), so the README's test command
+// passes on a fresh machine as written. A missing Debian package is installed
+// with apt-get when we run as root on a machine that has it; otherwise this
+// fails at once, naming the packages to install. Add a row to PREREQUISITES
+// when tests start to need another program (PostgreSQL, later).
+import { spawnSync } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** An executable file on PATH (or at an absolute path). */
+function executable(name, env) {
+  const candidates = name.includes("/")
+    ? [name]
+    : (env.PATH ?? "")
+        .split(delimiter)
+        .filter(Boolean)
+        .map((dir) => join(dir, name));
+  return candidates.some((path) => {
+    try {
+      accessSync(path, constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** What the tests need: a check, and the Debian package that provides it. */
+export const PREREQUISITES = [
+  {
+    name: "python3",
+    debianPackage: "python3",
+    neededFor: "Python jobs and the Python job launcher",
+    present: (env) => executable("python3", env),
+  },
+  {
+    // src/testing/chromium.ts launches the same path.
+    name: "chromium",
+    debianPackage: "chromium",
+    neededFor: "rendering mermaid output in a real browser",
+    where: (env) => env.DATABUILD_CHROMIUM || "/usr/bin/chromium",
+    present: (env) => executable(env.DATABUILD_CHROMIUM || "/usr/bin/chromium", env),
+  },
+];
+
+/** The prerequisites that are missing. */
+export function missingPrerequisites(env = process.env) {
+  return PREREQUISITES.filter((prerequisite) => !prerequisite.present(env));
+}
+
+function describe(missing, env) {
+  return missing
+    .map(
+      (p) => `  ${p.name} (Debian package ${p.debianPackage}${p.where ? `, at ${p.where(env)}` : ""}): ${p.neededFor}`,
+    )
+    .join("\n");
+}
+
+function aptGet(args) {
+  const result = spawnSync("apt-get", args, {
+    stdio: ["ignore", "ignore", "inherit"],
+    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+  });
+  if (result.error) throw result.error;
+  if (result.status !== 0) throw new Error(`apt-get ${args.join(" ")} exited with ${result.status ?? result.signal}`);
+}
+
+/** Installs what is missing (as root, with apt-get) or explains what to install. Returns the exit code. */
+export function ensurePrerequisites({ env = process.env, log = (line) => process.stderr.write(`${line}\n`) } = {}) {
+  const missing = missingPrerequisites(env);
+  if (missing.length === 0) return 0;
+  const packages = [...new Set(missing.map((p) => p.debianPackage))];
+  const canInstall = process.getuid?.() === 0 && executable("apt-get", env);
+  if (!canInstall) {
+    log(
+      `test-prerequisites: the tests need programs that are not installed:\n${describe(missing, env)}\n` +
+        `Install them (on Debian or Ubuntu: sudo apt-get install ${packages.join(" ")}), then run npm test again.`,
+    );
+    return 1;
+  }
+  log(`test-prerequisites: installing ${packages.join(" ")} with apt-get (the tests need them)`);
+  try {
+    aptGet(["update", "-qq"]);
+    aptGet(["install", "-y", "-qq", "--no-install-recommends", ...packages]);
+  } catch (error) {
+    log(`test-prerequisites: could not install ${packages.join(" ")}: ${error.message}`);
+    return 1;
+  }
+  const still = missingPrerequisites(env);
+  if (still.length > 0) {
+    log(`test-prerequisites: still missing after apt-get install:\n${describe(still, env)}`);
+    return 1;
+  }
+  return 0;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = ensurePrerequisites();

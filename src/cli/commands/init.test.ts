@@ -1,0 +1,122 @@
+// `databuild init` as a user runs it: the real bin scaffolds a project outside
+// the repository, `npm install` installs databuild from the path init wrote,
+// and the scaffolded graph builds (its TypeScript and its Python job) and
+// type-checks with `npx tsc`.
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { describe, expect, it } from "vitest";
+import { UsageError } from "../../core/errors.ts";
+import { REPO_ROOT, runDatabuild, tempDir, writeFiles } from "../../testing/run-cli.ts";
+import { defaultSpec } from "./init.ts";
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a command as from a user's shell (no npm_* variables from the test runner). */
+function run(command: string, args: readonly string[], cwd: string): Promise<Run> {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: { ...env, DATABUILD_GRAPH: "", DATABUILD_DB: "" } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.on("error", reject);
+    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const packageJson = (dir: string) =>
+  JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+    type: string;
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
+
+describe("databuild init", () => {
+  it("scaffolds a project that installs databuild, builds and type-checks", { timeout: 120_000 }, async () => {
+    const parent = tempDir("databuild-init-");
+    const init = await runDatabuild(["init", "my-graphs"], { cwd: parent });
+    expect(init.stderr).toBe("");
+    expect(init.code).toBe(0);
+    const dir = join(parent, "my-graphs");
+    // Run from a checkout, init names the checkout by its path.
+    const spec = `file:${relative(dir, REPO_ROOT)}`;
+    expect(packageJson(dir)).toMatchObject({ type: "module", dependencies: { databuild: spec } });
+    expect(Object.keys(packageJson(dir).devDependencies).sort()).toEqual(["@types/node", "typescript"]);
+    expect(readdirSync(dir).sort()).toEqual([".gitignore", "databuild.ts", "jobs", "package.json", "tsconfig.json"]);
+    expect(readFileSync(join(dir, ".gitignore"), "utf8")).toContain(".databuild/");
+    expect(init.stdout).toContain(`package.json names databuild as "${spec}"`);
+    expect(init.stdout).toContain("  cd my-graphs\n  npm install\n  npx databuild build shout/name=world");
+
+    const install = await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund"], dir);
+    expect(install.code, install.stderr).toBe(0);
+
+    const build = await run("npx", ["databuild", "build", "shout/name=world"], dir);
+    expect(build.code, build.stderr).toBe(0);
+    expect(build.stderr).toContain("Build completed: built 2 partitions");
+    expect(build.stderr).toMatch(/\(npx databuild events --build \w{8}\)/);
+    expect(readFileSync(join(dir, "data", "greeting", "name=world.txt"), "utf8")).toBe("hello, world\n");
+    expect(readFileSync(join(dir, "data", "shout", "name=world.txt"), "utf8")).toBe("HELLO, WORLD\n");
+
+    const typecheck = await run("npx", ["tsc", "--noEmit"], dir);
+    expect(typecheck.stdout + typecheck.stderr).toBe("");
+    expect(typecheck.code).toBe(0);
+  });
+
+  it("refuses to overwrite existing files: exit 2, naming them, nothing written", async () => {
+    const dir = writeFiles(tempDir("databuild-init-"), {
+      "package.json": '{"name":"mine"}\n',
+      "databuild.yaml": "jobs: []\n",
+    });
+    const result = await runDatabuild(["init"], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(
+      /the current folder already has package\.json, databuild\.yaml: init .* never overwrites a file/,
+    );
+    expect(result.stdout).toBe("");
+    expect(readdirSync(dir).sort()).toEqual(["databuild.yaml", "package.json"]);
+    expect(readFileSync(join(dir, "package.json"), "utf8")).toBe('{"name":"mine"}\n');
+  });
+
+  it("names databuild as --databuild-spec says, and has --help", async () => {
+    const dir = tempDir("databuild-init-");
+    const result = await runDatabuild(["init", "--databuild-spec", "file:../databuild-0.1.0.tgz", "p"], { cwd: dir });
+    expect(result.code).toBe(0);
+    expect(packageJson(join(dir, "p")).dependencies).toEqual({ databuild: "file:../databuild-0.1.0.tgz" });
+    const help = await runDatabuild(["init", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain("Usage: databuild init [options] [dir]");
+    expect(help.stdout).toContain("--databuild-spec <spec>");
+  });
+
+  it("writes the tsconfig.json docs/gsl.md gives", () => {
+    const docs = readFileSync(join(REPO_ROOT, "docs", "gsl.md"), "utf8");
+    const section = docs.slice(docs.indexOf("## Installing databuild in your project"));
+    const documented: unknown = JSON.parse(/```json\n([\s\S]*?)```/.exec(section)![1]!);
+    const template: unknown = JSON.parse(readFileSync(join(REPO_ROOT, "src/cli/init-template/tsconfig.json"), "utf8"));
+    expect(template).toEqual(documented);
+  });
+
+  it("names an installed databuild as the project that installed it did, paths rebased", () => {
+    const root = tempDir("databuild-init-");
+    const installed = join(root, "project", "node_modules", "databuild");
+    mkdirSync(installed, { recursive: true });
+    const target = join(root, "elsewhere", "new");
+    expect(() => defaultSpec(installed, target)).toThrow(UsageError);
+    expect(() => defaultSpec(installed, target)).toThrow(/--databuild-spec/);
+    writeFiles(join(root, "project"), {
+      "package.json": JSON.stringify({ dependencies: { databuild: "file:../tarballs/databuild-0.1.0.tgz" } }),
+    });
+    expect(defaultSpec(installed, target)).toBe("file:../../tarballs/databuild-0.1.0.tgz");
+    writeFiles(join(root, "project"), { "package.json": JSON.stringify({ devDependencies: { databuild: "^0.1.0" } }) });
+    expect(defaultSpec(installed, target)).toBe("^0.1.0");
+    // A copy outside node_modules (a checkout) is named by its path.
+    expect(defaultSpec(join(root, "project"), target)).toBe("file:../../project");
+    expect(existsSync(target)).toBe(false);
+  });
+});

@@ -93,4 +93,9 @@ export class CommandContext {
   out(text: string): void {
     this.io.stdout.write(text);
   }
+
+  /** A note on stderr (a snapshot ignored and rebuilt, ...): never part of a command's output. */
+  readonly note = (text: string): void => {
+    this.io.stderr.write(`databuild: note: ${text}\n`);
+  };
 }

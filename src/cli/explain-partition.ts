@@ -19,13 +19,13 @@ import { isDatabuildError } from "../core/errors.ts";
 import type { EventLog } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
 import { newId } from "../core/ids.ts";
-import { BUILD_REQUEST_KINDS, BuildRequests } from "../core/projections/build-requests.ts";
-import { JOB_RUN_KINDS, JobRuns } from "../core/projections/job-runs.ts";
+import { BuildRequests } from "../core/projections/build-requests.ts";
+import { JobRuns } from "../core/projections/job-runs.ts";
 import { Staleness } from "../core/staleness.ts";
 import { lostBuildEvents } from "../executor/claim-decisions.ts";
 import { currentJob, planAndClaim, type ClaimPlanContext } from "../executor/claim-plan.ts";
 import { whyLost } from "../executor/liveness.ts";
-import { loadProjection } from "../executor/load-projection.ts";
+import { loadReadModel } from "../executor/read-model-loader.ts";
 import { SharedView } from "../executor/shared-view.ts";
 import { AnalyzeCancelledError } from "../planner/analyze.ts";
 
@@ -50,16 +50,18 @@ export interface Explained {
 /** The projections an explanation is read from, folded once for all refs. */
 export class LogFacts {
   readonly view = new SharedView();
-  readonly builds = new BuildRequests();
-  readonly runs = new JobRuns();
 
-  private constructor(readonly log: EventLog) {}
+  private constructor(
+    readonly log: EventLog,
+    readonly builds: BuildRequests,
+    readonly runs: JobRuns,
+  ) {}
 
-  static async load(log: EventLog): Promise<LogFacts> {
-    const facts = new LogFacts(log);
-    await facts.view.load(log);
-    await loadProjection(log, facts.builds, BUILD_REQUEST_KINDS);
-    await loadProjection(log, facts.runs, JOB_RUN_KINDS);
+  static async load(log: EventLog, note?: (text: string) => void): Promise<LogFacts> {
+    const builds = (await loadReadModel(log, () => new BuildRequests(), { note })).model;
+    const runs = (await loadReadModel(log, () => new JobRuns(), { note })).model;
+    const facts = new LogFacts(log, builds, runs);
+    await facts.view.load(log, { note });
     return facts;
   }
 }

@@ -11,6 +11,7 @@ import { registerEvents } from "./commands/events.ts";
 import { registerExplain } from "./commands/explain.ts";
 import { registerInvalidate } from "./commands/invalidate.ts";
 import { registerInit } from "./commands/init.ts";
+import { registerReindex } from "./commands/reindex.ts";
 import { registerLogs } from "./commands/logs.ts";
 import { registerStatus } from "./commands/status.ts";
 import { registerWrapper } from "./commands/wrapper.ts";
@@ -67,6 +68,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
   registerExplain(program, context);
   registerInvalidate(program, context);
   registerInit(program, context);
+  registerReindex(program, context);
 
   try {
     await program.parseAsync([...argv], { from: "user" });

@@ -7,6 +7,7 @@
  */
 import type { BuildEvent } from "../gen/databuild_pb.ts";
 import type { EventCase } from "./build-event.ts";
+import type { SnapshotStore } from "./read-model.ts";
 
 /** An event as stored, with its position in the log. */
 export interface LoggedEvent {
@@ -73,6 +74,8 @@ export interface EventLog {
   ): Promise<AtomicOutcome<T>>;
   /** The offset of the last event (0 when empty). */
   head(): Promise<number>;
+  /** Where read-model snapshots are kept beside this log, if the backend keeps them. */
+  readonly snapshots?: SnapshotStore;
   /** Flushes pending appends and releases the backend. */
   close(): Promise<void>;
 }

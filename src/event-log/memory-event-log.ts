@@ -5,6 +5,7 @@ import { clone } from "@bufbuild/protobuf";
 import type { AtomicDecision, AtomicOutcome, EventFilter, EventLog, LoggedEvent } from "../core/event-log.ts";
 import { BuildEventSchema, type BuildEvent } from "../gen/databuild_pb.ts";
 import { matchesFilter } from "./event-filter.ts";
+import { MemorySnapshotStore } from "./memory-snapshot-store.ts";
 import { requireEventIds } from "./require-event-ids.ts";
 
 interface MemoryWatch {
@@ -27,6 +28,7 @@ export class MemoryEventLog implements EventLog {
   private readonly offsetById = new Map<string, number>();
   private readonly watches = new Set<MemoryWatch>();
   private closed = false;
+  readonly snapshots = new MemorySnapshotStore();
 
   async append(events: readonly BuildEvent[]): Promise<number[]> {
     this.ensureOpen();

@@ -9,17 +9,49 @@ import type { EventCase } from "../core/build-event.ts";
 import type { EventFilter, EventLog, LoggedEvent } from "../core/event-log.ts";
 import { CLAIM_KINDS, ClaimBook } from "../core/projections/claims.ts";
 import { PARTITION_CATALOG_KINDS, PartitionCatalog } from "../core/projections/partition-catalog.ts";
-import { loadProjection } from "./load-projection.ts";
+import { stateObject, type ReadModel } from "../core/read-model.ts";
+import { foldAfter, loadReadModel, type LoadOptions } from "./read-model-loader.ts";
 
 export const SHARED_VIEW_KINDS: readonly EventCase[] = [...new Set([...PARTITION_CATALOG_KINDS, ...CLAIM_KINDS])];
 const PAGE = 10_000;
 export const SHARED_VIEW_FILTER: EventFilter = { kinds: SHARED_VIEW_KINDS };
 
-export class SharedView {
+/** The catalog and the claim book as one read model: they are folded together, to one cursor. */
+export class SharedViewModel implements ReadModel {
+  readonly name = "shared-view";
   readonly catalog = new PartitionCatalog();
   readonly claims = new ClaimBook();
+  readonly version = this.catalog.version * 1000 + this.claims.version;
+  readonly kinds = SHARED_VIEW_KINDS;
+
+  apply(event: BuildEvent): void {
+    this.catalog.apply(event);
+    this.claims.apply(event);
+  }
+
+  saveState(): unknown {
+    return { catalog: this.catalog.saveState(), claims: this.claims.saveState() };
+  }
+
+  restoreState(state: unknown): void {
+    const saved = stateObject(this.name, state, ["catalog", "claims"]);
+    this.catalog.restoreState(saved.catalog);
+    this.claims.restoreState(saved.claims);
+  }
+}
+
+export class SharedView {
+  private model = new SharedViewModel();
   /** The offset of the last event applied. */
   cursor = 0;
+
+  get catalog(): PartitionCatalog {
+    return this.model.catalog;
+  }
+
+  get claims(): ClaimBook {
+    return this.model.claims;
+  }
 
   /** Reads and applies everything logged since the cursor; returns what was new. */
   async refresh(log: EventLog): Promise<LoggedEvent[]> {
@@ -31,9 +63,19 @@ export class SharedView {
     }
   }
 
-  /** Loads the whole log (a new view), keeping no events in memory. */
-  async load(log: EventLog): Promise<void> {
-    this.cursor = await loadProjection(log, { apply: (e) => this.applyEvent(e) }, SHARED_VIEW_KINDS, this.cursor);
+  /**
+   * Loads a new view from its latest snapshot and the events after it
+   * (read-model-loader.ts), keeping no events in memory; a view already
+   * loaded reads on from its cursor.
+   */
+  async load(log: EventLog, options: LoadOptions = {}): Promise<void> {
+    if (this.cursor > 0) {
+      this.cursor = (await foldAfter(log, this.model, this.cursor)).cursor;
+      return;
+    }
+    const loaded = await loadReadModel(log, () => new SharedViewModel(), options);
+    this.model = loaded.model;
+    this.cursor = loaded.cursor;
   }
 
   /** Applies the events after the cursor (earlier ones were applied already); returns those. */
@@ -52,7 +94,6 @@ export class SharedView {
   }
 
   private applyEvent(event: BuildEvent): void {
-    this.catalog.apply(event);
-    this.claims.apply(event);
+    this.model.apply(event);
   }
 }

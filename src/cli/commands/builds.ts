@@ -5,10 +5,10 @@ import { toJsonString } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import { BuildRequestStatus, BuildRequestViewSchema, type BuildRequestView } from "../../gen/databuild_pb.ts";
-import { BUILD_REQUEST_KINDS, BuildRequests } from "../../core/projections/build-requests.ts";
-import { CLAIM_KINDS, ClaimBook } from "../../core/projections/claims.ts";
+import { BuildRequests } from "../../core/projections/build-requests.ts";
+import { ClaimBook } from "../../core/projections/claims.ts";
 import { whyLost } from "../../executor/liveness.ts";
-import { loadProjection } from "../../executor/load-projection.ts";
+import { loadReadModel } from "../../executor/read-model-loader.ts";
 import type { CommandContext } from "../context.ts";
 import { formatDuration } from "../progress/build-progress.ts";
 
@@ -21,10 +21,8 @@ export function registerBuilds(program: Command, context: () => CommandContext):
       const ctx = context();
       const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       try {
-        const builds = new BuildRequests();
-        await loadProjection(log, builds, BUILD_REQUEST_KINDS);
-        const claims = new ClaimBook();
-        await loadProjection(log, claims, CLAIM_KINDS);
+        const { model: builds } = await loadReadModel(log, () => new BuildRequests(), { note: ctx.note });
+        const { model: claims } = await loadReadModel(log, () => new ClaimBook(), { note: ctx.note });
         const now = Date.now();
         for (const view of builds.all()) {
           if (options.json) {

@@ -7,9 +7,9 @@ import type { Command } from "commander";
 import { BuildEventSchema, BuildRequestStatus, type BuildEvent } from "../../gen/databuild_pb.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { EventFilter, EventLog, LoggedEvent } from "../../core/event-log.ts";
-import { BUILD_REQUEST_KINDS, BuildRequests } from "../../core/projections/build-requests.ts";
-import { JOB_RUN_KINDS, JobRuns } from "../../core/projections/job-runs.ts";
-import { loadProjection } from "../../executor/load-projection.ts";
+import { BuildRequests } from "../../core/projections/build-requests.ts";
+import { JobRuns } from "../../core/projections/job-runs.ts";
+import { loadReadModel } from "../../executor/read-model-loader.ts";
 import type { CommandContext } from "../context.ts";
 import { describeEvent } from "../format/describe-event.ts";
 import { shortId } from "../format/short-id.ts";
@@ -97,8 +97,7 @@ export function registerEvents(program: Command, context: () => CommandContext):
 
 /** The full id of the one build request `part` names (an id, a prefix or a short id). */
 async function resolveBuildId(log: EventLog, part: string, where: string): Promise<string> {
-  const builds = new BuildRequests();
-  await loadProjection(log, builds, BUILD_REQUEST_KINDS);
+  const { model: builds } = await loadReadModel(log, () => new BuildRequests());
   return only(
     builds.matching(part).map((b) => b.buildRequestId),
     "build request",
@@ -108,8 +107,7 @@ async function resolveBuildId(log: EventLog, part: string, where: string): Promi
 }
 
 async function resolveJobRunId(log: EventLog, part: string, where: string): Promise<string> {
-  const runs = new JobRuns();
-  await loadProjection(log, runs, JOB_RUN_KINDS);
+  const { model: runs } = await loadReadModel(log, () => new JobRuns());
   return only(
     runs.matching(part).map((r) => r.jobRunId),
     "job run",

@@ -33,7 +33,7 @@ export function registerExplain(program: Command, context: () => CommandContext)
       const log = await openLog(ctx, command.optsWithGlobals<{ db?: string }>().db !== undefined);
       try {
         const now = Date.now();
-        const facts = await LogFacts.load(log);
+        const facts = await LogFacts.load(log, ctx.note);
         const answers = await planInterruptibly(ctx, (signal) =>
           explainPartitions(facts, graph, refs, now, { signal, configLimits: configLimitsOf(options) }),
         );

@@ -7,8 +7,8 @@ import { toJsonString } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { BuildEventSchema, ExitCategory, JobRunStatus, LogStream } from "../../gen/databuild_pb.ts";
 import { UsageError } from "../../core/errors.ts";
-import { JOB_RUN_KINDS, JobRuns } from "../../core/projections/job-runs.ts";
-import { loadProjection } from "../../executor/load-projection.ts";
+import { JobRuns } from "../../core/projections/job-runs.ts";
+import { loadReadModel } from "../../executor/read-model-loader.ts";
 import type { CommandContext } from "../context.ts";
 
 const PAGE = 10_000;
@@ -33,8 +33,7 @@ export function registerLogs(program: Command, context: () => CommandContext): v
         throw new UsageError(`--stream must be stdout or stderr, got ${JSON.stringify(options.stream)}`);
       const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       try {
-        const runs = new JobRuns();
-        await loadProjection(log, runs, JOB_RUN_KINDS);
+        const { model: runs } = await loadReadModel(log, () => new JobRuns(), { note: ctx.note });
         const matches = runs.matching(id);
         if (matches.length === 0)
           throw new UsageError(`no job run with id ${JSON.stringify(id)} in ${ctx.eventLogLocation()}`);

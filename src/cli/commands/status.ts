@@ -11,10 +11,10 @@ import {
   DepType,
   type PartitionStatusView,
 } from "../../gen/databuild_pb.ts";
-import { PARTITION_CATALOG_KINDS, PartitionCatalog } from "../../core/projections/partition-catalog.ts";
+import { PartitionCatalog } from "../../core/projections/partition-catalog.ts";
 import { Staleness } from "../../core/staleness.ts";
 import { currentJob } from "../../executor/claim-plan.ts";
-import { loadProjection } from "../../executor/load-projection.ts";
+import { loadReadModel } from "../../executor/read-model-loader.ts";
 import type { CommandContext } from "../context.ts";
 import { formatDuration } from "../progress/build-progress.ts";
 import { shortId } from "../format/short-id.ts";
@@ -30,8 +30,7 @@ export function registerStatus(program: Command, context: () => CommandContext):
       const refs = ctx.refs(refArgs);
       const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       try {
-        const catalog = new PartitionCatalog();
-        await loadProjection(log, catalog, PARTITION_CATALOG_KINDS);
+        const { model: catalog } = await loadReadModel(log, () => new PartitionCatalog(), { note: ctx.note });
         const staleness = await stalenessFor(ctx, catalog);
         for (const ref of refs) {
           const view = catalog.get(ref) ?? create(PartitionStatusViewSchema, { partitionRef: { str: ref } });

@@ -5,6 +5,7 @@
 import { create } from "@bufbuild/protobuf";
 import { BuildRequestViewSchema, type BuildEvent, type BuildRequestView } from "../../gen/databuild_pb.ts";
 import type { EventCase } from "../build-event.ts";
+import { refill, stateObject, type ReadModel } from "../read-model.ts";
 
 export const BUILD_REQUEST_KINDS: readonly EventCase[] = [
   "buildRequestReceived",
@@ -14,8 +15,19 @@ export const BUILD_REQUEST_KINDS: readonly EventCase[] = [
   "partitionDelegated",
 ];
 
-export class BuildRequests {
+export class BuildRequests implements ReadModel {
+  readonly name = "build-requests";
+  readonly version = 1;
+  readonly kinds = BUILD_REQUEST_KINDS;
   private readonly requests = new Map<string, BuildRequestView>();
+
+  saveState(): unknown {
+    return { requests: this.requests };
+  }
+
+  restoreState(state: unknown): void {
+    refill(this.name, this.requests, stateObject(this.name, state, ["requests"]).requests);
+  }
 
   apply(event: BuildEvent): void {
     const payload = event.event;

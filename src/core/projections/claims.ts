@@ -21,6 +21,7 @@ import {
   type Task,
 } from "../../gen/databuild_pb.ts";
 import type { EventCase } from "../build-event.ts";
+import { refill, stateObject, type ReadModel } from "../read-model.ts";
 
 /** The event kinds the claim book folds; read only these. */
 export const CLAIM_KINDS: readonly EventCase[] = [
@@ -74,11 +75,26 @@ export interface Lease {
   readonly openRuns: Map<string, OpenJobRun>;
 }
 
-export class ClaimBook {
+export class ClaimBook implements ReadModel {
+  readonly name = "claim-book";
+  readonly version = 1;
+  readonly kinds = CLAIM_KINDS;
   private readonly leases = new Map<string, Lease>();
   private readonly owners = new Map<string, Lease>();
   /** For each build request, the build requests that delegated IN_PROGRESS partitions to it, by partition. */
   private readonly waiters = new Map<string, Map<string, Set<string>>>();
+
+  /** One object, so that a lease shared by `leases` and `owners` stays one lease when restored. */
+  saveState(): unknown {
+    return { leases: this.leases, owners: this.owners, waiters: this.waiters };
+  }
+
+  restoreState(state: unknown): void {
+    const saved = stateObject(this.name, state, ["leases", "owners", "waiters"]);
+    refill(this.name, this.leases, saved.leases);
+    refill(this.name, this.owners, saved.owners);
+    refill(this.name, this.waiters, saved.waiters);
+  }
 
   apply(event: BuildEvent): void {
     const payload = event.event;

@@ -10,6 +10,7 @@ import {
   type JobRunView,
 } from "../../gen/databuild_pb.ts";
 import type { EventCase } from "../build-event.ts";
+import { refill, stateObject, type ReadModel } from "../read-model.ts";
 
 export const JOB_RUN_KINDS: readonly EventCase[] = [
   "jobScheduleSuccess",
@@ -21,8 +22,19 @@ export const JOB_RUN_KINDS: readonly EventCase[] = [
   "jobExecFail",
 ];
 
-export class JobRuns {
+export class JobRuns implements ReadModel {
+  readonly name = "job-runs";
+  readonly version = 1;
+  readonly kinds = JOB_RUN_KINDS;
   private readonly runs = new Map<string, JobRunView>();
+
+  saveState(): unknown {
+    return { runs: this.runs };
+  }
+
+  restoreState(state: unknown): void {
+    refill(this.name, this.runs, stateObject(this.name, state, ["runs"]).runs);
+  }
 
   apply(event: BuildEvent): void {
     const id = event.jobRunId;

@@ -13,16 +13,30 @@ import {
   type PartitionStatusView,
 } from "../../gen/databuild_pb.ts";
 import type { EventCase } from "../build-event.ts";
+import { refill, stateObject, type ReadModel } from "../read-model.ts";
 
 /** The event kinds the catalog folds; read only these. */
 export const PARTITION_CATALOG_KINDS: readonly EventCase[] = ["partitionStatusChanged", "partitionManifest"];
 
 const PER_REQUEST_STATUSES = new Set([PartitionStatus.PARTITION_REQUESTED, PartitionStatus.PARTITION_DELEGATED]);
 
-export class PartitionCatalog {
+export class PartitionCatalog implements ReadModel {
+  readonly name = "partition-catalog";
+  readonly version = 1;
+  readonly kinds = PARTITION_CATALOG_KINDS;
   private readonly partitions = new Map<string, PartitionStatusView>();
   /** Job labels by job run id, so a status can name the job that produced it. */
   private readonly jobLabels = new Map<string, string>();
+
+  saveState(): unknown {
+    return { partitions: this.partitions, jobLabels: this.jobLabels };
+  }
+
+  restoreState(state: unknown): void {
+    const saved = stateObject(this.name, state, ["partitions", "jobLabels"]);
+    refill(this.name, this.partitions, saved.partitions);
+    refill(this.name, this.jobLabels, saved.jobLabels);
+  }
 
   apply(event: BuildEvent): void {
     const payload = event.event;

@@ -116,11 +116,11 @@ function openForReading(file: string, tuning: SqliteEventLogTuning, busyTimeoutM
     // An empty file or database: a log with no events yet. Nothing to read, so nothing is opened.
     const empty = new Database(":memory:");
     applyMigrations(empty, 0);
-    return new SqliteEventLog(empty, file, tuning, { readOnly: { reopen: undefined, snapshot: undefined } });
+    return new SqliteEventLog(empty, file, tuning, { readOnly: { reopen: undefined, frozen: undefined } });
   }
-  const { db, snapshot } = openReadConnection(file, busyTimeoutMs);
+  const { db, frozen } = openReadConnection(file, busyTimeoutMs);
   return new SqliteEventLog(db, file, tuning, {
-    readOnly: { snapshot, reopen: () => openReadConnection(file, busyTimeoutMs) },
+    readOnly: { frozen, reopen: () => openReadConnection(file, busyTimeoutMs) },
   });
 }
 

@@ -10,7 +10,7 @@
  * removes them). When neither holds (the folder is read-only and no build
  * left a -wal), every committed event is in the main file, because the last
  * connection to close copied the -wal into it and removed it. The log is
- * then read as an immutable snapshot (SQLite's `immutable=1` URI parameter):
+ * then read as an immutable (frozen) read (SQLite's `immutable=1` URI parameter):
  * no locks, no -wal, no -shm, nothing created. A build that starts
  * meanwhile creates a -wal; each read checks for one (or for the file having
  * changed) and then opens the log anew, so `events --follow` still follows.
@@ -23,14 +23,14 @@ import { sizeOf } from "./file-checks.ts";
 import { inspectConnection } from "./inspect-file.ts";
 import { asFileError, thisUser } from "./sqlite-errors.ts";
 
-/** An open read-only connection; `snapshot` is set when it reads an immutable snapshot. */
+/** An open read-only connection; `frozen` is set when it reads an immutable (frozen) read. */
 export interface ReadConnection {
   readonly db: Database.Database;
-  readonly snapshot: SnapshotStamp | undefined;
+  readonly frozen: FrozenStamp | undefined;
 }
 
-/** What the main file looked like when a snapshot was opened. */
-export interface SnapshotStamp {
+/** What the main file looked like when a frozen read was opened. */
+export interface FrozenStamp {
   readonly ino: number;
   readonly size: number;
   readonly mtimeMs: number;
@@ -43,7 +43,7 @@ export function openReadConnection(file: string, busyTimeoutMs: number): ReadCon
     db = new Database(file, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
     // The first read is where SQLite opens (or creates) the -wal and -shm files.
     inspectConnection(file, db);
-    return { db, snapshot: undefined };
+    return { db, frozen: undefined };
   } catch (error) {
     db?.close();
     if (!cannotSetUpWal(error)) throw asFileError(file, error, "read");
@@ -57,11 +57,11 @@ export function openReadConnection(file: string, busyTimeoutMs: number): ReadCon
       );
     }
   }
-  return openSnapshot(file);
+  return openFrozen(file);
 }
 
-/** True when a snapshot opened at `stamp` may be out of date: a writer has the log open, or the file changed. */
-export function snapshotIsStale(file: string, stamp: SnapshotStamp): boolean {
+/** True when a frozen read opened at `stamp` may be out of date: a writer has the log open, or the file changed. */
+export function frozenReadIsStale(file: string, stamp: FrozenStamp): boolean {
   const now = stampOf(file);
   return (
     now === undefined ||
@@ -72,13 +72,13 @@ export function snapshotIsStale(file: string, stamp: SnapshotStamp): boolean {
   );
 }
 
-function openSnapshot(file: string): ReadConnection {
+function openFrozen(file: string): ReadConnection {
   const stamp = stampOf(file);
   let db: Database.Database | undefined;
   try {
     db = new Database(`${pathToFileURL(file).href}?immutable=1`, { readonly: true, fileMustExist: true });
     inspectConnection(file, db);
-    return { db, snapshot: stamp };
+    return { db, frozen: stamp };
   } catch (error) {
     db?.close();
     throw asFileError(file, error, "read");
@@ -91,7 +91,7 @@ function cannotSetUpWal(error: unknown): boolean {
   return typeof code === "string" && (code.startsWith("SQLITE_READONLY") || code.startsWith("SQLITE_CANTOPEN"));
 }
 
-function stampOf(file: string): SnapshotStamp | undefined {
+function stampOf(file: string): FrozenStamp | undefined {
   try {
     const s = statSync(file, { throwIfNoEntry: false });
     return s && { ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
@@ -107,7 +107,7 @@ let uriChecked = false;
  * $SQLITE_USE_URI is 1 as its native addon loads, which is at the first
  * `new Database` of the process: openSqliteEventLog calls this first. The
  * variable is set for that moment only (child processes never see it). If
- * a connection was opened before, URIs stay off and opening a snapshot
+ * a connection was opened before, URIs stay off and opening a frozen read
  * fails with "unable to open database file", which is reported as such.
  * Paths databuild opens are absolute, so none is mistaken for a URI.
  */

@@ -37,6 +37,21 @@ export const MIGRATIONS: readonly Migration[] = [
         CREATE INDEX events_kind ON events (kind);
       `),
   },
+  {
+    // Read-model snapshots (a cache beside the events: src/core/read-model.ts).
+    version: 2,
+    up: (db) =>
+      db.exec(`
+        CREATE TABLE snapshots (
+          name TEXT PRIMARY KEY,
+          version INTEGER NOT NULL,
+          "offset" INTEGER NOT NULL,
+          written_ms INTEGER NOT NULL,
+          checksum BLOB NOT NULL,
+          state BLOB NOT NULL
+        ) STRICT;
+      `),
+  },
 ];
 
 /** The schema version this code writes and the newest it can read. */

@@ -58,19 +58,20 @@
  * underneath is an error, not a silent write into a file nobody will read.
  *
  * Read-only. Opened with `readOnly` (read-connection.ts), appends throw, and
- * a log read as an immutable snapshot is reopened when a writer appears.
+ * a log read as an immutable (frozen) read is reopened when a writer appears.
  */
 import { rmSync } from "node:fs";
 import type { Database, Statement } from "better-sqlite3";
 import type { AtomicDecision, AtomicOutcome, EventFilter, EventLog, LoggedEvent } from "../../core/event-log.ts";
 import type { BuildEvent } from "../../gen/databuild_pb.ts";
 import { EventLogFileError, type EventLogOperation } from "../event-log-error.ts";
+import { SqliteSnapshotStore } from "./sqlite-snapshot-store.ts";
 import { GroupCommit } from "../group-commit.ts";
 import { PollWatch } from "../poll-watch.ts";
 import { requireEventIds } from "../require-event-ids.ts";
 import { fromPayload, toEventRow, type EventRow } from "./event-row.ts";
 import { checkStillThere, identityOf, sizeOf, type FileIdentity } from "./file-checks.ts";
-import { snapshotIsStale, type ReadConnection, type SnapshotStamp } from "./read-connection.ts";
+import { frozenReadIsStale, type ReadConnection, type FrozenStamp } from "./read-connection.ts";
 import { readQuery } from "./read-query.ts";
 import { asFileError } from "./sqlite-errors.ts";
 
@@ -87,9 +88,9 @@ export type SqliteAccess =
   | { readonly identity: FileIdentity }
   | {
       readonly readOnly: {
-        /** Set when the connection reads an immutable snapshot of the file. */
-        readonly snapshot: SnapshotStamp | undefined;
-        /** Opens the file anew, for a snapshot gone stale. */
+        /** Set when the connection reads an immutable (frozen) read of the file. */
+        readonly frozen: FrozenStamp | undefined;
+        /** Opens the file anew, for a frozen read gone stale. */
         readonly reopen: (() => ReadConnection) | undefined;
       };
     };
@@ -106,9 +107,10 @@ export class SqliteEventLog implements EventLog {
   private readonly insertRows: (rows: readonly EventRow[]) => number[];
   private readonly identity: FileIdentity | undefined;
   private readonly walIdentity: FileIdentity | undefined;
-  private snapshot: SnapshotStamp | undefined;
+  private frozen: FrozenStamp | undefined;
   private readonly reopen: (() => ReadConnection) | undefined;
   private closing: Promise<void> | undefined;
+  readonly snapshots: SqliteSnapshotStore;
 
   constructor(
     private db: Database,
@@ -118,7 +120,7 @@ export class SqliteEventLog implements EventLog {
     access: SqliteAccess,
   ) {
     if ("readOnly" in access) {
-      this.snapshot = access.readOnly.snapshot;
+      this.frozen = access.readOnly.frozen;
       this.reopen = access.readOnly.reopen;
       this.insertRows = this.insertBatch = () => {
         throw new Error(`the event log ${path} was opened read-only`);
@@ -142,6 +144,11 @@ export class SqliteEventLog implements EventLog {
       this.insertBatch = (rows) => transaction.immediate(rows);
     }
     this.committer = new GroupCommit((rows) => this.commit(rows), tuning.maxBatchEvents);
+    this.snapshots = new SqliteSnapshotStore(
+      () => this.db,
+      !("readOnly" in access),
+      (write) => this.writing(write),
+    );
   }
 
   /** True when opened with `readOnly`. */
@@ -198,7 +205,7 @@ export class SqliteEventLog implements EventLog {
 
   async head(): Promise<number> {
     this.ensureOpen();
-    this.refreshSnapshot();
+    this.refreshFrozenRead();
     try {
       return this.sql(`SELECT coalesce(max("offset"), 0) FROM events`).pluck().get() as number;
     } catch (error) {
@@ -274,7 +281,7 @@ export class SqliteEventLog implements EventLog {
 
   private readNow(after: number, filter: EventFilter | undefined, limit: number | undefined): LoggedEvent[] {
     if (filter?.kinds?.length === 0 || (limit !== undefined && limit < 1)) return [];
-    this.refreshSnapshot();
+    this.refreshFrozenRead();
     const { sql, params } = readQuery(after, filter, limit);
     let rows: [number, Buffer][];
     try {
@@ -295,15 +302,15 @@ export class SqliteEventLog implements EventLog {
     });
   }
 
-  /** A snapshot that may be out of date (a writer appeared, the file changed) is replaced by a fresh connection. */
-  private refreshSnapshot(): void {
-    if (this.snapshot === undefined || this.reopen === undefined || this.db.inTransaction) return;
-    if (!snapshotIsStale(this.path, this.snapshot)) return;
+  /** A frozen read that may be out of date (a writer appeared, the file changed) is replaced by a fresh connection. */
+  private refreshFrozenRead(): void {
+    if (this.frozen === undefined || this.reopen === undefined || this.db.inTransaction) return;
+    if (!frozenReadIsStale(this.path, this.frozen)) return;
     const fresh = this.reopen();
     this.statements.clear();
     this.db.close();
     this.db = fresh.db;
-    this.snapshot = fresh.snapshot;
+    this.frozen = fresh.frozen;
   }
 
   private sql(text: string): Statement {

@@ -25,8 +25,9 @@ import { Staleness } from "../core/staleness.ts";
 import { lostBuildEvents } from "../executor/claim-decisions.ts";
 import { currentJob, planAndClaim, type ClaimPlanContext } from "../executor/claim-plan.ts";
 import { whyLost } from "../executor/liveness.ts";
-import { loadReadModel } from "../executor/read-model-loader.ts";
-import { SharedView } from "../executor/shared-view.ts";
+import { loadReadModels } from "../executor/read-model-loader.ts";
+import type { ReadModel } from "../core/read-model.ts";
+import { SharedView, SharedViewModel } from "../executor/shared-view.ts";
 import { AnalyzeCancelledError } from "../planner/analyze.ts";
 
 const ENDED = new Set([
@@ -58,10 +59,13 @@ export class LogFacts {
   ) {}
 
   static async load(log: EventLog, note?: (text: string) => void): Promise<LogFacts> {
-    const builds = (await loadReadModel(log, () => new BuildRequests(), { note })).model;
-    const runs = (await loadReadModel(log, () => new JobRuns(), { note })).model;
-    const facts = new LogFacts(log, builds, runs);
-    await facts.view.load(log, { note });
+    const [builds, runs, view] = await loadReadModels<ReadModel>(
+      log,
+      [() => new BuildRequests(), () => new JobRuns(), () => new SharedViewModel()],
+      { note },
+    );
+    const facts = new LogFacts(log, builds!.model as BuildRequests, runs!.model as JobRuns);
+    facts.view.adopt(view!.model as SharedViewModel, view!.cursor);
     return facts;
   }
 }

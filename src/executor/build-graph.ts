@@ -45,6 +45,7 @@ import { planAndClaim, type ClaimPlanContext, type ClaimedPlan } from "./claim-p
 import { EventRecorder, type EventObserver } from "./event-recorder.ts";
 import { reapLostBuilds } from "./liveness.ts";
 import { SharedView } from "./shared-view.ts";
+import { loadForBuild } from "./read-models.ts";
 
 export interface BuildDependencies {
   readonly graph: Graph;
@@ -114,7 +115,9 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     : setInterval(() => recorder.emit(scope, payload("buildHeartbeat", { runningJobs: 0 })), request.heartbeatMs);
   let claimed: ClaimedPlan;
   try {
-    await view.load(deps.log);
+    // One read of the log since the snapshots, for every read model: the build
+    // leaves fresh snapshots behind for the commands after it.
+    await loadForBuild(deps.log, view);
     if (!request.dryRun) await reapLostBuilds(deps.log, view, buildRequestId);
     claimed = await planAndClaim(context, refs, { forced: new Set(request.force ? refs : []), dryRun: request.dryRun });
   } catch (error) {

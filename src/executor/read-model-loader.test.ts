@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { MemoryEventLog } from "../event-log/memory-event-log.ts";
 import { randomHistory } from "../testing/random-history.ts";
 import { loadReadModel } from "./read-model-loader.ts";
-import { READ_MODELS } from "./read-models.ts";
+import { ALL_READ_MODELS as READ_MODELS } from "./read-models.ts";
 
 describe("read models: a snapshot plus the events after it gives what a full replay gives", () => {
   for (const make of READ_MODELS) {

@@ -1,8 +1,8 @@
 /**
  * @module Every read model databuild keeps snapshots of, and the two things
- * done with all of them: bringing their snapshots up to date (after a
- * build, by the process that wrote the events), and rebuilding them from
- * the whole log (`databuild reindex`).
+ * done with all of them: loading them at the start of a build (one read of
+ * the log since their snapshots, which leaves new snapshots behind), and
+ * rebuilding them from the whole log (`databuild reindex`).
  */
 import type { EventLog } from "../core/event-log.ts";
 import type { ReadModel } from "../core/read-model.ts";
@@ -10,27 +10,39 @@ import { BuildRequests } from "../core/projections/build-requests.ts";
 import { ClaimBook } from "../core/projections/claims.ts";
 import { JobRuns } from "../core/projections/job-runs.ts";
 import { PartitionCatalog } from "../core/projections/partition-catalog.ts";
-import { loadReadModel, type LoadOptions } from "./read-model-loader.ts";
-import { SharedViewModel } from "./shared-view.ts";
+import { loadReadModel, loadReadModels, type LoadOptions } from "./read-model-loader.ts";
+import { SharedView, SharedViewModel } from "./shared-view.ts";
 
-/** Makers of every read model, by name. */
+/**
+ * Makers of every read model databuild snapshots. The partition catalog and
+ * the claim book are snapshotted once, inside the shared view (commands that
+ * need only one of them load the shared view all the same).
+ */
 export const READ_MODELS: readonly (() => ReadModel)[] = [
   () => new SharedViewModel(),
-  () => new PartitionCatalog(),
-  () => new ClaimBook(),
   () => new BuildRequests(),
   () => new JobRuns(),
 ];
 
+/** Every read model, including those only ever loaded inside another (for tests that compare with a replay). */
+export const ALL_READ_MODELS: readonly (() => ReadModel)[] = [
+  ...READ_MODELS,
+  () => new PartitionCatalog(),
+  () => new ClaimBook(),
+];
+
 /**
- * Loads every read model and leaves a new snapshot where the tail since
- * the last one is long: what a writer (a build) does before it closes the
- * log, so that the next command reads little. Costs about what folding the
- * events since the last snapshots costs.
+ * Loads the shared view a build starts from, and every other read model in
+ * the same read of the log, leaving new snapshots where the tail since the
+ * last ones is long (a build may write the log; reading commands may not).
  */
-export async function refreshSnapshots(log: EventLog, options: Pick<LoadOptions, "note"> = {}): Promise<void> {
-  if (!log.snapshots) return;
-  for (const make of READ_MODELS) await loadReadModel(log, make, options);
+export async function loadForBuild(
+  log: EventLog,
+  view: SharedView,
+  options: Pick<LoadOptions, "note"> = {},
+): Promise<void> {
+  const [shared] = await loadReadModels(log, READ_MODELS, options);
+  view.adopt(shared!.model as SharedViewModel, shared!.cursor);
 }
 
 export interface ReindexedModel {

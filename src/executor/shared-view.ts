@@ -78,6 +78,12 @@ export class SharedView {
     this.cursor = loaded.cursor;
   }
 
+  /** Takes over a model loaded elsewhere (with others, in one read of the log). */
+  adopt(model: SharedViewModel, cursor: number): void {
+    this.model = model;
+    this.cursor = cursor;
+  }
+
   /** Applies the events after the cursor (earlier ones were applied already); returns those. */
   apply(events: readonly LoggedEvent[]): LoggedEvent[] {
     const fresh = events.filter((e) => e.offset > this.cursor);

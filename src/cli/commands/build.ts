@@ -6,7 +6,6 @@ import type { Command } from "commander";
 import { availableParallelism } from "node:os";
 import { DEFAULT_BUILD_REQUEST } from "../../executor/build-request.ts";
 import { buildGraph } from "../../executor/build-graph.ts";
-import { refreshSnapshotsQuietly } from "../refresh-snapshots.ts";
 import { JobRunners } from "../../wrapper/index.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { CommandContext } from "../context.ts";
@@ -138,8 +137,6 @@ export function registerBuild(
         }
         stderr.write(formatBuildSummary(result, Date.now() - started, ctx.commandPrefix()));
         setExitCode(result.status === "completed" || result.status === "dry-run" ? EXIT_OK : EXIT_FAILURE);
-        // The next command then reads snapshots and a short tail, not this build's events.
-        if (!options.dryRun) await refreshSnapshotsQuietly(log, ctx);
       } finally {
         display?.stop();
         interrupts.dispose();

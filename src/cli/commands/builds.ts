@@ -6,9 +6,10 @@ import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import { BuildRequestStatus, BuildRequestViewSchema, type BuildRequestView } from "../../gen/databuild_pb.ts";
 import { BuildRequests } from "../../core/projections/build-requests.ts";
-import { ClaimBook } from "../../core/projections/claims.ts";
 import { whyLost } from "../../executor/liveness.ts";
-import { loadReadModel } from "../../executor/read-model-loader.ts";
+import { loadReadModels } from "../../executor/read-model-loader.ts";
+import { SharedViewModel } from "../../executor/shared-view.ts";
+import type { ReadModel } from "../../core/read-model.ts";
 import type { CommandContext } from "../context.ts";
 import { formatDuration } from "../progress/build-progress.ts";
 
@@ -21,8 +22,13 @@ export function registerBuilds(program: Command, context: () => CommandContext):
       const ctx = context();
       const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       try {
-        const { model: builds } = await loadReadModel(log, () => new BuildRequests(), { note: ctx.note });
-        const { model: claims } = await loadReadModel(log, () => new ClaimBook(), { note: ctx.note });
+        const [loadedBuilds, loadedView] = await loadReadModels<ReadModel>(
+          log,
+          [() => new BuildRequests(), () => new SharedViewModel()],
+          { note: ctx.note },
+        );
+        const builds = loadedBuilds!.model as BuildRequests;
+        const { claims } = loadedView!.model as SharedViewModel;
         const now = Date.now();
         for (const view of builds.all()) {
           if (options.json) {

@@ -15,6 +15,7 @@ import { PartitionCatalog } from "../../core/projections/partition-catalog.ts";
 import { Staleness } from "../../core/staleness.ts";
 import { currentJob } from "../../executor/claim-plan.ts";
 import { loadReadModel } from "../../executor/read-model-loader.ts";
+import { SharedViewModel } from "../../executor/shared-view.ts";
 import type { CommandContext } from "../context.ts";
 import { formatDuration } from "../progress/build-progress.ts";
 import { shortId } from "../format/short-id.ts";
@@ -30,7 +31,8 @@ export function registerStatus(program: Command, context: () => CommandContext):
       const refs = ctx.refs(refArgs);
       const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       try {
-        const { model: catalog } = await loadReadModel(log, () => new PartitionCatalog(), { note: ctx.note });
+        // The catalog is snapshotted inside the shared view.
+        const { catalog } = (await loadReadModel(log, () => new SharedViewModel(), { note: ctx.note })).model;
         const staleness = await stalenessFor(ctx, catalog);
         for (const ref of refs) {
           const view = catalog.get(ref) ?? create(PartitionStatusViewSchema, { partitionRef: { str: ref } });

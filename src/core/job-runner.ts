@@ -33,6 +33,11 @@ export interface JobRunner {
    * `emit` must be synchronous and must not throw.
    */
   start(request: JobRunRequest, emit: (event: BuildEvent) => void, fn?: FunctionExec): RunningJob;
+  /**
+   * Gets ready for `functionRuns` in-process runs about to start (worker
+   * threads load the graph meanwhile), so the first need not wait as long.
+   */
+  warm?(functionRuns: number): void;
   /** Releases what the runner keeps between runs (worker threads); call once no run is left. */
   close?(): Promise<void> | void;
 }

@@ -224,6 +224,33 @@ describe("buildGraph", () => {
     expect(diagramViolations(await allEvents(log))).toEqual([]);
   });
 
+  it("a later planning failure replaces an earlier failure as a partition's latest word", async () => {
+    const jobs = new FileJobs(tempDir());
+    const log = new MemoryEventLog();
+    const failing = await buildGraph(
+      { graph: pipeline(jobs, { failClean: () => true }), log, runner: new JobRunners() },
+      request(["clean/1"]),
+    );
+    expect(failing.status).toBe("failed");
+    expect((await catalogOf(log)).get("clean/1")?.status).toBe(PartitionStatus.PARTITION_FAILED);
+    const unplannable = gslGraph([
+      job({
+        label: "clean",
+        outputs: ["clean/{d}"],
+        config: () => {
+          throw new Error("the catalog is down");
+        },
+        exec: () => {},
+      }),
+    ]);
+    const replanned = await buildGraph({ graph: unplannable, log, runner: new JobRunners() }, request(["clean/1"]));
+    expect(replanned.status).toBe("failed");
+    const latest = (await catalogOf(log)).get("clean/1")!;
+    expect(latest.status).toBe(PartitionStatus.PARTITION_FAILED);
+    expect(latest.buildRequestId).toBe(replanned.buildRequestId);
+    expect(latest.message).toContain("the catalog is down");
+  });
+
   it("retries a job killed by a signal, up to the configured count, with a new attempt number", async () => {
     const dir = tempDir();
     // Kills itself with SIGKILL the first time, succeeds the second.

@@ -135,7 +135,11 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     if (!(error instanceof AnalyzeError)) throw error;
     // Requested partitions nobody has built stay REQUESTED otherwise, as if pending.
     for (const ref of refs) {
-      if (view.catalog.get(ref) !== undefined) continue;
+      // Each gets this failure as its latest word, unless it is available or another
+      // build request holds it (a FAILED from here would fail that build's waiters).
+      if (view.catalog.availableManifest(ref) !== undefined) continue;
+      const holder = view.claims.ownerOf(ref);
+      if (holder && holder.buildRequestId !== buildRequestId && !holder.ended) continue;
       recorder.emit(
         scope,
         partitionStatusChanged(
@@ -170,6 +174,10 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     };
   }
   recorder.emit(scope, payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_EXECUTING }));
+  const functionTasks = jobGraph.nodes.filter(
+    (task) => deps.graph.job(task.job!.label)?.exec.kind === "function",
+  ).length;
+  if (functionTasks > 0) deps.runner.warm?.(Math.min(request.parallel, functionTasks));
 
   const run = new BuildRun(deps, request, recorder, buildRequestId, plan, view, context, delegated);
   onLost = (detectedBy, reason) => run.onDeclaredLost(detectedBy, reason);

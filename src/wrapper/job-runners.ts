@@ -18,8 +18,6 @@ export interface JobRunnersOptions {
    * code, not loaded from a file) they run on databuild's own thread.
    */
   readonly graphFile?: string;
-  /** Worker threads to start at once for function jobs (the build's parallelism): default 1. */
-  readonly warmWorkers?: number;
 }
 
 /**
@@ -34,9 +32,11 @@ export class JobRunners implements JobRunner {
     this.processes = options.processes ?? new ProcessJobRunner(options.processOptions);
     this.functions =
       options.functions ??
-      (options.graphFile
-        ? new IsolatedFunctionRunner(options.graphFile, options.warmWorkers)
-        : new FunctionJobRunner());
+      (options.graphFile ? new IsolatedFunctionRunner(options.graphFile) : new FunctionJobRunner());
+  }
+
+  warm(functionRuns: number): void {
+    this.functions.warm?.(functionRuns);
   }
 
   async close(): Promise<void> {

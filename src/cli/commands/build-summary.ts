@@ -15,7 +15,12 @@ const BLOCKED_SHOWN = 5;
  * `command` is how the user reaches this build's log again from where they
  * are (e.g. `databuild --graph examples/x/databuild.ts`); the hints use it.
  */
-export function formatBuildSummary(result: BuildResult, elapsedMs: number, command = "databuild"): string {
+export function formatBuildSummary(
+  result: BuildResult,
+  elapsedMs: number,
+  command = "databuild",
+  options: { dryRun?: boolean } = {},
+): string {
   const id = result.buildRequestId;
   const lines: string[] = [];
   const delegated =
@@ -103,6 +108,7 @@ export function formatBuildSummary(result: BuildResult, elapsedMs: number, comma
       }
       break;
   }
-  lines.push(pc.dim(`build id: ${id}   (${command} events --build ${shortId(id)})`));
+  // A dry run records nothing: there is no build id to look up.
+  if (!options.dryRun) lines.push(pc.dim(`build id: ${id}   (${command} events --build ${shortId(id)})`));
   return lines.join("\n") + "\n";
 }

@@ -82,13 +82,10 @@ export function registerBuild(
           `--heartbeat-timeout (${options.heartbeatTimeout} s) must be longer than --heartbeat (${options.heartbeat} s)`,
         );
       const refs = ctx.refs(refArgs);
-      // In-process jobs run on worker threads that load the graph file (SPEC 3.2).
-      // The first worker starts loading it now, alongside this thread.
+      // In-process jobs run on worker threads that load the graph file (SPEC 3.2),
+      // started once the plan has such jobs to run (a build with nothing to do starts none).
       const graphFile = ctx.graphFile();
-      const runner = new JobRunners({
-        graphFile: isModuleFile(graphFile) && !options.dryRun ? graphFile : undefined,
-        warmWorkers: Math.min(options.parallel, availableParallelism()),
-      });
+      const runner = new JobRunners({ graphFile: isModuleFile(graphFile) && !options.dryRun ? graphFile : undefined });
       let graph: Awaited<ReturnType<CommandContext["loadGraph"]>>;
       try {
         graph = await ctx.loadGraph();
@@ -135,7 +132,9 @@ export function registerBuild(
           for (const task of willRun)
             ctx.out(`would run ${task.job!.label}  ${task.config!.outputs.map((o) => o.str).join(", ")}\n`);
         }
-        stderr.write(formatBuildSummary(result, Date.now() - started, ctx.commandPrefix()));
+        stderr.write(
+          formatBuildSummary(result, Date.now() - started, ctx.commandPrefix(), { dryRun: options.dryRun ?? false }),
+        );
         setExitCode(result.status === "completed" || result.status === "dry-run" ? EXIT_OK : EXIT_FAILURE);
       } finally {
         display?.stop();

@@ -3,11 +3,13 @@
 // and the scaffolded graph builds (its TypeScript and its Python job) and
 // type-checks with `npx tsc`.
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../core/errors.ts";
 import { REPO_ROOT, runDatabuild, tempDir, writeFiles } from "../../testing/run-cli.ts";
+import { probeUser, runDatabuildAs, UNPRIVILEGED_USER } from "../../testing/storage-faults.ts";
 import { defaultSpec } from "./init.ts";
 
 interface Run {
@@ -81,6 +83,27 @@ describe("databuild init", () => {
     expect(result.stdout).toBe("");
     expect(readdirSync(dir).sort()).toEqual(["databuild.yaml", "package.json"]);
     expect(readFileSync(join(dir, "package.json"), "utf8")).toBe('{"name":"mine"}\n');
+  });
+
+  it("a folder it cannot write, a file where its jobs/ folder goes, or a blank spec: exit 2 naming the path, no crash", async () => {
+    const blocked = writeFiles(tempDir("databuild-init-"), { jobs: "a file, not a folder" });
+    const file = await runDatabuild(["init"], { cwd: blocked });
+    expect(file.code, file.stderr).toBe(2);
+    expect(file.stderr).toContain("cannot create jobs: a file stands where a folder must go");
+    expect(file.stderr).not.toMatch(/internal error|\n\s+at /);
+
+    const readOnly = tempDir("databuild-init-");
+    chmodSync(readOnly, 0o555);
+    // As root permissions do not apply: a read-only folder only refuses others.
+    if (probeUser().ok) {
+      const asNobody = await runDatabuildAs(UNPRIVILEGED_USER, ["init", readOnly], { cwd: tmpdir() });
+      expect(asNobody.code, asNobody.stderr).toBe(2);
+      expect(asNobody.stderr).toMatch(/cannot create .*: this user may not write there/);
+    }
+
+    const blank = await runDatabuild(["init", "--databuild-spec", "", "q"], { cwd: tempDir("databuild-init-") });
+    expect(blank.code).toBe(2);
+    expect(blank.stderr).toContain("--databuild-spec must be an npm dependency spec");
   });
 
   it("names databuild as --databuild-spec says, and has --help", async () => {

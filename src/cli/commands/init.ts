@@ -64,16 +64,38 @@ export function registerInit(program: Command, context: () => CommandContext): v
       const existing = [...CREATED, ...OTHER_GRAPH_FILES].filter((file) => existsSync(join(target, file)));
       if (existing.length > 0) throw refuse(existing);
       const root = packageRoot();
+      if (options.databuildSpec !== undefined && !/^\S+$/.test(options.databuildSpec))
+        throw new UsageError(
+          `--databuild-spec must be an npm dependency spec (a path, file:TARBALL or a version range), got ${JSON.stringify(options.databuildSpec)}`,
+        );
       const spec = options.databuildSpec ?? defaultSpec(root, target);
       const own = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as PackageJson;
-      mkdirSync(join(target, "jobs"), { recursive: true });
+      // What the file system refuses (a folder this user may not write, a file where a folder goes) is
+      // the caller's to fix: a usage error naming the path, not a crash.
+      const unwritable = (path: string, error: unknown): UsageError => {
+        const code = (error as NodeJS.ErrnoException).code;
+        const why =
+          code === "EACCES" || code === "EPERM"
+            ? "this user may not write there"
+            : code === "EROFS"
+              ? "it is on a read-only file system"
+              : code === "EEXIST" || code === "ENOTDIR"
+                ? "a file stands where a folder must go"
+                : (error as Error).message;
+        return new UsageError(`cannot create ${path}: ${why}`);
+      };
+      try {
+        mkdirSync(join(target, "jobs"), { recursive: true });
+      } catch (error) {
+        throw unwritable(join(dir, "jobs"), error);
+      }
       // Exclusive creates: a file that appeared since the check is still never overwritten.
       const create = (file: string, write: (path: string) => void) => {
         try {
           write(join(target, file));
         } catch (error) {
           if ((error as NodeJS.ErrnoException).code === "EEXIST") throw refuse([file]);
-          throw error;
+          throw unwritable(join(dir, file), error);
         }
       };
       create("package.json", (path) => writeFileSync(path, projectPackageJson(target, spec, own), { flag: "wx" }));

@@ -128,7 +128,8 @@ function openForReading(file: string, tuning: SqliteEventLogTuning, busyTimeoutM
 function makeFolder(file: string): string | undefined {
   try {
     return mkdirSync(dirname(file), { recursive: true });
-  } catch (error) {
+  } catch (caught) {
+    const error = trueMkdirError(dirname(file), caught);
     const problem = storageProblemOfErrno(error);
     const message = (error as Error).message;
     if (problem === "permission-denied" || problem === "read-only") {
@@ -143,6 +144,24 @@ function makeFolder(file: string): string | undefined {
     if (problem) throw new EventLogStorageError(file, problem, "create", message, { cause: error });
     throw new EventLogFileError(file, "unreadable", `cannot create its directory: ${message}`, { cause: error });
   }
+}
+
+/**
+ * A recursive mkdir reports ENOENT where the first folder it had to create
+ * was refused (a read-only file system, say); creating that one folder alone
+ * gives the real reason.
+ */
+function trueMkdirError(dir: string, error: unknown): unknown {
+  if ((error as NodeJS.ErrnoException).code !== "ENOENT") return error;
+  let first = dir;
+  while (!existsSync(dirname(first)) && dirname(first) !== first) first = dirname(first);
+  try {
+    mkdirSync(first);
+    rmdirSync(first);
+  } catch (direct) {
+    return direct;
+  }
+  return error;
 }
 
 /** Removes `dir` and its parents up to `first` (the first one created), each only if empty. */

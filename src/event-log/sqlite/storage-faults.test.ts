@@ -221,7 +221,21 @@ describe(`SqliteEventLog opened read-only${mountsNote}`, () => {
   });
 
   it.skipIf(!mounts.ok)(
-    "on a read-only file system: reads a snapshot, creates nothing, follows a writer that appears, and a writer opening there is refused",
+    "a new log in a folder to be made on a read-only file system is a read-only fault, not a missing folder",
+    async () => {
+      const ro = bindReadOnly(dir);
+      try {
+        const opening = openSqliteEventLog(join(ro, "not", "yet", "databuild.db"));
+        await expect(opening).rejects.toBeInstanceOf(EventLogStorageError);
+        await expect(opening).rejects.toMatchObject({ problem: "read-only" });
+      } finally {
+        unmount(ro);
+      }
+    },
+  );
+
+  it.skipIf(!mounts.ok)(
+    "on a read-only file system: reads a frozen read, creates nothing, follows a writer that appears, and a writer opening there is refused",
     async () => {
       const path = join(dir, "databuild.db");
       const writer = await openSqliteEventLog(path);

@@ -28,6 +28,7 @@ export default defineGraph({
     job("stubborn", () => new Promise((resolve) => setTimeout(resolve, 60_000))),
     job("polite", (_c: any, ctx: any) => new Promise((_r, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason)))),
     job("block", () => { const end = Date.now() + 1000; while (Date.now() < end) {} }),
+    job("hog", () => { const kept: string[] = []; for (;;) kept.push("x".repeat(1e5) + Math.random()); }),
   ],
 });
 `,
@@ -121,6 +122,22 @@ describe("IsolatedFunctionRunner", () => {
     expect(await stubborn.outcome).toMatchObject({ kind: "failure", category: ExitCategory.EXIT_CANCELLED });
     expect(Date.now() - started).toBeLessThan(5_000);
   });
+
+  it("fails a job that exhausts its worker's heap, and databuild goes on", async () => {
+    process.env.DATABUILD_FUNCTION_HEAP_MB = "64";
+    const small = new IsolatedFunctionRunner(join(dir, "databuild.ts"), 0);
+    try {
+      const { outcome } = await collect(small, request("hog"), fn);
+      expect(outcome).toMatchObject({ kind: "failure", category: ExitCategory.EXIT_JOB_FAILURE });
+      expect(outcome.kind === "failure" && outcome.message).toBe(
+        'job "hog" ran out of memory (its JavaScript heap limit) and was stopped',
+      );
+      expect((await collect(small, request("talk"), fn)).outcome.kind).toBe("success");
+    } finally {
+      delete process.env.DATABUILD_FUNCTION_HEAP_MB;
+      await small.close();
+    }
+  }, 60_000);
 
   it("fails a run whose job the graph file does not have", async () => {
     const { outcome } = await collect(runner, request("missing"), fn);

@@ -28,12 +28,16 @@ export class IsolatedFunctionRunner implements JobRunner {
 
   /**
    * `graphFile`: the graph file the job functions are defined in; each
-   * worker loads it once. `warm` workers start loading it at once, while the
-   * build plans, so the first jobs need not wait for them.
+   * worker loads it once, when first needed or warmed.
    */
-  constructor(graphFile: string, warm = 1) {
+  constructor(graphFile: string, warm = 0) {
     this.pool = new FunctionWorkerPool(graphFile);
     this.pool.warm(warm);
+  }
+
+  /** Starts workers for `functionRuns` runs (beyond those already started), so they load the graph now. */
+  warm(functionRuns: number): void {
+    this.pool.warm(functionRuns - this.pool.size);
   }
 
   start(request: JobRunRequest, emit: (event: BuildEvent) => void, fn?: FunctionExec): RunningJob {

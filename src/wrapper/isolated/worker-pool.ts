@@ -4,6 +4,7 @@
  * parallelism), are kept while idle and ended with the pool. A worker that
  * dies or is terminated is dropped, and the next run gets a new one.
  */
+import { getHeapStatistics } from "node:v8";
 import { Worker } from "node:worker_threads";
 import type { FromWorker, FunctionWorkerData, ToWorker } from "./worker-protocol.ts";
 
@@ -75,8 +76,14 @@ export class FunctionWorkerPool {
     return worker;
   }
 
+  /** Workers started and not ended. */
+  get size(): number {
+    return this.all.size;
+  }
+
   /** Starts `count` workers now (they wait idle once loaded). */
   warm(count: number): void {
+    if (count <= 0) return;
     const started = Array.from({ length: count }, () => this.acquire());
     for (const worker of started) this.release(worker);
   }
@@ -101,10 +108,28 @@ export class FunctionWorkerPool {
 function startWorker(graphFile: string): Worker {
   const here = import.meta.url;
   const workerData: FunctionWorkerData = { graphFile };
-  const options = { workerData, stdout: false, stderr: false, name: "databuild function worker" };
+  const options = {
+    workerData,
+    stdout: false,
+    stderr: false,
+    name: "databuild function worker",
+    // With a limit of its own, a job that exhausts its heap ends its worker
+    // (ERR_WORKER_OUT_OF_MEMORY); without one, V8 aborts the whole process.
+    resourceLimits: { maxOldGenerationSizeMb: workerHeapMb() },
+  };
   if (!here.endsWith(".ts")) return new Worker(new URL("./function-worker.mjs", here), options);
   const tsx = import.meta.resolve("tsx/esm/api");
   const entry = new URL("./function-worker.ts", here).href;
   const code = `import(${JSON.stringify(tsx)}).then(({ tsImport }) => tsImport(${JSON.stringify(entry)}, ${JSON.stringify(here)}));`;
   return new Worker(code, { ...options, eval: true });
+}
+
+/**
+ * The old-generation heap of each function worker, in MiB:
+ * $DATABUILD_FUNCTION_HEAP_MB, else what databuild's own heap may grow to.
+ */
+export function workerHeapMb(env: NodeJS.ProcessEnv = process.env): number {
+  const asked = Number(env.DATABUILD_FUNCTION_HEAP_MB);
+  if (Number.isFinite(asked) && asked >= 16) return Math.floor(asked);
+  return Math.max(256, Math.floor(getHeapStatistics().heap_size_limit / (1024 * 1024)));
 }

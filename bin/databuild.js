@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 // The databuild CLI. It runs the esbuild bundle in dist/. In a checkout of
 // databuild (sources present) that bundle is made by `npm ci` and rebuilt
-// first whenever a source file changed since, so it starts fast and is never
-// stale; if dist/ cannot be written, it runs the sources through tsx. An
-// installed package (`npm install databuild`, from a tarball) ships dist/
-// and no sources, and runs it as it is.
+// first whenever a file it was made from changed since (a stat of each file
+// listed in dist/bundle-stamp.json, no directory walk: scripts/bundle.mjs),
+// so it starts fast and is never stale; if dist/ cannot be written, it runs
+// the sources through tsx. An installed package (`npm install databuild`,
+// from a tarball) ships dist/ and no sources, and runs it as it is: no
+// check, no rebuild. The bundle loads only what the command run needs
+// (src/cli/main.ts).
 import { existsSync } from "node:fs";
 
 // A reader that stops early (`databuild events | head`) is not an error: a

@@ -25,7 +25,7 @@ function databuild(...args: string[]) {
 
 /** Job runs per job label of one build, from `databuild events --json`. */
 async function jobRuns(output: string): Promise<Record<string, number>> {
-  const buildId = /build id: (\S+)/.exec(output)?.[1];
+  const buildId = /build request id: (\S+)/.exec(output)?.[1];
   expect(buildId).toBeDefined();
   const events = await databuild("events", "--json", "--build", buildId!);
   expect(events.code).toBe(0);

@@ -52,7 +52,7 @@ async function expectRunnable(hint: string, cwd: string, env: NodeJS.ProcessEnv)
   const result = await run("sh", ["-c", hint], cwd, env);
   expect(result.stderr).toBe("");
   expect(result.code).toBe(0);
-  expect(result.stdout.trim().split("\n").at(-1)).toContain("build completed");
+  expect(result.stdout.trim().split("\n").at(-1)).toContain("build request completed");
 }
 
 describe("hints name the command the user ran", () => {

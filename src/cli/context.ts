@@ -7,8 +7,7 @@ import { basename, delimiter, dirname, relative, resolve } from "node:path";
 import type { EventLog } from "../core/event-log.ts";
 import { findGraphFile } from "../loader/find-graph-file.ts";
 import { eventLogLocation } from "./event-log-location.ts";
-import { openEventLog, type OpenEventLogOptions } from "./open-event-log.ts";
-import { loadGraph } from "../loader/load-graph.ts";
+import type { OpenEventLogOptions } from "./open-event-log.ts";
 import type { CliIO } from "./io.ts";
 
 export interface GlobalOptions {
@@ -38,6 +37,8 @@ export class CommandContext {
    * and `mustExist`, so a typo in --db is an error rather than an empty log.
    */
   async openEventLog(options: OpenEventLogOptions = {}): Promise<EventLog> {
+    // Loaded when a command opens the log (SQLite), not with every command.
+    const { openEventLog } = await import("./open-event-log.ts");
     return openEventLog(this.eventLogLocation(), options);
   }
 
@@ -82,6 +83,8 @@ export class CommandContext {
   }
 
   async loadGraph(): Promise<Graph> {
+    // Loaded when a command needs the graph (tsx, the manifest parser), not with every command.
+    const { loadGraph } = await import("../loader/load-graph.ts");
     return loadGraph(this.graphFile());
   }
 

@@ -30,13 +30,6 @@ import type { ReadModel } from "../core/read-model.ts";
 import { SharedView, SharedViewModel } from "../executor/shared-view.ts";
 import { AnalyzeCancelledError } from "../planner/analyze.ts";
 
-const ENDED = new Set([
-  BuildRequestStatus.BUILD_REQUEST_COMPLETED,
-  BuildRequestStatus.BUILD_REQUEST_FAILED,
-  BuildRequestStatus.BUILD_REQUEST_CANCELLED,
-  BuildRequestStatus.BUILD_REQUEST_LOST,
-]);
-
 /** An explanation, plus what the proto does not carry but a reader needs. */
 export interface Explained {
   readonly explanation: PartitionExplanation;
@@ -168,7 +161,7 @@ async function explainState(
     case PartitionStatus.PARTITION_DELEGATED: {
       explanation.state = PartitionState.PENDING;
       const asker = facts.builds.get(status.buildRequestId);
-      const ended = asker && ENDED.has(asker.status) ? BuildRequestStatus[asker.status] : undefined;
+      const ended = asker && facts.builds.ended(asker.buildRequestId) ? BuildRequestStatus[asker.status] : undefined;
       return { explanation, requesterEnded: ended?.replace("BUILD_REQUEST_", "").toLowerCase() };
     }
     default: {

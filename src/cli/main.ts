@@ -1,30 +1,150 @@
 /**
  * @module The `databuild` command line: the composition root that parses
- * arguments, wires the commands and maps errors to exit codes.
+ * arguments, wires the commands and maps errors to exit codes. It loads only
+ * what the command run needs (SPEC 4: a command that needs no graph starts
+ * within 2x of `node -e 0`): `--version` answers before anything is loaded,
+ * and each command's module (with its dependencies: the event log's SQLite,
+ * the protobuf registry, the planner, tsx) is imported only when that
+ * command runs. The others are listed from COMMANDS, so `--help` and
+ * "unknown command" suggestions load none of them.
  */
-import { Command, CommanderError } from "commander";
+import type { Command } from "commander";
 import { isDatabuildError } from "../core/errors.ts";
-import { registerAnalyze } from "./commands/analyze.ts";
-import { registerBuild } from "./commands/build.ts";
-import { registerBuilds } from "./commands/builds.ts";
-import { registerEvents } from "./commands/events.ts";
-import { registerExplain } from "./commands/explain.ts";
-import { registerInvalidate } from "./commands/invalidate.ts";
-import { registerInit } from "./commands/init.ts";
-import { registerReindex } from "./commands/reindex.ts";
-import { registerLogs } from "./commands/logs.ts";
-import { registerStatus } from "./commands/status.ts";
-import { registerWrapper } from "./commands/wrapper.ts";
-import { registerJobs } from "./commands/jobs.ts";
-import { registerMermaid } from "./commands/mermaid.ts";
-import { CommandContext, type GlobalOptions } from "./context.ts";
-import { EXIT_OK, exitCodeFor } from "./exit-codes.ts";
+import type { CommandContext, GlobalOptions } from "./context.ts";
 import { processIO, type CliIO } from "./io.ts";
 
 const VERSION = "0.1.0";
 
+/** What every command module exports: it adds its command (and action) to the program. */
+type Register = (program: Command, context: () => CommandContext, setExitCode: (code: number) => void) => void;
+
+interface CommandEntry {
+  readonly name: string;
+  /** How `databuild --help` lists it, and its description: what the command's module declares (main.test.ts checks). */
+  readonly term: string;
+  readonly description: string;
+  readonly load: () => Promise<Register>;
+}
+
+/** Every command, in the order `databuild --help` lists them. */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: "analyze",
+    term: "analyze [options] <refs...>",
+    description: "plan the tasks that would materialize REF... (nothing is run)",
+    load: async () => (await import("./commands/analyze.ts")).registerAnalyze,
+  },
+  {
+    name: "build",
+    term: "build [options] <refs...>",
+    description: "build REF... and everything they need that is not already available",
+    load: async () => (await import("./commands/build.ts")).registerBuild,
+  },
+  {
+    name: "events",
+    term: "events [options]",
+    description: "print the build event log (every state transition of every build request)",
+    load: async () => (await import("./commands/events.ts")).registerEvents,
+  },
+  {
+    name: "status",
+    term: "status [options] <refs...>",
+    description: "show each partition's status: who built it, when, from which inputs",
+    load: async () => (await import("./commands/status.ts")).registerStatus,
+  },
+  {
+    name: "builds",
+    term: "builds [options]",
+    description: "list build requests: when, what was asked, how it went",
+    load: async () => (await import("./commands/builds.ts")).registerBuilds,
+  },
+  {
+    name: "logs",
+    term: "logs [options] <job-run-id>",
+    description: "print what a job run wrote to stdout and stderr",
+    load: async () => (await import("./commands/logs.ts")).registerLogs,
+  },
+  {
+    name: "wrapper",
+    term: "wrapper",
+    description: "run one job from a JobRunRequest on stdin; print its BuildEvents as JSON lines on stdout",
+    load: async () => (await import("./commands/wrapper.ts")).registerWrapper,
+  },
+  {
+    name: "mermaid",
+    term: "mermaid [options] <refs...>",
+    description: "print the task graph for REF... as a mermaid flowchart (paste into a ```mermaid block)",
+    load: async () => (await import("./commands/mermaid.ts")).registerMermaid,
+  },
+  {
+    name: "jobs",
+    term: "jobs [options]",
+    description: "list the graph's jobs with their output patterns",
+    load: async () => (await import("./commands/jobs.ts")).registerJobs,
+  },
+  {
+    name: "explain",
+    term: "explain [options] <refs...>",
+    description:
+      "explain each partition's state (who built it, why it is stale, building or failed) and what a build would run",
+    load: async () => (await import("./commands/explain.ts")).registerExplain,
+  },
+  {
+    name: "invalidate",
+    term: "invalidate [options] <refs...>",
+    description: "mark available partitions invalid: the next build that needs them rebuilds them",
+    load: async () => (await import("./commands/invalidate.ts")).registerInvalidate,
+  },
+  {
+    name: "init",
+    term: "init [options] [dir]",
+    description:
+      "scaffold a graph project: package.json (databuild as a dependency), tsconfig.json, databuild.ts with an in-process TypeScript job and a command job, .gitignore",
+    load: async () => (await import("./commands/init.ts")).registerInit,
+  },
+  {
+    name: "reindex",
+    term: "reindex",
+    description: "rebuild every read model (status, explain, builds, ...) from the whole event log",
+    load: async () => (await import("./commands/reindex.ts")).registerReindex,
+  },
+];
+
+/** The program's options that take a value: `--graph <path>`, `--db <path>`. */
+const VALUE_OPTIONS = new Set(["--graph", "--db"]);
+
+/**
+ * The command `argv` runs, found as commander finds it: the first operand
+ * before any option the program does not know (`help X` runs X's help).
+ * Undefined for none (`--help`, no arguments) or an unknown option first.
+ */
+export function commandNamed(argv: readonly string[]): string | undefined {
+  const operands: string[] = [];
+  for (let i = 0; i < argv.length && operands.length < 2; i++) {
+    const arg = argv[i]!;
+    if (arg === "--") {
+      operands.push(...argv.slice(i + 1));
+      break;
+    }
+    if (VALUE_OPTIONS.has(arg)) i++;
+    else if (arg.includes("=") && VALUE_OPTIONS.has(arg.slice(0, arg.indexOf("=")))) continue;
+    else if (arg.length > 1 && arg.startsWith("-")) break;
+    else operands.push(arg);
+  }
+  return operands[0] === "help" ? operands[1] : operands[0];
+}
+
 /** Runs the CLI with `argv` (without node and script) and returns the exit code. */
 export async function runCli(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-V")) {
+    io.stdout.write(`${VERSION}\n`);
+    return 0;
+  }
+  const [{ Command, CommanderError, Help }, { CommandContext }, { EXIT_OK, exitCodeFor }] = await Promise.all([
+    import("commander"),
+    import("./context.ts"),
+    import("./exit-codes.ts"),
+  ]);
   const program = new Command("databuild");
   const context = () => new CommandContext(io, () => program.opts<GlobalOptions>());
   program
@@ -40,7 +160,12 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     )
     // Set before the commands are added: subcommands inherit both.
     .showHelpAfterError("(run with --help for usage)")
-    .configureHelp({ showGlobalOptions: true })
+    // The commands not loaded are listed from COMMANDS.
+    .configureHelp({
+      showGlobalOptions: true,
+      subcommandTerm: (command) =>
+        COMMANDS.find((c) => c.name === command.name())?.term ?? new Help().subcommandTerm(command),
+    })
     .exitOverride()
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
@@ -56,21 +181,21 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
   const setExitCode = (code: number) => {
     exitCode = code;
   };
-  registerAnalyze(program, context);
-  registerBuild(program, context, setExitCode);
-  registerEvents(program, context);
-  registerStatus(program, context);
-  registerBuilds(program, context);
-  registerLogs(program, context);
-  registerWrapper(program, context, setExitCode);
-  registerMermaid(program, context);
-  registerJobs(program, context);
-  registerExplain(program, context);
-  registerInvalidate(program, context);
-  registerInit(program, context);
-  registerReindex(program, context);
-
   try {
+    // The command run is loaded; the others are placeholders that only name and describe themselves.
+    const run = commandNamed(argv);
+    for (const entry of COMMANDS) {
+      if (entry.name === run) (await entry.load())(program, context, setExitCode);
+      else
+        program
+          .command(entry.name)
+          .description(entry.description)
+          .allowUnknownOption()
+          .allowExcessArguments()
+          .action(() => {
+            throw new Error(`databuild ${entry.name} was not loaded for ${JSON.stringify(argv)}`);
+          });
+    }
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;
   } catch (error) {

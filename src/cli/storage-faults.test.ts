@@ -200,7 +200,7 @@ describe("a read-only event log", () => {
     expect(status.stdout).toMatch(/quiet\/1\s+AVAILABLE/);
     const all = await run(["events"]);
     expect(all.code, all.stderr).toBe(0);
-    expect(all.stdout).toContain("build completed");
+    expect(all.stdout).toContain("build request completed");
     const builds = await run(["builds"]);
     expect(builds.code, builds.stderr).toBe(0);
     expect(builds.stdout).toMatch(/completed .* 2 built/);

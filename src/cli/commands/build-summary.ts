@@ -108,7 +108,7 @@ export function formatBuildSummary(
       }
       break;
   }
-  // A dry run records nothing: there is no build id to look up.
-  if (!options.dryRun) lines.push(pc.dim(`build id: ${id}   (${command} events --build ${shortId(id)})`));
+  // A dry run records nothing: there is no build request id to look up.
+  if (!options.dryRun) lines.push(pc.dim(`build request id: ${id}   (${command} events --build ${shortId(id)})`));
   return lines.join("\n") + "\n";
 }

@@ -56,7 +56,7 @@ describe("databuild build", () => {
     expect(hint).not.toBeNull();
     const one = await runDatabuild([...graph, "events", "--build", hint![1]!]);
     expect(one.code).toBe(0);
-    expect(one.stdout.trim().split("\n").at(-1)).toContain("build completed");
+    expect(one.stdout.trim().split("\n").at(-1)).toContain("build request completed");
     const unknown = await runDatabuild([...graph, "events", "--build", "nosuchid"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('no build request with id "nosuchid"');
@@ -188,7 +188,7 @@ describe("databuild build", () => {
     expect((await build).code).toBe(0);
     expect(follow.code).toBe(0);
     expect(follow.stdout).toContain("build requested: w/1, w/2, w/3");
-    expect(follow.stdout.trim().split("\n").at(-1)).toContain("build completed");
+    expect(follow.stdout.trim().split("\n").at(-1)).toContain("build request completed");
     const builds = await runDatabuild(["builds"], { cwd: dir });
     expect(builds.stdout).toMatch(new RegExp(`${id}\\s.*completed.*3 built, 0 failed`));
   }, 30_000);

@@ -63,7 +63,7 @@ export function registerBuild(
     )
     .option(
       "--heartbeat-timeout <seconds>",
-      "after this long without a heartbeat, other builds may declare this one lost and take its work over",
+      "after this long without a heartbeat, other build requests may declare this one lost and take its work over",
       positiveSeconds("--heartbeat-timeout", { min: 0.5, max: 86_400 }),
       DEFAULT_BUILD_REQUEST.heartbeatTimeoutMs / 1000,
     )
@@ -104,7 +104,7 @@ export function registerBuild(
       // Ctrl-C cancels, while planning too; a second one exits at once (130).
       const interrupts = handleInterrupts(
         stderr,
-        "interrupted: cancelling; config commands are stopped, what other builds wait on is finished first",
+        "interrupted: cancelling; config commands are stopped, what other build requests wait on is finished first",
       );
       const started = Date.now();
       try {

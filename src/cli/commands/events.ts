@@ -1,10 +1,12 @@
 /**
- * @module `databuild events`: the build event log, whole or for one build or
- * job run, as text or JSON lines; `--follow` keeps printing new events.
+ * @module `databuild events`: the build event log, whole or for one build
+ * request or job run, as text or JSON lines; `--follow` keeps printing new
+ * events (with `--build`, until that build request has ended).
  */
 import { toJsonString } from "@bufbuild/protobuf";
 import type { Command } from "commander";
-import { BuildEventSchema, BuildRequestStatus, type BuildEvent } from "../../gen/databuild_pb.ts";
+import { BuildEventSchema, type BuildEvent } from "../../gen/databuild_pb.ts";
+import { endsBuildRequest } from "../../core/build-request-ended.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { EventFilter, EventLog, LoggedEvent } from "../../core/event-log.ts";
 import { BuildRequests } from "../../core/projections/build-requests.ts";
@@ -15,11 +17,6 @@ import { describeEvent } from "../format/describe-event.ts";
 import { shortId } from "../format/short-id.ts";
 
 const PAGE = 5_000;
-const FINAL_STATUSES = new Set([
-  BuildRequestStatus.BUILD_REQUEST_COMPLETED,
-  BuildRequestStatus.BUILD_REQUEST_FAILED,
-  BuildRequestStatus.BUILD_REQUEST_CANCELLED,
-]);
 
 interface EventsOptions {
   build?: string;
@@ -31,7 +28,7 @@ interface EventsOptions {
 export function registerEvents(program: Command, context: () => CommandContext): void {
   program
     .command("events")
-    .description("print the build event log (every state transition of every build)")
+    .description("print the build event log (every state transition of every build request)")
     .option(
       "--build <id>",
       "only events of this build request (the full id, the short id other commands print, or a unique prefix or suffix)",
@@ -40,7 +37,10 @@ export function registerEvents(program: Command, context: () => CommandContext):
       "--job-run <id>",
       "only events of this job run (the full id, the short id other commands print, or a unique prefix or suffix)",
     )
-    .option("-f, --follow", "keep printing new events (with --build: until that build ends)")
+    .option(
+      "-f, --follow",
+      "keep printing new events (with --build: until that build request ends: a final status, or declared lost)",
+    )
     .option("--json", "one BuildEvent per line as proto3 JSON")
     .action(async (options: EventsOptions) => {
       const ctx = context();
@@ -51,44 +51,57 @@ export function registerEvents(program: Command, context: () => CommandContext):
         jobRunId:
           options.jobRun === undefined ? undefined : await resolveJobRunId(log, options.jobRun, ctx.eventLogLocation()),
       };
-      const print = (logged: LoggedEvent) =>
-        ctx.out(options.json ? toJsonString(BuildEventSchema, logged.event) + "\n" : formatLine(logged));
+      const line = (logged: LoggedEvent) =>
+        options.json ? toJsonString(BuildEventSchema, logged.event) + "\n" : formatLine(logged);
+      // One write per page or batch, not per event.
+      const print = (events: readonly LoggedEvent[]) => {
+        if (events.length > 0) ctx.out(events.map(line).join(""));
+      };
       try {
         let cursor = 0;
         let ended = false;
-        for (;;) {
-          const page = await log.read(cursor, filter, PAGE);
-          for (const logged of page) {
-            print(logged);
-            ended ||= endsBuild(logged.event, options.build);
+        // With --build, following stops once that build request has ended.
+        const endsFollowed = (event: BuildEvent) => options.build !== undefined && endsBuildRequest(event);
+        /** Prints every matching event after the cursor that the log holds now. */
+        const printCommitted = async () => {
+          for (;;) {
+            const page = await log.read(cursor, filter, PAGE);
+            print(page);
+            ended ||= page.some((logged) => endsFollowed(logged.event));
+            if (page.length > 0) cursor = page[page.length - 1]!.offset;
+            if (page.length < PAGE) return;
           }
-          if (page.length > 0) cursor = page[page.length - 1]!.offset;
-          if (page.length < PAGE) break;
-        }
+        };
+        await printCommitted();
         if (!options.follow || ended) return;
         // The log's watch timers do not keep the process alive on their own.
         const keepAlive = setInterval(() => {}, 1 << 30);
+        let stop = () => {};
         await new Promise<void>((resolve) => {
-          const stop = log.watch(
+          let done = false;
+          const finish = () => {
+            done = true;
+            resolve();
+          };
+          stop = log.watch(
             cursor,
             (events) => {
-              for (const logged of events) {
-                print(logged);
-                if (endsBuild(logged.event, options.build)) {
-                  stop();
-                  resolve();
-                  return;
-                }
-              }
+              if (done) return;
+              const fresh = events.filter((logged) => logged.offset > cursor);
+              print(fresh);
+              if (fresh.length > 0) cursor = fresh[fresh.length - 1]!.offset;
+              ended ||= fresh.some((logged) => endsFollowed(logged.event));
+              if (ended) finish();
             },
             filter,
           );
-          process.once("SIGINT", () => {
-            stop();
-            resolve();
-          });
+          process.once("SIGINT", finish);
         });
+        stop();
         clearInterval(keepAlive);
+        // What ended it may be the first of several events committed together
+        // (a lost declaration: the lost job runs, then the LOST status): print them too.
+        if (ended) await printCommitted();
       } finally {
         await log.close();
       }
@@ -121,15 +134,6 @@ function only(ids: string[], what: string, part: string, where: string): string 
   if (ids.length > 1)
     throw new UsageError(`${what} id ${JSON.stringify(part)} is ambiguous: ${ids.slice(0, 5).join(", ")}`);
   return ids[0]!;
-}
-
-/** The build request ended: a final status, or another build request declared it lost. */
-function endsBuild(event: BuildEvent, build: string | undefined): boolean {
-  return (
-    build !== undefined &&
-    (event.event.case === "buildRequestLost" ||
-      (event.event.case === "buildRequestStatusChanged" && FINAL_STATUSES.has(event.event.value.status)))
-  );
 }
 
 function formatLine({ offset, event }: LoggedEvent): string {

@@ -49,7 +49,7 @@ describe("databuild explain", () => {
     expect(result.code).toBe(0);
     const first = result.stdout.split("\n")[0]!;
     expect(first).toMatch(/^down\/1: AVAILABLE — built (\d+ s ago|just now) by job down 0\.0\.0 /);
-    expect(first).toContain(`(build ${down.buildRequestId.slice(-8)}, job run ${down.jobRunId.slice(-8)})`);
+    expect(first).toContain(`(build request ${down.buildRequestId.slice(-8)}, job run ${down.jobRunId.slice(-8)})`);
     expect(result.stdout).toContain(`    up/1  built by job run ${up.jobRunId.slice(-8)}`);
     expect(result.stdout).toContain("would run nothing: it is available");
     const json = JSON.parse((await explain(dir, "--json", "down/1")).stdout);
@@ -107,16 +107,18 @@ describe("databuild explain", () => {
     const building = await waitForExplain(dir, "up/1", (out) => out.includes("BUILDING"));
     const [builderId] = await buildIds(dir);
     expect(building).toMatch(
-      new RegExp(`^up/1: BUILDING — being built by build ${builderId!.slice(-8)} \\(\\S+@\\S+ pid \\d+\\): job run`),
+      new RegExp(
+        `^up/1: BUILDING — being built by build request ${builderId!.slice(-8)} \\(\\S+@\\S+ pid \\d+\\): job run`,
+      ),
     );
     expect(building).toMatch(/\n  last heartbeat (just now|\d+ s ago); lease timeout 30 s/);
     expect(building).toContain(`to follow it: databuild events --follow --build ${builderId!.slice(-8)}`);
 
     // A second build of the same partition delegates to the first and waits.
     const waiter = spawnBuild(dir, "up/1");
-    const waiting = await waitForExplain(dir, "up/1", (out) => out.includes("builds waiting on it"));
+    const waiting = await waitForExplain(dir, "up/1", (out) => out.includes("build requests waiting on it"));
     const waiterId = (await buildIds(dir)).find((id) => id !== builderId)!;
-    expect(waiting).toContain(`builds waiting on it: build ${waiterId.slice(-8)}`);
+    expect(waiting).toContain(`build requests waiting on it: ${waiterId.slice(-8)}`);
     const json = JSON.parse((await explain(dir, "--json", "up/1")).stdout);
     expect(json).toMatchObject({
       state: "BUILDING",

@@ -117,11 +117,11 @@ describe("databuild invalidate", () => {
       if (Date.now() > deadline) throw new Error(`the forced build never showed as BUILDING: ${explained}`);
       explained = await explainFirstLine(dir, "up/1");
     }
-    const builder = /being built by build (\w{8})/.exec(explained)![1]!;
+    const builder = /being built by build request (\w{8})/.exec(explained)![1]!;
     const before = (await events(dir)).length;
     const result = await runDatabuild(["invalidate", "up/1"], { cwd: dir });
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`up/1: held by build ${builder}`);
+    expect(result.stderr).toContain(`up/1: held by build request ${builder}`);
     expect(result.stderr).toContain("nothing was invalidated");
     writeFileSync(join(dir, "release"), "");
     expect(await finished).toBe(0);

@@ -72,12 +72,12 @@ function refuseIfWrong(decision: InvalidationDecision, ctx: CommandContext, comm
         silent > holder.heartbeatTimeoutMs
           ? `; it has sent no heartbeat for ${Math.round(silent / 1000)} s: the next build will take it over`
           : "";
-      return `  ${ref}: held by build ${shortId(holder.buildRequestId)} (pid ${holder.pid} on ${holder.hostname})${gone}`;
+      return `  ${ref}: held by build request ${shortId(holder.buildRequestId)} (pid ${holder.pid} on ${holder.hostname})${gone}`;
     });
     throw new PartitionBusyError(
       `cannot invalidate while a build is producing ${decision.busy.length === 1 ? "it" : "them"}; nothing was invalidated:\n` +
         lines.join("\n") +
-        `\nwait for that build to end (${command} events --follow --build ${shortId(decision.busy[0]!.holder.buildRequestId)}), then invalidate again`,
+        `\nwait for that build request to end (${command} events --follow --build ${shortId(decision.busy[0]!.holder.buildRequestId)}), then invalidate again`,
     );
   }
 }

@@ -71,7 +71,7 @@ function formatStatus(view: PartitionStatusView): string {
   const when = view.updatedAt ? timestampDate(view.updatedAt).toISOString() : "?";
   const lines = [`${ref}  ${status}${view.message ? `: ${view.message}` : ""}`];
   lines.push(
-    `  since ${when}, build ${view.buildRequestId}${view.jobRunId ? `, job run ${view.jobRunId}` : ""}${view.jobLabel ? ` (job ${view.jobLabel})` : ""}`,
+    `  since ${when}, build request ${view.buildRequestId}${view.jobRunId ? `, job run ${view.jobRunId}` : ""}${view.jobLabel ? ` (job ${view.jobLabel})` : ""}`,
   );
   const m = view.manifest;
   if (m) {

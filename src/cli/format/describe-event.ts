@@ -41,17 +41,17 @@ export function describeEvent(event: BuildEvent): string {
     case "buildRequestReceived":
       return `build requested: ${refs(e.value.requestedPartitions)} by ${e.value.requester}`;
     case "buildRequestStatusChanged":
-      return `build ${statusName(e.value.status)}${e.value.message ? `: ${e.value.message}` : ""}`;
+      return `build request ${statusName(e.value.status)}${e.value.message ? `: ${e.value.message}` : ""}`;
     case "partitionStatusChanged":
       return `${e.value.partitionRef?.str} ${PartitionStatus[e.value.status].replace("PARTITION_", "").toLowerCase()}${e.value.message ? `: ${e.value.message}` : ""}`;
     case "partitionDelegated":
-      return `${e.value.partitionRef?.str} delegated to build ${shortId(e.value.delegateBuildRequestId)} (${DelegationReason[e.value.reason].toLowerCase().replace("_", " ")})`;
+      return `${e.value.partitionRef?.str} delegated to build request ${shortId(e.value.delegateBuildRequestId)} (${DelegationReason[e.value.reason].toLowerCase().replace("_", " ")})`;
     case "partitionsClaimed":
       return `claimed ${plural(e.value.partitions.length, "partition")}: ${refs(e.value.partitions)}`;
     case "partitionsReleased":
       return `released ${plural(e.value.partitions.length, "claim")} (${refs(e.value.partitions)}): ${e.value.reason}`;
     case "buildRequestLost":
-      return `build lost (${e.value.reason}); found by build ${shortId(e.value.detectedByBuildRequestId)}, ${plural(e.value.lostJobRunIds.length, "job run")} lost, ${plural(e.value.releasedPartitions.length, "claim")} released`;
+      return `declared lost by build request ${shortId(e.value.detectedByBuildRequestId)} (${e.value.reason}): ${plural(e.value.lostJobRunIds.length, "job run")} lost, ${plural(e.value.releasedPartitions.length, "claim")} released`;
     case "partitionsInvalidated":
       return `invalidated ${plural(e.value.partitionsInvalidated, "partition")} (${refs(e.value.requested)}${e.value.downstream ? " and downstream" : ""}) by ${e.value.requester}${e.value.reason ? `: ${e.value.reason}` : ""}`;
     case "partitionDispatchFail":
@@ -104,7 +104,7 @@ export function describeEvent(event: BuildEvent): string {
     case "jobFailure":
       return `job failed: ${task(e.value.task)}: ${e.value.message}`;
     case "jobCancels":
-      return `cancelling ${e.value.jobRunIds.length} running jobs: ${e.value.reason}`;
+      return `cancelling ${plural(e.value.jobRunIds.length, "job run")}: ${e.value.reason}`;
     case "buildHeartbeat":
       return `build heartbeat (${e.value.runningJobs} running)`;
     case "graphBuildFail":

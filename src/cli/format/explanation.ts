@@ -28,20 +28,20 @@ export function explanationSummary(x: Explained, nowMs: number): string {
   const ago = (t: Timestamp | undefined) => (t ? formatAgo(nowMs - timestampMs(t)) : "at an unknown time");
   switch (e.state) {
     case PartitionState.NEVER_REQUESTED:
-      return "no build has asked for it (no event in the log mentions it)";
+      return "no build request has asked for it (no event in the log mentions it)";
     case PartitionState.AVAILABLE:
     case PartitionState.STALE: {
       const m = status?.manifest;
       const built =
         `built ${ago(m?.endTime ?? status?.updatedAt)} by job ${m?.task?.job?.label} ${m?.jobVersion || "0.0.0"} ` +
-        `(build ${shortId(m?.buildRequestId ?? "")}, job run ${shortId(m?.jobRunId ?? "")})`;
+        `(build request ${shortId(m?.buildRequestId ?? "")}, job run ${shortId(m?.jobRunId ?? "")})`;
       if (e.state === PartitionState.AVAILABLE) return built;
       const more = e.staleReasons.length > 1 ? ` (and ${e.staleReasons.length - 1} more reasons)` : "";
       return `${built}, but stale: ${e.staleReasons[0]!.message}${more}`;
     }
     case PartitionState.CLAIMED:
     case PartitionState.BUILDING: {
-      const by = `build ${shortId(e.claimedBy?.buildRequestId ?? "")}${e.claimedBy?.requester ? ` (${e.claimedBy.requester})` : ""}`;
+      const by = `build request ${shortId(e.claimedBy?.buildRequestId ?? "")}${e.claimedBy?.requester ? ` (${e.claimedBy.requester})` : ""}`;
       if (e.state === PartitionState.CLAIMED)
         return `claimed by ${by} ${ago(x.claimedAt)}; its job has not started yet`;
       const run = e.jobRun;
@@ -50,17 +50,17 @@ export function explanationSummary(x: Explained, nowMs: number): string {
     case PartitionState.FAILED: {
       const run = e.jobRun;
       if (!run)
-        return `${status?.message || "failed"} (build ${shortId(status?.buildRequestId ?? "")}, ${ago(status?.updatedAt)})`;
+        return `${status?.message || "failed"} (build request ${shortId(status?.buildRequestId ?? "")}, ${ago(status?.updatedAt)})`;
       return (
         `job run ${shortId(run.jobRunId)} of job ${run.task?.job?.label} failed ${ago(run.endedAt ?? status?.updatedAt)} ` +
-        `(${exitDescription(e)}) in build ${shortId(run.buildRequestId)}: ${run.message}`
+        `(${exitDescription(e)}) in build request ${shortId(run.buildRequestId)}: ${run.message}`
       );
     }
     case PartitionState.INVALIDATED:
       return `${status?.message || "invalidated"} (${ago(status?.updatedAt)}, invalidation ${shortId(status?.buildRequestId ?? "")})`;
     case PartitionState.PENDING: {
       const who = e.status?.buildRequestId ?? "";
-      return `requested by build ${shortId(who)} ${ago(status?.updatedAt)}; no build request has claimed it${x.requesterEnded ? ` (that build ${x.requesterEnded} without building it)` : ""}`;
+      return `requested by build request ${shortId(who)} ${ago(status?.updatedAt)}; no build request has claimed it${x.requesterEnded ? ` (that build request ${x.requesterEnded} without building it)` : ""}`;
     }
     default:
       return "unknown state";
@@ -77,8 +77,7 @@ export function formatExplanation(x: Explained, nowMs: number, command: string):
     for (const r of e.staleReasons) lines.push(`    - ${r.message}`);
   }
   if (e.state === PartitionState.CLAIMED || e.state === PartitionState.BUILDING) lines.push(...leaseLines(x, nowMs));
-  if (e.delegatedBy.length > 0)
-    lines.push(`  builds waiting on it: ${e.delegatedBy.map((id) => `build ${shortId(id)}`).join(", ")}`);
+  if (e.delegatedBy.length > 0) lines.push(`  build requests waiting on it: ${e.delegatedBy.map(shortId).join(", ")}`);
   if (e.state === PartitionState.FAILED && e.jobRun) {
     if (e.stderrTail.length > 0) {
       lines.push("  last lines of stderr:");
@@ -133,7 +132,7 @@ function manifestLines(e: PartitionExplanation, nowMs: number): string[] {
   else
     lines.push(
       `  last built ${finished ? formatAgo(nowMs - finished.getTime()) : ""} by job ${m.task?.job?.label} ${m.jobVersion || "0.0.0"} ` +
-        `(build ${shortId(m.buildRequestId)}, job run ${shortId(m.jobRunId)}), ${when}`,
+        `(build request ${shortId(m.buildRequestId)}, job run ${shortId(m.jobRunId)}), ${when}`,
     );
   if (m.inputs.length === 0) lines.push("  inputs: none");
   else lines.push("  inputs:");
@@ -159,7 +158,7 @@ function wouldRunLines(e: PartitionExplanation): string[] {
   }
   if (e.state === PartitionState.CLAIMED || e.state === PartitionState.BUILDING)
     return [
-      `  a build of it now would run nothing itself: it would wait for build ${shortId(e.claimedBy?.buildRequestId ?? "")}`,
+      `  a build of it now would run nothing itself: it would wait for build request ${shortId(e.claimedBy?.buildRequestId ?? "")}`,
     ];
   return [`  a build of it now would run nothing${e.state === PartitionState.AVAILABLE ? ": it is available" : ""}`];
 }

@@ -24,7 +24,7 @@ export class LineDisplay {
       this.write(`ok     ${run.label}  ${run.outputs}  (${formatDuration(eventTimeMs(event) - run.startedMs)})`);
     } else if (p.case === "partitionDelegated" && p.value.reason === DelegationReason.IN_PROGRESS) {
       this.write(
-        `wait   ${p.value.partitionRef?.str}  (being built by build ${shortId(p.value.delegateBuildRequestId)})`,
+        `wait   ${p.value.partitionRef?.str}  (being built by build request ${shortId(p.value.delegateBuildRequestId)})`,
       );
     } else if (p.case === "jobFailure") {
       this.write(

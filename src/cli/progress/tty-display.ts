@@ -47,7 +47,7 @@ export class TtyDisplay {
       `  ${p.running.size} running  ` +
       (p.failed > 0 ? pc.red(`${p.failed} failed  `) : "") +
       (p.skipped > 0 ? pc.dim(`${p.skipped} already available  `) : "") +
-      (p.awaited.size > 0 ? pc.dim(`${p.awaited.size} from other builds  `) : "") +
+      (p.awaited.size > 0 ? pc.dim(`${p.awaited.size} from other build requests  `) : "") +
       pc.dim(`${formatDuration(p.elapsedMs())}${eta === undefined ? "" : `, ~${formatDuration(eta)} left`}`);
     const now = Date.now();
     const running = [...p.running.values()]

@@ -5,8 +5,9 @@
  * the diagram as a regular expression over them; a build is valid when every
  * subsequence a diagram owns matches it.
  */
-import { BuildRequestStatus, type BuildEvent } from "../../gen/databuild_pb.ts";
+import type { BuildEvent } from "../../gen/databuild_pb.ts";
 import type { EventCase } from "../build-event.ts";
+import { isFinalBuildRequestStatus } from "../build-request-ended.ts";
 
 /** job.exec, one path per job run. */
 const JOB_EXEC: Partial<Record<EventCase, string>> = {
@@ -65,13 +66,6 @@ const PLANNING = "[hJ]*";
 const BUILDING = "h*O(?:[rEefkhO]|(?:J*|D|Y)N)*";
 const GRAPH_PATH = new RegExp(`^(?:${PLANNING}[DY]?h*NB|${BUILDING}(?:W|u?B)|(?:${PLANNING}|${BUILDING})Zf*Bk*)$`);
 
-const FINAL = new Set([
-  BuildRequestStatus.BUILD_REQUEST_COMPLETED,
-  BuildRequestStatus.BUILD_REQUEST_FAILED,
-  BuildRequestStatus.BUILD_REQUEST_CANCELLED,
-  BuildRequestStatus.BUILD_REQUEST_LOST,
-]);
-
 /** Returns every violation found in one build request's events (in log order); empty when valid. */
 export function diagramViolations(events: readonly BuildEvent[]): string[] {
   const problems: string[] = [];
@@ -79,7 +73,7 @@ export function diagramViolations(events: readonly BuildEvent[]): string[] {
   if (events[0]!.event.case !== "buildRequestReceived")
     problems.push(`first event is ${events[0]!.event.case}, not buildRequestReceived`);
   const last = events[events.length - 1]!.event;
-  if (last.case !== "buildRequestStatusChanged" || !FINAL.has(last.value.status)) {
+  if (last.case !== "buildRequestStatusChanged" || !isFinalBuildRequestStatus(last.value.status)) {
     problems.push(`last event is ${last.case}, not a final build request status`);
   }
 

@@ -5,6 +5,7 @@
 import { create } from "@bufbuild/protobuf";
 import { BuildRequestViewSchema, type BuildEvent, type BuildRequestView } from "../../gen/databuild_pb.ts";
 import type { EventCase } from "../build-event.ts";
+import { isFinalBuildRequestStatus } from "../build-request-ended.ts";
 import { refill, stateObject, type ReadModel } from "../read-model.ts";
 
 export const BUILD_REQUEST_KINDS: readonly EventCase[] = [
@@ -68,6 +69,16 @@ export class BuildRequests implements ReadModel {
 
   get(id: string): BuildRequestView | undefined {
     return this.requests.get(id);
+  }
+
+  /**
+   * Whether the build request has ended (`isFinalBuildRequestStatus`). One
+   * declared lost has ended too: its LOST status is recorded in the same
+   * transaction as its `buildRequestLost`.
+   */
+  ended(id: string): boolean {
+    const view = this.requests.get(id);
+    return view !== undefined && isFinalBuildRequestStatus(view.status);
   }
 
   /** Build requests whose id starts or ends with `part` (a prefix, or the short id the CLI prints). */

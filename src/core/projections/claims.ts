@@ -13,14 +13,9 @@
  * agree to well within the timeout (NTP), as with any lease.
  */
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import {
-  BuildRequestStatus,
-  DelegationReason,
-  PartitionStatus,
-  type BuildEvent,
-  type Task,
-} from "../../gen/databuild_pb.ts";
+import { DelegationReason, PartitionStatus, type BuildEvent, type Task } from "../../gen/databuild_pb.ts";
 import type { EventCase } from "../build-event.ts";
+import { endsBuildRequest } from "../build-request-ended.ts";
 import { refill, stateObject, type ReadModel } from "../read-model.ts";
 
 /** The event kinds the claim book folds; read only these. */
@@ -42,13 +37,6 @@ export const CLAIM_KINDS: readonly EventCase[] = [
 /** Assumed for logs written before leases were recorded. */
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000;
 
-const FINAL = new Set([
-  BuildRequestStatus.BUILD_REQUEST_COMPLETED,
-  BuildRequestStatus.BUILD_REQUEST_FAILED,
-  BuildRequestStatus.BUILD_REQUEST_CANCELLED,
-  BuildRequestStatus.BUILD_REQUEST_LOST,
-]);
-
 /** A job run its build request started and has not seen end. */
 export interface OpenJobRun {
   readonly jobRunId: string;
@@ -67,8 +55,9 @@ export interface Lease {
   readonly receivedMs: number;
   /** Timestamp (ms) of the latest event from this build request. */
   lastSeenMs: number;
-  /** The build request ended (a final status) or was declared lost. */
+  /** The build request ended (`endsBuildRequest`: a final status, or declared lost)... */
   ended: boolean;
+  /** ...and it ended by being declared lost by another build request. */
   lost: boolean;
   /** Partitions it claimed and has neither built, failed nor released. */
   readonly claims: Set<string>;
@@ -117,13 +106,11 @@ export class ClaimBook implements ReadModel {
     const lease = this.leases.get(event.buildRequestId);
     if (!lease) return;
     if (event.timestamp && !lease.ended) lease.lastSeenMs = Math.max(lease.lastSeenMs, timestampMs(event.timestamp));
+    if (endsBuildRequest(event)) {
+      this.end(lease, payload.case === "buildRequestLost");
+      return;
+    }
     switch (payload.case) {
-      case "buildRequestStatusChanged":
-        if (FINAL.has(payload.value.status)) this.end(lease, false);
-        break;
-      case "buildRequestLost":
-        this.end(lease, true);
-        break;
       case "partitionsClaimed":
         if (lease.ended) break;
         for (const ref of payload.value.partitions) {

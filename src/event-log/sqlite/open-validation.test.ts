@@ -211,17 +211,18 @@ describe("schema migrations", () => {
     try {
       expect(raw.pragma("application_id", { simple: true })).toBe(APPLICATION_ID);
       expect(raw.pragma("user_version", { simple: true })).toBe(MIGRATIONS.length);
-      // Adding version 2 is appending a step.
-      const v2: Migration = {
-        version: 2,
+      // Adding a version is appending a step.
+      const next = MIGRATIONS.length + 1;
+      const added: Migration = {
+        version: next,
         up: (db) => db.exec("CREATE INDEX events_kind_build_request_id ON events (kind, build_request_id)"),
       };
-      raw.transaction(() => applyMigrations(raw, 1, [...MIGRATIONS, v2])).immediate();
-      expect(raw.pragma("user_version", { simple: true })).toBe(2);
+      raw.transaction(() => applyMigrations(raw, MIGRATIONS.length, [...MIGRATIONS, added])).immediate();
+      expect(raw.pragma("user_version", { simple: true })).toBe(next);
       const indexes = raw.prepare("SELECT name FROM sqlite_schema WHERE type = 'index'").pluck().all();
       expect(indexes).toContain("events_kind_build_request_id");
-      // Already at version 2: nothing runs again.
-      raw.transaction(() => applyMigrations(raw, 2, [...MIGRATIONS, v2])).immediate();
+      // Already at the last version: nothing runs again (the index would exist twice).
+      raw.transaction(() => applyMigrations(raw, next, [...MIGRATIONS, added])).immediate();
     } finally {
       raw.close();
     }

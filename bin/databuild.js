@@ -41,3 +41,9 @@ if (!existsSync(new URL("../src/cli/main.ts", import.meta.url))) {
   }
 }
 process.exitCode = await cli.runCli(process.argv.slice(2));
+// The command is done. Whatever a graph's own code left pending (a config
+// function's timer after its time limit or a cancel) must not keep databuild
+// running: flush what was written, then exit.
+const flushed = (stream) => new Promise((resolve) => stream.write("", () => resolve()));
+await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+process.exit();

@@ -9,7 +9,7 @@ import { BuildEventSchema, BuildRequestStatus } from "../../gen/databuild_pb.ts"
 import { diagramViolations } from "../../core/diagrams/diagram-paths.ts";
 import { manifestJob, manifestProject } from "../../testing/manifest-project.ts";
 import { HANGING_CONFIG_SH, isRunning, recordedPids, waitUntil } from "../../testing/processes.ts";
-import { DATABUILD_BIN, runDatabuild } from "../../testing/run-cli.ts";
+import { DATABUILD_API, DATABUILD_BIN, runDatabuild, tempDir, writeFiles } from "../../testing/run-cli.ts";
 
 /** A project whose job "hung" has a config that hangs (`extra`: more keys of the job). */
 function hangingProject(extra = ""): string {
@@ -59,6 +59,28 @@ describe("config limits on the command line", () => {
     expect(Date.now() - started).toBeLessThan(10_000);
     expectNoneRunning(dir);
   });
+
+  it("a TypeScript config function past its limit fails, and its pending timer does not keep databuild running", async () => {
+    const dir = writeFiles(tempDir("databuild-ts-config-"), {
+      "package.json": '{ "type": "module" }',
+      "databuild.ts": `import { defineGraph, defineJob } from ${JSON.stringify(DATABUILD_API)};
+const slow = defineJob({
+  label: "slow",
+  outputs: ["slow/{n}"],
+  configTimeoutSeconds: 1,
+  config: async () => { await new Promise((r) => setTimeout(r, 60_000)); return {}; },
+  exec: () => {},
+});
+export default defineGraph({ label: "t", jobs: [slow] });
+`,
+    });
+    const started = Date.now();
+    const result = await runDatabuild(["analyze", "slow/1"], { cwd: dir });
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stderr).toMatch(/config of job "slow" failed for slow\/1: .*time limit of 1 s/);
+    // The config's own 60 s timer is still pending when the command ends.
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 60_000);
 
   it("lets a job's config_timeout_seconds win over --config-timeout", async () => {
     const dir = hangingProject("    config_timeout_seconds: 0.3\n");

@@ -3,32 +3,15 @@
 // outside the repository installs it, builds a graph written as docs/gsl.md
 // shows with `npx databuild`, and type-checks it with `npx tsc` and the
 // tsconfig.json the docs give.
-import { spawn } from "node:child_process";
 import { cpSync, existsSync, lstatSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT, tempDir, writeFiles } from "../src/testing/run-cli.ts";
+import { REPO_ROOT, runProcess, shellEnv, tempDir, writeFiles } from "../src/testing/run-cli.ts";
 import { BUNDLED_PACKAGES, bundleOutputs, ENTRIES } from "./bundle.mjs";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a command as from a user's shell (no npm_* variables from the test runner). */
-function run(command: string, args: readonly string[], cwd: string): Promise<Run> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...env, DATABUILD_GRAPH: "", DATABUILD_DB: "" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (command: string, args: readonly string[], cwd: string) =>
+  runProcess(command, args, { cwd, env: shellEnv() });
 
 interface PackageJson {
   dependencies: Record<string, string>;

@@ -1,35 +1,22 @@
 // Hints (`... events --build ID`, `to rebuild: ...`) name the command the user
 // actually ran, so they can be pasted as they are: `npx databuild` under npx,
 // `databuild` from PATH, the path otherwise. Real processes throughout.
-import { spawn } from "node:child_process";
 import { mkdirSync, symlinkSync } from "node:fs";
 import { delimiter, join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DATABUILD_API, DATABUILD_BIN, REPO_ROOT, runDatabuild, tempDir, writeFiles } from "../testing/run-cli.ts";
+import {
+  DATABUILD_API,
+  DATABUILD_BIN,
+  REPO_ROOT,
+  runDatabuild,
+  runProcess,
+  shellEnv,
+  tempDir,
+  writeFiles,
+} from "../testing/run-cli.ts";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** This process's environment without what npm sets, as in a user's shell. */
-function shellEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
-  return { ...env, DATABUILD_GRAPH: "", DATABUILD_DB: "", ...extra };
-}
+const run = (command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv) =>
+  runProcess(command, args, { cwd, env });
 
 function project(): string {
   return writeFiles(tempDir("databuild-hints-"), {

@@ -39,21 +39,40 @@ export function runDatabuild(
   args: readonly string[],
   options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ): Promise<CliResult> {
+  const user = userEnv(process.env);
+  return runProcess(process.execPath, [user.bin, ...args], {
+    cwd: options.cwd ?? REPO_ROOT,
+    env: { ...user.env, DATABUILD_GRAPH: "", DATABUILD_DB: "", ...options.env },
+    input: options.input ?? "",
+  });
+}
+
+/** Runs a program to its end and collects what it printed (stdin: `input`, or none). */
+export function runProcess(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env?: NodeJS.ProcessEnv; input?: string },
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const user = userEnv(process.env);
-    const child = spawn(process.execPath, [user.bin, ...args], {
-      cwd: options.cwd ?? REPO_ROOT,
-      env: { ...user.env, DATABUILD_GRAPH: "", DATABUILD_DB: "", ...options.env },
-      stdio: ["pipe", "pipe", "pipe"],
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: [options.input === undefined ? "ignore" : "pipe", "pipe", "pipe"],
     });
     let stdout = "";
     let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+    child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? "");
+    if (options.input !== undefined) child.stdin!.end(options.input);
   });
+}
+
+/** This process's environment as in a user's shell: without what npm sets, no graph or log chosen. */
+export function shellEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
+  return { ...env, DATABUILD_GRAPH: "", DATABUILD_DB: "", ...extra };
 }
 
 /** A fresh temporary directory. */

@@ -5,12 +5,12 @@
  * say why not, so tests skip with the reason instead of failing. Mounts are
  * remembered and `unmountAll` (in afterAll) removes what a failed test left.
  */
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DATABUILD_BIN, type CliResult } from "./run-cli.ts";
+import { DATABUILD_BIN, runProcess, type CliResult } from "./run-cli.ts";
 
 /** Whether a facility is there: `reason` says why not. */
 export type Probe = { readonly ok: true } | { readonly ok: false; readonly reason: string };
@@ -120,18 +120,9 @@ export function runDatabuildAs(
   args: readonly string[],
   options: { cwd: string; env?: NodeJS.ProcessEnv },
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("runuser", ["-u", user, "--", process.execPath, DATABUILD_BIN, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, DATABUILD_GRAPH: "", DATABUILD_DB: "", HOME: options.cwd, ...options.env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
+  return runProcess("runuser", ["-u", user, "--", process.execPath, DATABUILD_BIN, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, DATABUILD_GRAPH: "", DATABUILD_DB: "", HOME: options.cwd, ...options.env },
   });
 }
 

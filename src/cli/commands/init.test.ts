@@ -2,35 +2,18 @@
 // the repository, `npm install` installs databuild from the path init wrote,
 // and the scaffolded graph builds (its TypeScript and its Python job) and
 // type-checks with `npx tsc`.
-import { spawn } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { describe, expect, it } from "vitest";
 import { UsageError } from "../../core/errors.ts";
-import { REPO_ROOT, runDatabuild, tempDir, writeFiles } from "../../testing/run-cli.ts";
+import { REPO_ROOT, runDatabuild, runProcess, shellEnv, tempDir, writeFiles } from "../../testing/run-cli.ts";
 import { probeUser, runDatabuildAs, UNPRIVILEGED_USER } from "../../testing/storage-faults.ts";
 import { defaultSpec } from "./init.ts";
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs a command as from a user's shell (no npm_* variables from the test runner). */
-function run(command: string, args: readonly string[], cwd: string): Promise<Run> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^npm_/i.test(name)));
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: { ...env, DATABUILD_GRAPH: "", DATABUILD_DB: "" } });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-    child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const run = (command: string, args: readonly string[], cwd: string) =>
+  runProcess(command, args, { cwd, env: shellEnv() });
 
 const packageJson = (dir: string) =>
   JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {

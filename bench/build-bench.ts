@@ -17,6 +17,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { join } from "node:path";
+import { has, installMissing } from "./apt-install.ts";
 import { option } from "./option.ts";
 import { generateW, wManifest, wTargets } from "./w-workload.ts";
 
@@ -33,25 +34,13 @@ const tools = option("--tools", ALL.join(",")).split(",");
 for (const t of tools) if (!ALL.includes(t)) throw new Error(`unknown tool ${t}; tools: ${ALL.join(", ")}`);
 const python = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).stdout.trim();
 
-function has(program: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${program}`], { stdio: "ignore" }).status === 0;
-}
-
 function ensureTools(): void {
-  const missing = [
+  installMissing([
     [existsSync("/usr/bin/time"), "time"],
     [!tools.includes("make") || has("make"), "make"],
     [!tools.includes("ninja") || has("ninja"), "ninja-build"],
     [!tools.includes("snakemake") || has("snakemake"), "snakemake"],
-  ]
-    .filter(([present]) => !present)
-    .map(([, pkg]) => pkg as string);
-  if (missing.length === 0) return;
-  console.log(`installing ${missing.join(", ")} with apt-get ...`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-  const r = spawnSync("apt-get", ["install", "-y", "-qq", ...missing], { stdio: "inherit", env });
-  if (r.status !== 0) throw new Error("apt-get install failed");
+  ]);
 }
 
 function months(n: number): number {

@@ -47,6 +47,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync, symlinkSync, wri
 import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import Database from "better-sqlite3";
+import { has, installMissing } from "./apt-install.ts";
 import { option } from "./option.ts";
 import { generateW, wTargets } from "./w-workload.ts";
 
@@ -99,19 +100,10 @@ const GRAPH = existsSync(join(CODE, "bench/w-graph.ts"))
   : join(ROOT, "bench/w-graph.ts");
 
 function ensureTools(): void {
-  const has = (p: string) => spawnSync("sh", ["-c", `command -v ${p}`], { stdio: "ignore" }).status === 0;
-  const missing = [
+  installMissing([
     [existsSync("/usr/bin/time"), "time"],
     [has("make"), "make"],
-  ]
-    .filter(([present]) => !present)
-    .map(([, pkg]) => pkg as string);
-  if (missing.length === 0) return;
-  console.log(`installing ${missing.join(", ")} with apt-get ...`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  spawnSync("apt-get", ["update", "-qq"], { stdio: "inherit", env });
-  if (spawnSync("apt-get", ["install", "-y", "-qq", ...missing], { stdio: "inherit", env }).status !== 0)
-    throw new Error("apt-get install failed");
+  ]);
 }
 
 const dir = join(OUT, `w-${n}`);

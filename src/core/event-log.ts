@@ -11,7 +11,15 @@ import type { SnapshotStore } from "./read-model.ts";
 
 /** An event as stored, with its position in the log. */
 export interface LoggedEvent {
-  /** 1 for the first event, increasing by append order across all writers. */
+  /**
+   * The event's position: 1 for the first event, increasing across all
+   * writers, assigned in commit order. Once any reader has seen offset n, no
+   * event with an offset below n can still commit, so a reader that tails the
+   * log with `read(cursor)` never misses an event. Every backend must
+   * guarantee this (the contract suite checks it with writers on separate
+   * connections); a plain sequence drawn before commit does not: a
+   * transaction that drew 7 may commit after one that drew 8 was read.
+   */
   readonly offset: number;
   readonly event: BuildEvent;
 }
@@ -22,6 +30,12 @@ export interface EventFilter {
   readonly jobRunId?: string;
   /** Only these payload kinds (`event.case`). */
   readonly kinds?: readonly EventCase[];
+  /**
+   * Only events about at least one of these partitions (`partitionRefsOf`):
+   * served from the per-partition index, so its cost follows the number of
+   * events about them, not the length of the log. An empty list matches nothing.
+   */
+  readonly partitions?: readonly string[];
 }
 
 /** What `decide` returns inside `EventLog.appendAtomically`. */
@@ -72,6 +86,8 @@ export interface EventLog {
     filter: EventFilter | undefined,
     decide: (events: readonly LoggedEvent[]) => AtomicDecision<T>,
   ): Promise<AtomicOutcome<T>>;
+  /** The events stored at `offsets`, in offset order; offsets with no event are skipped. */
+  readAt(offsets: readonly number[]): Promise<LoggedEvent[]>;
   /** The offset of the last event (0 when empty). */
   head(): Promise<number>;
   /** Where read-model snapshots are kept beside this log, if the backend keeps them. */

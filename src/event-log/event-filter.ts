@@ -4,6 +4,7 @@
  */
 import type { EventFilter } from "../core/event-log.ts";
 import type { BuildEvent } from "../gen/databuild_pb.ts";
+import { partitionRefsOf } from "../core/partition-refs.ts";
 
 /**
  * True when `event` passes `filter`. Each defined field must match exactly
@@ -16,6 +17,10 @@ export function matchesFilter(event: BuildEvent, filter: EventFilter | undefined
   if (filter.jobRunId !== undefined && event.jobRunId !== filter.jobRunId) return false;
   if (filter.kinds !== undefined && (event.event.case === undefined || !filter.kinds.includes(event.event.case))) {
     return false;
+  }
+  if (filter.partitions !== undefined) {
+    const refs = partitionRefsOf(event);
+    if (!refs.some((r) => filter.partitions!.includes(r))) return false;
   }
   return true;
 }

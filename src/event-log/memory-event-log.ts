@@ -62,6 +62,15 @@ export class MemoryEventLog implements EventLog {
     return this.select(after, filter, limit);
   }
 
+  async readAt(offsets: readonly number[]): Promise<LoggedEvent[]> {
+    this.ensureOpen();
+    return [...new Set(offsets)]
+      .sort((a, b) => a - b)
+      .map((o) => this.events[o - 1])
+      .filter((e): e is LoggedEvent => e !== undefined)
+      .map((e) => ({ offset: e.offset, event: clone(BuildEventSchema, e.event) }));
+  }
+
   watch(after: number, listener: (events: LoggedEvent[]) => void, filter?: EventFilter): () => void {
     this.ensureOpen();
     const w: MemoryWatch = { cursor: after, scheduled: false, stopped: false, listener, filter };

@@ -69,6 +69,7 @@ import { SqliteSnapshotStore } from "./sqlite-snapshot-store.ts";
 import { GroupCommit } from "../group-commit.ts";
 import { PollWatch } from "../poll-watch.ts";
 import { requireEventIds } from "../require-event-ids.ts";
+import { matchesFilter } from "../event-filter.ts";
 import { fromPayload, toEventRow, type EventRow } from "./event-row.ts";
 import { checkStillThere, identityOf, sizeOf, type FileIdentity } from "./file-checks.ts";
 import { frozenReadIsStale, type ReadConnection, type FrozenStamp } from "./read-connection.ts";
@@ -190,6 +191,23 @@ export class SqliteEventLog implements EventLog {
     return this.readNow(after, filter, limit);
   }
 
+  async readAt(offsets: readonly number[]): Promise<LoggedEvent[]> {
+    this.ensureOpen();
+    this.refreshFrozenRead();
+    const wanted = [...new Set(offsets)].sort((a, b) => a - b);
+    const statement = this.sql(`SELECT "offset", payload FROM events WHERE "offset" = ?`).raw();
+    const out: LoggedEvent[] = [];
+    try {
+      for (const o of wanted) {
+        const row = statement.get(o) as [number, Buffer] | undefined;
+        if (row) out.push(this.decodeRow(row[0], row[1]));
+      }
+    } catch (error) {
+      throw asFileError(this.path, error, "read");
+    }
+    return out;
+  }
+
   watch(after: number, listener: (events: LoggedEvent[]) => void, filter?: EventFilter): () => void {
     this.ensureOpen();
     const w = new PollWatch(after, listener, filter, (a, f, l) => this.readNow(a, f, l), {
@@ -291,15 +309,19 @@ export class SqliteEventLog implements EventLog {
     } catch (error) {
       throw asFileError(this.path, error, "read");
     }
-    return rows.map(([offset, payload]) => {
-      try {
-        return { offset, event: fromPayload(payload) };
-      } catch (error) {
-        throw new EventLogFileError(this.path, "corrupt", `the event at offset ${offset} does not decode`, {
-          cause: error,
-        });
-      }
-    });
+    const events = rows.map(([offset, payload]) => this.decodeRow(offset, payload));
+    // Until the per-partition index: filtered after decoding.
+    return filter?.partitions ? events.filter((e) => matchesFilter(e.event, filter)) : events;
+  }
+
+  private decodeRow(offset: number, payload: Buffer): LoggedEvent {
+    try {
+      return { offset, event: fromPayload(payload) };
+    } catch (error) {
+      throw new EventLogFileError(this.path, "corrupt", `the event at offset ${offset} does not decode`, {
+        cause: error,
+      });
+    }
   }
 
   /** A frozen read that may be out of date (a writer appeared, the file changed) is replaced by a fresh connection. */

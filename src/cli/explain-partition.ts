@@ -13,14 +13,17 @@ import {
   PartitionExplanationSchema,
   PartitionState,
   PartitionStatus,
+  type JobRunView,
   type PartitionExplanation,
+  type PartitionManifest,
 } from "../gen/databuild_pb.ts";
 import { isDatabuildError } from "../core/errors.ts";
 import type { EventLog } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
 import { newId } from "../core/ids.ts";
 import { BuildRequests } from "../core/projections/build-requests.ts";
-import { JobRuns } from "../core/projections/job-runs.ts";
+import { partitionStatusView, type CatalogEntry } from "../core/projections/partition-catalog.ts";
+import { readJobRun } from "../executor/job-run-reads.ts";
 import { Staleness } from "../core/staleness.ts";
 import { lostBuildEvents } from "../executor/claim-decisions.ts";
 import { currentJob, planAndClaim, type ClaimPlanContext } from "../executor/claim-plan.ts";
@@ -41,25 +44,39 @@ export interface Explained {
   readonly requesterEnded?: string;
 }
 
-/** The projections an explanation is read from, folded once for all refs. */
+/**
+ * What an explanation is read from: the read models every answer needs
+ * (catalog, claims, build requests), loaded once for all refs, and the
+ * events of the one manifest and job run an answer names, read by position.
+ */
 export class LogFacts {
   readonly view = new SharedView();
 
   private constructor(
     readonly log: EventLog,
     readonly builds: BuildRequests,
-    readonly runs: JobRuns,
   ) {}
 
   static async load(log: EventLog, note?: (text: string) => void): Promise<LogFacts> {
-    const [builds, runs, view] = await loadReadModels<ReadModel>(
+    const [builds, view] = await loadReadModels<ReadModel>(
       log,
-      [() => new BuildRequests(), () => new JobRuns(), () => new SharedViewModel()],
+      [() => new BuildRequests(), () => new SharedViewModel()],
       { note },
     );
-    const facts = new LogFacts(log, builds!.model as BuildRequests, runs!.model as JobRuns);
+    const facts = new LogFacts(log, builds!.model as BuildRequests);
     facts.view.adopt(view!.model as SharedViewModel, view!.cursor);
     return facts;
+  }
+
+  jobRun(jobRunId: string): Promise<JobRunView | undefined> {
+    return readJobRun(this.log, jobRunId);
+  }
+
+  /** The manifest of the partition's last successful build, read back from the log. */
+  async manifest(entry: CatalogEntry | undefined): Promise<PartitionManifest | undefined> {
+    if (!entry?.built) return undefined;
+    const [logged] = await this.log.readAt([entry.built.offset]);
+    return logged?.event.event.case === "partitionManifest" ? logged.event.event.value : undefined;
   }
 }
 
@@ -75,9 +92,7 @@ export async function explainPartitions(
   planning: Pick<ClaimPlanContext, "signal" | "configLimits"> = {},
 ): Promise<Explained[]> {
   const loaded = "graph" in graph ? graph.graph : undefined;
-  const staleness = new Staleness(facts.view.catalog, (ref) => (loaded ? currentJob(loaded, ref) : undefined));
-  const answers: Explained[] = [];
-  for (const ref of refs) answers.push(await explainState(facts, staleness, loaded, ref, nowMs));
+  const answers = await explainStates(facts, loaded, refs, nowMs);
   // Planning comes after every state is read: it changes the view in memory.
   if (!loaded) {
     for (const { explanation } of answers)
@@ -110,6 +125,22 @@ export async function explainPartitions(
   return answers;
 }
 
+/**
+ * Each ref's state from the log alone, without planning: what `status`
+ * shows, and the first half of `explain` (one answer for both commands).
+ */
+export async function explainStates(
+  facts: LogFacts,
+  graph: Graph | undefined,
+  refs: readonly string[],
+  nowMs = Date.now(),
+): Promise<Explained[]> {
+  const staleness = new Staleness(facts.view.catalog, (ref) => (graph ? currentJob(graph, ref) : undefined));
+  const answers: Explained[] = [];
+  for (const ref of refs) answers.push(await explainState(facts, staleness, graph, ref, nowMs));
+  return answers;
+}
+
 async function explainState(
   facts: LogFacts,
   staleness: Staleness,
@@ -122,7 +153,7 @@ async function explainState(
   const job = graph ? currentJob(graph, ref) : undefined;
   const explanation = create(PartitionExplanationSchema, {
     partitionRef: { str: ref },
-    status,
+    status: status ? partitionStatusView(ref, status, await facts.manifest(status)) : undefined,
     jobLabel: job?.label ?? "",
     jobVersion: job?.version ?? "",
   });
@@ -136,7 +167,7 @@ async function explainState(
     explanation.delegatedBy = claims.waitersOn(owner.buildRequestId, ref);
     const run = [...owner.openRuns.values()].find((r) => r.task?.config?.outputs.some((o) => o.str === ref));
     explanation.state = run?.launched ? PartitionState.BUILDING : PartitionState.CLAIMED;
-    if (run) explanation.jobRun = facts.runs.get(run.jobRunId);
+    if (run) explanation.jobRun = await facts.jobRun(run.jobRunId);
     return {
       explanation,
       holderGone: whyLost(claims, owner, nowMs),
@@ -151,7 +182,7 @@ async function explainState(
     case PartitionStatus.PARTITION_AVAILABLE: {
       explanation.staleReasons = [...staleness.reasons(ref)];
       explanation.state = explanation.staleReasons.length > 0 ? PartitionState.STALE : PartitionState.AVAILABLE;
-      explanation.jobRun = facts.runs.get(status.jobRunId);
+      explanation.jobRun = await facts.jobRun(status.jobRunId);
       break;
     }
     case PartitionStatus.PARTITION_INVALIDATED:
@@ -167,7 +198,7 @@ async function explainState(
     default: {
       // FAILED; or SCHEDULED/BUILDING left by a build that ended without a
       // verdict for it (nobody holds it now): failed if its job run did.
-      const run = status.jobRunId ? facts.runs.get(status.jobRunId) : undefined;
+      const run = await facts.jobRun(status.jobRunId);
       // A partition blocked by an upstream failure keeps the job run of its
       // previous build in the catalog: only a failed run is the culprit.
       const failedRun = run?.status === JobRunStatus.JOB_RUN_FAILED ? run : undefined;

@@ -50,7 +50,7 @@ export function decideInvalidation(view: SharedView, request: InvalidationReques
     const holder = claims.ownerOf(ref);
     // Held first: a partition being built for the first time is busy rather than unknown.
     if (holder) decision.busy.push({ ref, holder });
-    else if (!status?.manifest) decision.neverBuilt.push(ref);
+    else if (!status?.built) decision.neverBuilt.push(ref);
     else if (status.status === PartitionStatus.PARTITION_INVALIDATED) decision.already.push(ref);
     else if (status.status !== PartitionStatus.PARTITION_AVAILABLE)
       decision.notAvailable.push({ ref, status: status.status });
@@ -64,13 +64,13 @@ export function decideInvalidation(view: SharedView, request: InvalidationReques
     // Lineage runs from inputs to outputs only in reverse: index the
     // manifests of what is available now by their MATERIALIZE inputs.
     const builtFrom = new Map<string, string[]>();
-    for (const view of catalog.all()) {
-      if (view.status !== PartitionStatus.PARTITION_AVAILABLE || !view.manifest) continue;
-      for (const input of view.manifest.inputs) {
-        if (input.depType !== DepType.MATERIALIZE || !input.partitionRef) continue;
-        const list = builtFrom.get(input.partitionRef.str) ?? [];
-        builtFrom.set(input.partitionRef.str, list);
-        list.push(view.partitionRef!.str);
+    for (const [ref, entry] of catalog.entries()) {
+      if (entry.status !== PartitionStatus.PARTITION_AVAILABLE || !entry.built) continue;
+      for (const input of entry.built.inputs) {
+        if (!input.materialize || !input.ref) continue;
+        const list = builtFrom.get(input.ref) ?? [];
+        builtFrom.set(input.ref, list);
+        list.push(ref);
       }
     }
     const queue = [...roots];

@@ -49,7 +49,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   {
     name: "status",
     term: "status [options] <refs...>",
-    description: "show each partition's status: who built it, when, from which inputs",
+    description: "show each partition's state: who built it, when, from which inputs; or who builds it, or why not",
     load: async () => (await import("./commands/status.ts")).registerStatus,
   },
   {

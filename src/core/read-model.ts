@@ -20,8 +20,8 @@ export interface ReadModel {
   readonly version: number;
   /** The only event kinds `apply` looks at (the loader reads only these). */
   readonly kinds: readonly EventCase[];
-  /** Folds one event, in offset order; each event exactly once. */
-  apply(event: BuildEvent): void;
+  /** Folds one event, in offset order; each event exactly once. `offset` is its position in the log. */
+  apply(event: BuildEvent, offset: number): void;
   /**
    * The whole state as plain data (objects, arrays, Maps, Sets, bigints,
    * byte arrays; shared references are kept): what a snapshot stores. It

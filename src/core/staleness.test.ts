@@ -7,6 +7,8 @@ import { PartitionCatalog } from "./projections/partition-catalog.ts";
 import { Staleness } from "./staleness.ts";
 
 const ref = (str: string) => ({ str });
+/** Positions of the events applied (the catalog keeps manifests' positions). */
+let offset = 0;
 
 /** Records a manifest: `output` built by job run `run` of `job` at `version`, from `inputs` (ref -> job run). */
 function built(
@@ -34,6 +36,7 @@ function built(
         graphLabel,
       }),
     ),
+    ++offset,
   );
 }
 
@@ -81,6 +84,7 @@ describe("Staleness", () => {
         { buildRequestId: "inv" },
         partitionStatusChanged(ref("raw/1") as never, PartitionStatus.PARTITION_INVALIDATED, "", "bad data"),
       ),
+      ++offset,
     );
     const invalidated = new Staleness(catalog, versions({}));
     expect(invalidated.isUsable("raw/1")).toBe(false);

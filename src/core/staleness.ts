@@ -13,16 +13,8 @@
  * Everything is derived from the manifests in the catalog; nothing is stored.
  */
 import { create } from "@bufbuild/protobuf";
-import { timestampDate } from "@bufbuild/protobuf/wkt";
-import {
-  DepType,
-  PartitionStatus,
-  StaleReason_Kind,
-  StaleReasonSchema,
-  type PartitionManifest,
-  type StaleReason,
-} from "../gen/databuild_pb.ts";
-import type { PartitionCatalog } from "./projections/partition-catalog.ts";
+import { PartitionStatus, StaleReason_Kind, StaleReasonSchema, type StaleReason } from "../gen/databuild_pb.ts";
+import type { BuiltPartition, PartitionCatalog } from "./projections/partition-catalog.ts";
 import { parseVersion } from "./version.ts";
 
 /** The job that produces a ref in the current graph, its declared version, and the graph's label. */
@@ -42,7 +34,7 @@ export class Staleness {
 
   /** Available and not stale: a build may use it as it is. */
   isUsable(ref: string): boolean {
-    return this.catalog.availableManifest(ref) !== undefined && this.reasons(ref).length === 0;
+    return this.catalog.available(ref) !== undefined && this.reasons(ref).length === 0;
   }
 
   /** Why the available partition `ref` is stale; empty when it is fresh or not available. */
@@ -58,14 +50,14 @@ export class Staleness {
         onStack.delete(stack.pop()!);
         continue;
       }
-      const manifest = this.catalog.availableManifest(current);
+      const manifest = this.catalog.available(current);
       if (!manifest) {
         this.memo.set(current, NONE);
         onStack.delete(stack.pop()!);
         continue;
       }
       const pending = this.materializeInputs(manifest).filter(
-        (input) => !this.memo.has(input) && this.catalog.availableManifest(input) !== undefined,
+        (input) => !this.memo.has(input) && this.catalog.available(input) !== undefined,
       );
       if (pending.length > 0) {
         // An input already on the stack is a (corrupt) lineage cycle: not followed.
@@ -82,20 +74,19 @@ export class Staleness {
     return this.memo.get(ref)!;
   }
 
-  private materializeInputs(manifest: PartitionManifest): string[] {
+  private materializeInputs(manifest: BuiltPartition): string[] {
     const refs: string[] = [];
-    for (const input of manifest.inputs)
-      if (input.depType === DepType.MATERIALIZE && input.partitionRef) refs.push(input.partitionRef.str);
+    for (const input of manifest.inputs) if (input.materialize && input.ref) refs.push(input.ref);
     return refs;
   }
 
-  private compute(ref: string, manifest: PartitionManifest): readonly StaleReason[] {
+  private compute(ref: string, manifest: BuiltPartition): readonly StaleReason[] {
     const reasons: StaleReason[] = [];
     const job = this.currentJob(ref);
-    const builtBy = manifest.task?.job?.label;
+    const builtBy = manifest.jobLabel;
     // Manifests from before graph labels were recorded have "": only the job label can be compared.
     const otherGraph = manifest.graphLabel !== "" && manifest.graphLabel !== job?.graphLabel;
-    if (job && ((builtBy !== undefined && builtBy !== job.label) || otherGraph)) {
+    if (job && ((builtBy !== "" && builtBy !== job.label) || otherGraph)) {
       const by = manifest.graphLabel ? `job ${builtBy} of graph ${manifest.graphLabel}` : `job ${builtBy}`;
       reasons.push(
         create(StaleReasonSchema, {
@@ -110,24 +101,24 @@ export class Staleness {
         reasons.push(
           create(StaleReasonSchema, {
             kind: StaleReason_Kind.VERSION,
-            message: `built by ${manifest.task?.job?.label ?? job.label} version ${manifest.jobVersion || "0.0.0"}; the job is now version ${job.version} (major version changed)`,
+            message: `built by ${manifest.jobLabel || job.label} version ${manifest.jobVersion || "0.0.0"}; the job is now version ${job.version} (major version changed)`,
           }),
         );
       }
     }
     for (const input of manifest.inputs) {
-      if (input.depType !== DepType.MATERIALIZE || !input.partitionRef) continue;
-      const inputRef = input.partitionRef.str;
+      if (!input.materialize || !input.ref) continue;
+      const inputRef = input.ref;
       const view = this.catalog.get(inputRef);
       if (!view) continue;
       if (view.status === PartitionStatus.PARTITION_INVALIDATED) {
         reasons.push(inputReason(StaleReason_Kind.INPUT_STALE, inputRef, `input ${inputRef} was invalidated`));
         continue;
       }
-      const current = this.catalog.availableManifest(inputRef);
+      const current = this.catalog.available(inputRef);
       if (!current) continue;
       if (input.jobRunId && current.jobRunId !== input.jobRunId) {
-        const when = current.endTime ? ` at ${timestampDate(current.endTime).toISOString()}` : "";
+        const when = current.endMs !== undefined ? ` at ${new Date(current.endMs).toISOString()}` : "";
         reasons.push(
           inputReason(
             StaleReason_Kind.INPUT_REBUILT,

@@ -39,7 +39,7 @@ async function allEvents(log: MemoryEventLog): Promise<BuildEvent[]> {
 
 async function catalogOf(log: MemoryEventLog): Promise<PartitionCatalog> {
   const catalog = new PartitionCatalog();
-  for (const e of await allEvents(log)) catalog.apply(e);
+  for (const e of await log.read(0)) catalog.apply(e.event, e.offset);
   return catalog;
 }
 
@@ -57,12 +57,12 @@ describe("buildGraph", () => {
       expect(run.endedAt).toBeLessThanOrEqual(report.startedAt);
     const catalog = await catalogOf(log);
     expect(catalog.get("report/w")?.status).toBe(PartitionStatus.PARTITION_AVAILABLE);
-    expect(catalog.availableManifest("report/w")?.inputs.map((i) => i.partitionRef!.str)).toEqual([
+    expect(catalog.available("report/w")?.inputs.map((i) => i.ref)).toEqual([
       "clean/w-1",
       "clean/w-2",
       "clean/w-3",
     ]);
-    expect(catalog.availableManifest("report/w")?.inputs.every((i) => i.jobRunId !== "")).toBe(true);
+    expect(catalog.available("report/w")?.inputs.every((i) => i.jobRunId !== "")).toBe(true);
   });
 
   it("two concurrent build requests on one log build each shared partition once, the second delegating", async () => {

@@ -137,7 +137,7 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     for (const ref of refs) {
       // Each gets this failure as its latest word, unless it is available or another
       // build request holds it (a FAILED from here would fail that build's waiters).
-      if (view.catalog.availableManifest(ref) !== undefined) continue;
+      if (view.catalog.available(ref) !== undefined) continue;
       const holder = view.claims.ownerOf(ref);
       if (holder && holder.buildRequestId !== buildRequestId && !holder.ended) continue;
       recorder.emit(

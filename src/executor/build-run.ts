@@ -7,6 +7,7 @@
  * delegates lost, and stops if it is itself declared lost.
  */
 import { create } from "@bufbuild/protobuf";
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   BuildRequestStatus,
   ExitCategory,
@@ -218,7 +219,7 @@ export class BuildRun {
             }),
           );
         }
-      } else if (this.view.catalog.availableManifest(ref)) {
+      } else if (this.view.catalog.available(ref)) {
         this.externalAvailable(ref);
       } else {
         orphaned.push(ref);
@@ -379,13 +380,14 @@ export class BuildRun {
     const refs: ManifestRef[] = [];
     for (const input of task.config!.inputs) {
       const ref = input.partitionRef!.str;
-      const manifest = this.builtManifests.get(ref) ?? this.view.catalog.availableManifest(ref);
+      const built = this.builtManifests.get(ref);
+      const available = built ? undefined : this.view.catalog.available(ref);
       refs.push(
         create(ManifestRefSchema, {
           partitionRef: { str: ref },
           depType: input.depType,
-          jobRunId: manifest?.jobRunId ?? "",
-          builtAt: manifest?.endTime,
+          jobRunId: built?.jobRunId ?? available?.jobRunId ?? "",
+          builtAt: built ? built.endTime : available?.endMs === undefined ? undefined : timestampFromMs(available.endMs),
         }),
       );
     }

@@ -48,7 +48,7 @@ export function decideClaims(view: SharedView, request: ClaimRequest): ClaimOutc
   const me = request.buildRequestId;
   const owned = new Set(request.owned);
   for (const r of owned) {
-    if ((view.catalog.availableManifest(r)?.jobRunId ?? "") !== (request.builtWhenPlanned.get(r) ?? ""))
+    if ((view.catalog.available(r)?.jobRunId ?? "") !== (request.builtWhenPlanned.get(r) ?? ""))
       return { ok: false, conflict: `${r} was built meanwhile` };
   }
   for (const r of owned) {
@@ -60,7 +60,7 @@ export function decideClaims(view: SharedView, request: ClaimRequest): ClaimOutc
   for (const [r, delegate] of request.delegated) {
     const owner = view.claims.ownerOf(r);
     if (!owner) {
-      if (view.catalog.availableManifest(r)) continue; // finished meanwhile: nothing to wait for
+      if (view.catalog.available(r)) continue; // finished meanwhile: nothing to wait for
       return { ok: false, conflict: `${r} is no longer claimed by build request ${delegate}` };
     }
     delegations.push(

@@ -103,7 +103,7 @@ export async function planAndClaim(
     for (const task of jobGraph.nodes) for (const o of task.config!.outputs) produced.add(o.str);
     // What the plan saw: a partition built after this (by anyone) makes the plan stale.
     const builtWhenPlanned = new Map<string, string>();
-    for (const ref of produced) builtWhenPlanned.set(ref, view.catalog.availableManifest(ref)?.jobRunId ?? "");
+    for (const ref of produced) builtWhenPlanned.set(ref, view.catalog.available(ref)?.jobRunId ?? "");
     const delegated = new Map<string, string>();
     const available = new Map<string, { buildRequestId: string; jobRunId: string }>();
     const classify = (ref: string) => {
@@ -111,7 +111,7 @@ export async function planAndClaim(
       const owner = heldByOther(ref);
       if (owner) delegated.set(ref, owner.buildRequestId);
       else {
-        const manifest = view.catalog.availableManifest(ref);
+        const manifest = view.catalog.available(ref);
         if (manifest) available.set(ref, { buildRequestId: manifest.buildRequestId, jobRunId: manifest.jobRunId });
       }
     };

@@ -60,7 +60,7 @@ export async function loadReadModels<M extends ReadModel>(
       const kind = event.event.case ?? "";
       for (let i = 0; i < started.length; i++) {
         if (offset <= started[i]!.after || !wants[i]!.has(kind)) continue;
-        started[i]!.model.apply(event);
+        started[i]!.model.apply(event, offset);
         tails[i]!++;
       }
     }
@@ -115,7 +115,7 @@ export async function foldAfter(
   let applied = 0;
   for (;;) {
     const page = await log.read(cursor, { kinds: model.kinds }, PAGE);
-    for (const logged of page) model.apply(logged.event);
+    for (const logged of page) model.apply(logged.event, logged.offset);
     applied += page.length;
     if (page.length > 0) cursor = page[page.length - 1]!.offset;
     if (page.length < PAGE) break;

@@ -24,8 +24,8 @@ export class SharedViewModel implements ReadModel {
   readonly version = this.catalog.version * 1000 + this.claims.version;
   readonly kinds = SHARED_VIEW_KINDS;
 
-  apply(event: BuildEvent): void {
-    this.catalog.apply(event);
+  apply(event: BuildEvent, offset: number): void {
+    this.catalog.apply(event, offset);
     this.claims.apply(event);
   }
 
@@ -87,7 +87,7 @@ export class SharedView {
   /** Applies the events after the cursor (earlier ones were applied already); returns those. */
   apply(events: readonly LoggedEvent[]): LoggedEvent[] {
     const fresh = events.filter((e) => e.offset > this.cursor);
-    for (const { event } of fresh) this.applyEvent(event);
+    for (const { event, offset } of fresh) this.model.apply(event, offset);
     if (fresh.length > 0) this.cursor = fresh[fresh.length - 1]!.offset;
     return fresh;
   }
@@ -97,9 +97,5 @@ export class SharedView {
     const fresh = this.apply(events.map((event, i) => ({ event, offset: offsets[i]! })));
     this.cursor = Math.max(this.cursor, head);
     return fresh;
-  }
-
-  private applyEvent(event: BuildEvent): void {
-    this.model.apply(event);
   }
 }

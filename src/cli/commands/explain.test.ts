@@ -20,8 +20,21 @@ function lineageProject(upExec?: string[]): string {
   return manifestProject({ "databuild.yaml": lineageYaml("1.0.0", upExec), "jobs/run.sh": COUNTING_JOB_SH });
 }
 
+/**
+ * Runs `explain`, and `status` of the same refs, and checks that they give
+ * each ref the same state (one answer per question).
+ */
 async function explain(dir: string, ...args: string[]) {
-  return runDatabuild(["explain", ...args], { cwd: dir });
+  const [result, status] = await Promise.all([
+    runDatabuild(["explain", ...args], { cwd: dir }),
+    runDatabuild(["status", ...args], { cwd: dir }),
+  ]);
+  if (result.code === 0 && status.code === 0 && existsSync(join(dir, ".databuild"))) {
+    const explained = [...result.stdout.matchAll(/^(\S+): ([A-Z_]+) — /gm)].map((m) => `${m[1]} ${m[2]}`);
+    const shown = [...status.stdout.matchAll(/^(\S+)  ([A-Z_]+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(shown, `status:\n${status.stdout}\nexplain:\n${result.stdout}`).toEqual(explained);
+  }
+  return result;
 }
 
 describe("databuild explain", () => {
@@ -147,6 +160,10 @@ describe("databuild explain", () => {
     );
     expect(result.stdout).toContain("would run 1 task:\n    up  up/1");
     expect(result.stdout.trim().split("\n").at(-1)).toBe("to take it over now: databuild build up/1");
+    // status gives the same answer, from the same read models.
+    const status = await runDatabuild(["status", "up/1"], { cwd: dir });
+    expect(status.stdout).toMatch(/^up\/1  BUILDING\n  being built by build request /);
+    expect(status.stdout).toMatch(/its holder is gone \(its process \d+ on \S+ is gone\); the next build will take it over/);
     writeFileSync(join(dir, "release"), ""); // lets the orphaned job end
     expect((await runDatabuild(["build", "up/1"], { cwd: dir })).code).toBe(0);
     expect((await explain(dir, "up/1")).stdout).toMatch(/^up\/1: AVAILABLE — /);

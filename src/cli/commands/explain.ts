@@ -24,9 +24,10 @@ export function registerExplain(program: Command, context: () => CommandContext)
     )
     .argument("<refs...>", "partition refs")
     .option("--json", "one PartitionExplanation per line as proto3 JSON")
+    .option("--all", "list every input of a fan-in and every task a build would run (by default the first ones and a count)")
     .addOption(configTimeoutOption())
     .addOption(configMaxOutputOption())
-    .action(async (refArgs: string[], options: { json?: boolean } & ConfigLimitFlags, command: Command) => {
+    .action(async (refArgs: string[], options: { json?: boolean; all?: boolean } & ConfigLimitFlags, command: Command) => {
       const ctx = context();
       const refs = ctx.refs(refArgs);
       const graph = await loadGraphOrError(ctx);
@@ -41,7 +42,7 @@ export function registerExplain(program: Command, context: () => CommandContext)
         answers.forEach((answer, i) => {
           answer.explanation.summary = explanationSummary(answer, now);
           if (options.json) ctx.out(toJsonString(PartitionExplanationSchema, answer.explanation) + "\n");
-          else ctx.out((i > 0 ? "\n" : "") + formatExplanation(answer, now, prefix));
+          else ctx.out((i > 0 ? "\n" : "") + formatExplanation(answer, now, prefix, { all: options.all }));
         });
       } finally {
         await log.close();

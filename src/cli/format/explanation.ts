@@ -67,11 +67,45 @@ export function explanationSummary(x: Explained, nowMs: number): string {
   }
 }
 
+/** How much of a long answer to print. */
+export interface AnswerDetail {
+  /** Every input of the manifest and every task of a plan, not the first INPUTS_SHOWN / TASKS_SHOWN. */
+  readonly all?: boolean;
+}
+
+/** Inputs listed before a fan-in is summarized. */
+export const INPUTS_SHOWN = 10;
+/** Tasks of a would-run plan listed before the rest are summarized. */
+export const TASKS_SHOWN = 20;
+
 /** The whole human answer for one partition. `command` starts the hint commands ("databuild --graph x.yaml"). */
-export function formatExplanation(x: Explained, nowMs: number, command: string): string {
+export function formatExplanation(x: Explained, nowMs: number, command: string, detail: AnswerDetail = {}): string {
   const e = x.explanation;
   const ref = e.partitionRef!.str;
   const lines = [`${ref}: ${PartitionState[e.state]} — ${e.summary || explanationSummary(x, nowMs)}`];
+  lines.push(...stateLines(x, nowMs, command, detail));
+  lines.push(...wouldRunLines(e, detail));
+  lines.push(whatToDo(x, command));
+  return lines.join("\n") + "\n";
+}
+
+/**
+ * `databuild status`: the same answer as explain's without the plan: the
+ * state and its summary, then the facts behind it.
+ */
+export function formatStatusAnswer(x: Explained, nowMs: number, command: string, detail: AnswerDetail = {}): string {
+  const e = x.explanation;
+  const ref = e.partitionRef!.str;
+  const lines = [`${ref}  ${PartitionState[e.state]}`, `  ${e.summary || explanationSummary(x, nowMs)}`];
+  if (e.state === PartitionState.NEVER_REQUESTED) return lines.join("\n") + "\n";
+  lines.push(...stateLines(x, nowMs, command, detail));
+  if (e.state !== PartitionState.AVAILABLE) lines.push(`  why, and what a build would run: ${command} explain ${ref}`);
+  return lines.join("\n") + "\n";
+}
+
+function stateLines(x: Explained, nowMs: number, command: string, detail: AnswerDetail): string[] {
+  const e = x.explanation;
+  const lines: string[] = [];
   if (e.state === PartitionState.STALE && e.staleReasons.length > 1) {
     lines.push("  stale because:");
     for (const r of e.staleReasons) lines.push(`    - ${r.message}`);
@@ -85,10 +119,8 @@ export function formatExplanation(x: Explained, nowMs: number, command: string):
     }
     lines.push(`  full log: ${command} logs ${shortId(e.jobRun.jobRunId)}`);
   }
-  lines.push(...manifestLines(e, nowMs));
-  lines.push(...wouldRunLines(e));
-  lines.push(whatToDo(x, command));
-  return lines.join("\n") + "\n";
+  lines.push(...manifestLines(e, nowMs, detail));
+  return lines;
 }
 
 function exitDescription(e: PartitionExplanation): string {
@@ -119,7 +151,7 @@ function leaseLines(x: Explained, nowMs: number): string[] {
 }
 
 /** The last successful build behind the state, with the inputs it was built from. */
-function manifestLines(e: PartitionExplanation, nowMs: number): string[] {
+function manifestLines(e: PartitionExplanation, nowMs: number, detail: AnswerDetail): string[] {
   const m = e.status?.manifest;
   if (!m) return [];
   const lines: string[] = [];
@@ -135,26 +167,46 @@ function manifestLines(e: PartitionExplanation, nowMs: number): string[] {
         `(build request ${shortId(m.buildRequestId)}, job run ${shortId(m.jobRunId)}), ${when}`,
     );
   if (m.inputs.length === 0) lines.push("  inputs: none");
-  else lines.push("  inputs:");
-  for (const input of m.inputs) {
+  else lines.push(m.inputs.length > INPUTS_SHOWN ? `  inputs (${m.inputs.length}):` : "  inputs:");
+  // A fan-in of thousands is summarized unless asked for.
+  const shown = detail.all || m.inputs.length <= INPUTS_SHOWN + 1 ? m.inputs : m.inputs.slice(0, INPUTS_SHOWN);
+  for (const input of shown) {
     const kind = input.depType === DepType.QUERY ? " (query)" : "";
     const from = input.jobRunId ? `built by job run ${shortId(input.jobRunId)}` : "absent or not built by databuild";
     lines.push(`    ${input.partitionRef?.str}${kind}  ${from}`);
   }
+  if (shown.length < m.inputs.length) {
+    const rest = m.inputs.slice(shown.length);
+    const built = rest.filter((i) => i.jobRunId).length;
+    lines.push(
+      `    … and ${rest.length} more (${built} built by databuild, ${rest.length - built} absent or external; --all lists them)`,
+    );
+  }
   return lines;
 }
 
-function wouldRunLines(e: PartitionExplanation): string[] {
+function wouldRunLines(e: PartitionExplanation, detail: AnswerDetail): string[] {
   if (e.wouldRunError) {
     const [first, ...rest] = e.wouldRunError.split("\n");
     return [`  a build of it now could not be planned: ${first}`, ...rest.map((l) => `    ${l}`)];
   }
   if (e.wouldRun.length > 0) {
     const n = e.wouldRun.length;
-    return [
+    const shown = detail.all || n <= TASKS_SHOWN + 1 ? e.wouldRun : e.wouldRun.slice(0, TASKS_SHOWN);
+    const lines = [
       `  a build of it now would run ${n} task${n === 1 ? "" : "s"}:`,
-      ...e.wouldRun.map((t) => `    ${t.job?.label}  ${t.config?.outputs.map((o) => o.str).join(", ")}`),
+      ...shown.map((t) => `    ${t.job?.label}  ${t.config?.outputs.map((o) => o.str).join(", ")}`),
     ];
+    if (shown.length < n) {
+      const byJob = new Map<string, number>();
+      for (const t of e.wouldRun.slice(shown.length)) {
+        const label = t.job?.label ?? "";
+        byJob.set(label, (byJob.get(label) ?? 0) + 1);
+      }
+      const jobs = [...byJob].map(([label, count]) => `${count} ${label}`).join(", ");
+      lines.push(`    … and ${n - shown.length} more (${jobs}; --all lists them)`);
+    }
+    return lines;
   }
   if (e.state === PartitionState.CLAIMED || e.state === PartitionState.BUILDING)
     return [

@@ -3,9 +3,17 @@
  * folded from the build event log. The log is the catalog; a partition is
  * available exactly when the latest thing recorded about it is a manifest (or
  * the AVAILABLE status that follows one).
+ *
+ * It keeps what planning, staleness and invalidation decide with (who built
+ * each partition, at which version, from which inputs' job runs) and the
+ * position of the manifest, not the manifest: a command that shows a manifest
+ * reads that one event back (`EventLog.readAt`). So its size follows the
+ * number of partitions, not the history or the size of job configs.
  */
 import { create } from "@bufbuild/protobuf";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import {
+  DepType,
   PartitionStatus,
   PartitionStatusViewSchema,
   type BuildEvent,
@@ -20,44 +28,73 @@ export const PARTITION_CATALOG_KINDS: readonly EventCase[] = ["partitionStatusCh
 
 const PER_REQUEST_STATUSES = new Set([PartitionStatus.PARTITION_REQUESTED, PartitionStatus.PARTITION_DELEGATED]);
 
+/** One input of a build, as its manifest's lineage recorded it. */
+export interface LineageInput {
+  readonly ref: string;
+  /** Whether the job had it materialized (a QUERY input only looked). */
+  readonly materialize: boolean;
+  /** The job run that had built the input when it was used ("" when absent or external). */
+  readonly jobRunId: string;
+}
+
+/** What one manifest says about the partitions it made available, without the manifest. */
+export interface BuiltPartition {
+  /** The offset of the `partitionManifest` event (read it back for the whole manifest). */
+  readonly offset: number;
+  readonly jobRunId: string;
+  readonly buildRequestId: string;
+  readonly jobLabel: string;
+  readonly jobVersion: string;
+  readonly graphLabel: string;
+  readonly endMs: number | undefined;
+  readonly inputs: readonly LineageInput[];
+}
+
+/** The catalog's word on one partition. */
+export interface CatalogEntry {
+  readonly status: PartitionStatus;
+  /** The build request and job run behind the latest status. */
+  readonly buildRequestId: string;
+  readonly jobRunId: string;
+  readonly jobLabel: string;
+  readonly updatedMs: number | undefined;
+  readonly message: string;
+  /** Its last successful build (what makes it available when the status is AVAILABLE). */
+  readonly built: BuiltPartition | undefined;
+}
+
 export class PartitionCatalog implements ReadModel {
   readonly name = "partition-catalog";
-  readonly version = 1;
+  readonly version = 2;
   readonly kinds = PARTITION_CATALOG_KINDS;
-  private readonly partitions = new Map<string, PartitionStatusView>();
-  /** Job labels by job run id, so a status can name the job that produced it. */
-  private readonly jobLabels = new Map<string, string>();
+  private readonly partitions = new Map<string, CatalogEntry>();
 
   saveState(): unknown {
-    return { partitions: this.partitions, jobLabels: this.jobLabels };
+    return { partitions: this.partitions };
   }
 
   restoreState(state: unknown): void {
-    const saved = stateObject(this.name, state, ["partitions", "jobLabels"]);
+    const saved = stateObject(this.name, state, ["partitions"]);
     refill(this.name, this.partitions, saved.partitions);
-    refill(this.name, this.jobLabels, saved.jobLabels);
   }
 
-  apply(event: BuildEvent): void {
+  /** Folds one event; `offset` is its position in the log (a manifest's is kept). */
+  apply(event: BuildEvent, offset: number): void {
     const payload = event.event;
     if (payload.case === "partitionManifest") {
-      const manifest = payload.value;
-      const label = manifest.task?.job?.label ?? "";
-      this.jobLabels.set(manifest.jobRunId, label);
-      for (const output of manifest.outputs) {
-        this.partitions.set(
-          output.str,
-          create(PartitionStatusViewSchema, {
-            partitionRef: { str: output.str },
-            status: PartitionStatus.PARTITION_AVAILABLE,
-            buildRequestId: manifest.buildRequestId || event.buildRequestId,
-            jobRunId: manifest.jobRunId,
-            jobLabel: label,
-            updatedAt: event.timestamp,
-            manifest,
-          }),
-        );
-      }
+      const built = builtPartition(payload.value, event.buildRequestId, offset);
+      const updatedMs = event.timestamp ? timestampMs(event.timestamp) : undefined;
+      const entry: CatalogEntry = {
+        status: PartitionStatus.PARTITION_AVAILABLE,
+        buildRequestId: built.buildRequestId,
+        jobRunId: built.jobRunId,
+        jobLabel: built.jobLabel,
+        updatedMs,
+        message: "",
+        built,
+      };
+      // One entry object for every output of the manifest (snapshots keep it shared).
+      for (const output of payload.value.outputs) this.partitions.set(output.str, entry);
     } else if (payload.case === "partitionStatusChanged") {
       const change = payload.value;
       const ref = change.partitionRef?.str ?? "";
@@ -73,33 +110,74 @@ export class PartitionCatalog implements ReadModel {
       if (previous && PER_REQUEST_STATUSES.has(change.status)) return;
       const jobRunId =
         change.jobRunId || (change.status === PartitionStatus.PARTITION_REQUESTED ? "" : (previous?.jobRunId ?? ""));
-      this.partitions.set(
-        ref,
-        create(PartitionStatusViewSchema, {
-          partitionRef: { str: ref },
-          status: change.status,
-          buildRequestId: event.buildRequestId,
-          jobRunId,
-          jobLabel: this.jobLabels.get(jobRunId) ?? "",
-          updatedAt: event.timestamp,
-          manifest: previous?.manifest,
-          message: change.message,
-        }),
-      );
+      const built = previous?.built;
+      this.partitions.set(ref, {
+        status: change.status,
+        buildRequestId: event.buildRequestId,
+        jobRunId,
+        // Only a job run that built it is known to the catalog by its job.
+        jobLabel: built && built.jobRunId === jobRunId ? built.jobLabel : "",
+        updatedMs: event.timestamp ? timestampMs(event.timestamp) : undefined,
+        message: change.message,
+        built,
+      });
     }
   }
 
-  get(ref: string): PartitionStatusView | undefined {
+  get(ref: string): CatalogEntry | undefined {
     return this.partitions.get(ref);
   }
 
-  /** The manifest that made `ref` available, or undefined if it is not available now. */
-  availableManifest(ref: string): PartitionManifest | undefined {
-    const view = this.partitions.get(ref);
-    return view?.status === PartitionStatus.PARTITION_AVAILABLE ? view.manifest : undefined;
+  /** What made `ref` available, or undefined if it is not available now. */
+  available(ref: string): BuiltPartition | undefined {
+    const entry = this.partitions.get(ref);
+    return entry?.status === PartitionStatus.PARTITION_AVAILABLE ? entry.built : undefined;
   }
 
-  all(): IterableIterator<PartitionStatusView> {
-    return this.partitions.values();
+  entries(): IterableIterator<[string, CatalogEntry]> {
+    return this.partitions.entries();
   }
+
+  get size(): number {
+    return this.partitions.size;
+  }
+}
+
+function builtPartition(manifest: PartitionManifest, eventBuildRequestId: string, offset: number): BuiltPartition {
+  return {
+    offset,
+    jobRunId: manifest.jobRunId,
+    buildRequestId: manifest.buildRequestId || eventBuildRequestId,
+    jobLabel: manifest.task?.job?.label ?? "",
+    jobVersion: manifest.jobVersion,
+    graphLabel: manifest.graphLabel,
+    endMs: manifest.endTime ? timestampMs(manifest.endTime) : undefined,
+    inputs: manifest.inputs.map((input) => ({
+      ref: input.partitionRef?.str ?? "",
+      materialize: input.depType !== DepType.QUERY,
+      jobRunId: input.jobRunId,
+    })),
+  };
+}
+
+/**
+ * The PartitionStatusView of an entry (`status --json`, explain), with the
+ * manifest of its last successful build when the caller read it back.
+ */
+export function partitionStatusView(
+  ref: string,
+  entry: CatalogEntry | undefined,
+  manifest?: PartitionManifest,
+): PartitionStatusView {
+  if (!entry) return create(PartitionStatusViewSchema, { partitionRef: { str: ref } });
+  return create(PartitionStatusViewSchema, {
+    partitionRef: { str: ref },
+    status: entry.status,
+    buildRequestId: entry.buildRequestId,
+    jobRunId: entry.jobRunId,
+    jobLabel: entry.jobLabel,
+    updatedAt: entry.updatedMs === undefined ? undefined : timestampFromMs(entry.updatedMs),
+    manifest,
+    message: entry.message,
+  });
 }

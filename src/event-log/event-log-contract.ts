@@ -9,10 +9,22 @@ import { describe, expect, it } from "vitest";
 import type { EventCase } from "../core/build-event.ts";
 import type { EventFilter, EventLog, LoggedEvent } from "../core/event-log.ts";
 import { BuildEventSchema, type BuildEvent } from "../gen/databuild_pb.ts";
+import { COMMIT_ORDER_CASES } from "./commit-order-contract.ts";
+import { ids, offsets, settle, waitFor, type Case, type OtherWriters } from "./contract-support.ts";
+import { PARTITION_CASES } from "./partition-contract.ts";
 import { sampleEvent, sampleEvents } from "./sample-events.ts";
 
 /** Opens a fresh, empty log; `cleanup` runs after the log is closed. */
-export type OpenEventLog = () => Promise<{ log: EventLog; cleanup?: () => Promise<void> }>;
+export type OpenEventLog = () => Promise<{
+  log: EventLog;
+  cleanup?: () => Promise<void>;
+  /**
+   * Appends to the same log through connections of their own (for a file:
+   * other processes), for the commit-order case. Without it, that case's
+   * writers are concurrent callers of `log` itself.
+   */
+  writers?: OtherWriters;
+}>;
 
 export interface EventLogContractOptions {
   /** Cases this backend cannot pass, each with the reason (a non-empty string). */
@@ -43,9 +55,9 @@ export function describeEventLogContract(
       it(
         title,
         async () => {
-          const { log, cleanup } = await open();
+          const { log, cleanup, writers } = await open();
           try {
-            await body(log);
+            await body(log, { writers: writers ?? sameLogWriters(log) });
           } finally {
             await log.close();
             await cleanup?.();
@@ -57,7 +69,17 @@ export function describeEventLogContract(
   });
 }
 
-type Case = (log: EventLog) => Promise<void>;
+/** Writers that are concurrent callers of `log`: each appends its events five at a time. */
+function sameLogWriters(log: EventLog): OtherWriters {
+  return async (scopes, count) => {
+    await Promise.all(
+      scopes.map(async (buildRequestId) => {
+        for (let k = 0; k < count; k += 5)
+          await log.append(sampleEvents(Math.min(5, count - k), { buildRequestId }, k));
+      }),
+    );
+  };
+}
 
 const A = { buildRequestId: "br-a" };
 const A1 = { buildRequestId: "br-a", jobRunId: "run-1" };
@@ -71,9 +93,6 @@ async function seed(log: EventLog): Promise<BuildEvent[]> {
   return events;
 }
 
-const ids = (logged: readonly LoggedEvent[]) => logged.map((l) => l.event.eventId);
-const offsets = (logged: readonly LoggedEvent[]) => logged.map((l) => l.offset);
-
 /** The reference answer for `filter`: seed order, as the backend must return it. */
 function expected(events: readonly BuildEvent[], filter: EventFilter): string[] {
   return events
@@ -85,17 +104,6 @@ function expected(events: readonly BuildEvent[], filter: EventFilter): string[] 
     )
     .map((e) => e.eventId);
 }
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** Enough time for a polling backend (short interval) to have delivered anything pending. */
-const settle = () => new Promise((r) => setTimeout(r, 300));
 
 const CASES = {
   "offsets start at 1 and increase with each append": async (log) => {
@@ -364,6 +372,9 @@ const CASES = {
     await expect(log.head()).rejects.toThrow(/closed/);
     await log.close();
   },
+
+  ...PARTITION_CASES,
+  ...COMMIT_ORDER_CASES,
 } satisfies Record<string, Case>;
 
 /** The names of the contract's cases, for `skip`. */

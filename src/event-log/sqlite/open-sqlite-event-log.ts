@@ -11,7 +11,7 @@ import { createLogFile, removeCreatedLog } from "./create-log-file.ts";
 import { identityOf, requireWritable, type FileIdentity } from "./file-checks.ts";
 import { decide, inspectHeader, inspectLogFile, readFacts } from "./inspect-file.ts";
 import { enableUriFilenames, openReadConnection } from "./read-connection.ts";
-import { applyMigrations } from "./schema.ts";
+import { applyMigrations, SCHEMA_VERSION } from "./schema.ts";
 import { asFileError, storageProblemOfErrno, thisUser } from "./sqlite-errors.ts";
 import { SqliteEventLog, type SqliteEventLogTuning } from "./sqlite-event-log.ts";
 
@@ -97,7 +97,14 @@ function openForWriting(
     const conn = db;
     // Another process may have created or migrated the file since the
     // inspection, so decide again under the write lock before changing it.
-    conn.transaction(() => applyMigrations(conn, decide(file, readFacts(conn)).version)).immediate();
+    let from = 0;
+    conn
+      .transaction(() => {
+        from = decide(file, readFacts(conn)).version;
+        applyMigrations(conn, from);
+      })
+      .immediate();
+    if (from > 0 && from < SCHEMA_VERSION) compactAfterMigration(conn);
     const identity = identityOf(file);
     if (identity === undefined) {
       throw new EventLogStorageError(file, "moved", "open", "the file at that path is gone (deleted or moved away)");
@@ -122,6 +129,25 @@ function openForReading(file: string, tuning: SqliteEventLogTuning, busyTimeoutM
   return new SqliteEventLog(db, file, tuning, {
     readOnly: { frozen, reopen: () => openReadConnection(file, busyTimeoutMs) },
   });
+}
+
+/**
+ * A migration that rewrote the events (version 3 did: the old rows' pages
+ * become free, two thirds of a long log) leaves the file as large as before;
+ * VACUUM gives that space back, once. Best effort: a log that could not be
+ * compacted (another writer kept the lock, too little disk for the copy) is
+ * just as sound, only larger, and new events reuse its free pages.
+ */
+function compactAfterMigration(db: Database.Database): void {
+  const pages = db.pragma("page_count", { simple: true }) as number;
+  const free = db.pragma("freelist_count", { simple: true }) as number;
+  if (free * 4 < pages) return;
+  try {
+    db.exec("VACUUM");
+    db.pragma("wal_checkpoint(TRUNCATE)");
+  } catch {
+    // Left as it is: see above.
+  }
 }
 
 /** Creates the log's folder (and its parents) when missing; returns the first folder created, if any. */

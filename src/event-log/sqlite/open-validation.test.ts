@@ -8,6 +8,7 @@ import { isDatabuildError } from "../../core/errors.ts";
 import { EventLogFileError, type EventLogFileProblem } from "../event-log-error.ts";
 import { sampleEvents } from "../sample-events.ts";
 import { openSqliteEventLog } from "./open-sqlite-event-log.ts";
+import { toStoredId } from "./stored-id.ts";
 import { APPLICATION_ID, applyMigrations, MIGRATIONS, SCHEMA_VERSION, type Migration } from "./schema.ts";
 
 let dir: string;
@@ -151,7 +152,7 @@ describe("openSqliteEventLog refuses files that are not its event log, leaving t
     // Wipe every page holding the newest event's id (its table row and index
     // entry), keeping the file's length so the header still looks right.
     const bytes = readFileSync(path);
-    const id = Buffer.from(events.at(-1)!.eventId);
+    const id = toStoredId(events.at(-1)!.eventId) as Buffer;
     for (let at = bytes.indexOf(id); at >= 0; at = bytes.indexOf(id, at + 1)) {
       const page = Math.floor(at / 4096);
       if (page > 0) bytes.fill(0xff, page * 4096, (page + 1) * 4096);
@@ -215,12 +216,12 @@ describe("schema migrations", () => {
       const next = MIGRATIONS.length + 1;
       const added: Migration = {
         version: next,
-        up: (db) => db.exec("CREATE INDEX events_kind_build_request_id ON events (kind, build_request_id)"),
+        up: (db) => db.exec("CREATE INDEX events_kind_build_request ON events (kind, build_request)"),
       };
       raw.transaction(() => applyMigrations(raw, MIGRATIONS.length, [...MIGRATIONS, added])).immediate();
       expect(raw.pragma("user_version", { simple: true })).toBe(next);
       const indexes = raw.prepare("SELECT name FROM sqlite_schema WHERE type = 'index'").pluck().all();
-      expect(indexes).toContain("events_kind_build_request_id");
+      expect(indexes).toContain("events_kind_build_request");
       // Already at the last version: nothing runs again (the index would exist twice).
       raw.transaction(() => applyMigrations(raw, next, [...MIGRATIONS, added])).immediate();
     } finally {

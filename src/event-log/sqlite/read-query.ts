@@ -1,40 +1,61 @@
 /**
  * @module The SQL for reading events after a cursor, narrowed by an
- * EventFilter.
+ * EventFilter, on the v3 layout (migrate-v3.ts). Every query selects the
+ * columns of a StoredEvent (event-row.ts), so one decoder reads them all.
  */
 import type { EventFilter } from "../../core/event-log.ts";
+import { kindCode } from "./kind-code.ts";
+import { toStoredId } from "./stored-id.ts";
 
 export interface ReadQuery {
   readonly sql: string;
   /** Parameters in order: the cursor, the filter values, the limit (-1: none). */
-  readonly params: (string | number)[];
+  readonly params: unknown[];
+  /**
+   * Set when the query could not apply the `partitions` filter (a log not yet
+   * migrated, read-only): the caller filters the decoded events and applies
+   * the limit itself. Never set for the v3 layout.
+   */
+  readonly partitionsAfterDecoding?: boolean;
 }
+
+/** The StoredEvent columns of the v3 layout; the ids come back as stored (stored-id.ts). */
+export const SELECT_EVENTS = `SELECT e."offset", e.event_id, b.value, j.value, e.timestamp_delta_ms, e.payload
+  FROM events e LEFT JOIN ids b ON b.id = e.build_request LEFT JOIN ids j ON j.id = e.job_run`;
 
 /**
  * Builds the query for events with offset > `after` matching `filter`, in
  * offset order, at most `limit` (undefined: all). The SQL text depends only on
- * which filter fields are set and how many kinds, so statements can be cached
- * by it. Each secondary index also holds the rowid, so `build_request_id = ?
- * AND "offset" > ?` is a range scan of one index.
+ * which filter fields are set and how many kinds and partitions, so
+ * statements can be cached by it. Each index ends in the offset (the rowid),
+ * so `build_request = ? AND "offset" > ?` is a range scan of one index, and
+ * `partitions` is a range scan of the per-partition index for each ref, the
+ * offsets found (each once) then read in order by rowid. An empty id ("no
+ * job run") is a NULL column. Kinds have no index: they are read as tails
+ * after a cursor, where checking the kind of each row costs less than an
+ * index entry per event would (see the module doc of sqlite-event-log.ts).
  */
 export function readQuery(after: number, filter: EventFilter | undefined, limit: number | undefined): ReadQuery {
-  const where = [`"offset" > ?`];
-  const params: (string | number)[] = [after];
-  if (filter?.buildRequestId !== undefined) {
-    where.push("build_request_id = ?");
-    params.push(filter.buildRequestId);
-  }
-  if (filter?.jobRunId !== undefined) {
-    where.push("job_run_id = ?");
-    params.push(filter.jobRunId);
-  }
+  const where = [`e."offset" > ?`];
+  const params: unknown[] = [after];
+  const byId = (column: string, id: string) => {
+    if (id === "") return where.push(`e.${column} IS NULL`);
+    where.push(`e.${column} = (SELECT id FROM ids WHERE value = ?)`);
+    params.push(toStoredId(id));
+  };
+  if (filter?.buildRequestId !== undefined) byId("build_request", filter.buildRequestId);
+  if (filter?.jobRunId !== undefined) byId("job_run", filter.jobRunId);
   if (filter?.kinds !== undefined) {
-    where.push(`kind IN (${filter.kinds.map(() => "?").join(", ")})`);
-    params.push(...filter.kinds);
+    where.push(`e.kind IN (${filter.kinds.map(() => "?").join(", ")})`);
+    params.push(...filter.kinds.map(kindCode));
+  }
+  if (filter?.partitions !== undefined) {
+    where.push(
+      `e."offset" IN (SELECT x."offset" FROM partitions p JOIN partition_events x ON x.partition = p.id
+        WHERE p.ref IN (${filter.partitions.map(() => "?").join(", ")}) AND x."offset" > ?)`,
+    );
+    params.push(...filter.partitions, after);
   }
   params.push(limit === undefined ? -1 : Math.max(0, Math.floor(limit)));
-  return {
-    sql: `SELECT "offset", payload FROM events WHERE ${where.join(" AND ")} ORDER BY "offset" LIMIT ?`,
-    params,
-  };
+  return { sql: `${SELECT_EVENTS} WHERE ${where.join(" AND ")} ORDER BY e."offset" LIMIT ?`, params };
 }

@@ -3,6 +3,7 @@
  * version (user_version) and the migrations that build it.
  */
 import type { Database } from "better-sqlite3";
+import { migrateToV3 } from "./migrate-v3.ts";
 
 /** `PRAGMA application_id` of a databuild event log: "DBEL" in ASCII. */
 export const APPLICATION_ID = 0x4442454c;
@@ -51,6 +52,11 @@ export const MIGRATIONS: readonly Migration[] = [
           state BLOB NOT NULL
         ) STRICT;
       `),
+  },
+  {
+    // The compact layout and the per-partition index (migrate-v3.ts); converts the rows of version 2.
+    version: 3,
+    up: migrateToV3,
   },
 ];
 

@@ -2,36 +2,66 @@
  * @module The build event log in one SQLite file, shared by every databuild
  * process on the machine.
  *
- * Format. One table, `events`, one row per BuildEvent:
+ * Format (schema version 3, layout-v3.ts). One row per BuildEvent in
+ * `events`, with the values that recur interned in small tables:
  *
- *   "offset"          INTEGER PRIMARY KEY AUTOINCREMENT  the event's position (the rowid)
- *   event_id          TEXT UNIQUE                        the emitter's id (a UUID)
- *   build_request_id  TEXT      indexed                  copies of envelope fields,
- *   job_run_id        TEXT      indexed                  kept only so reads can
- *   kind              TEXT      indexed                  filter without decoding
- *   timestamp_ms      INTEGER   indexed                  (kind is `event.case`)
- *   payload           BLOB                               the whole event, binary protobuf
+ *   "offset"            INTEGER PRIMARY KEY AUTOINCREMENT  the event's position (the rowid)
+ *   event_id            ANY      indexed by its first 8 bytes  16 bytes for a canonical UUID, else the text
+ *   build_request       INTEGER  indexed   -> ids.id (NULL: none)
+ *   job_run             INTEGER  indexed   -> ids.id (NULL: none)
+ *   kind                INTEGER            the payload's field number in BuildEvent's oneof (kind-code.ts)
+ *   timestamp_delta_ms  INTEGER            the timestamp minus the event id's UUIDv7 time: 0, which
+ *                                          takes no bytes, for events made by newEvent; NULL when
+ *                                          whole ms cannot hold it (the payload keeps it then)
+ *   payload             BLOB               binary protobuf of the event without the fields above
  *
- * The payload is the truth; the other columns are derived from it on append
- * and never change. Every index also holds the rowid, so "build_request_id =
- * ? AND offset > ?" is one range scan. Rows are only ever inserted: current
- * state is a fold over events (src/core), never an UPDATE here. The file is
- * marked as ours by `PRAGMA application_id` ("DBEL") and versioned by `PRAGMA
- * user_version` (schema.ts): a newer version is refused, an older one
- * migrated on open. Opening validates before writing anything
- * (inspect-file.ts), so a foreign or damaged file at the path is reported and
- * left byte-for-byte as it was.
+ *   ids (id, value)                 build request and job run ids, each once (stored-id.ts)
+ *   partitions (id, ref)            the partition refs events are about, each once
+ *   partition_events (partition, "offset")   WITHOUT ROWID: the per-partition index
  *
- * Offsets. AUTOINCREMENT never reuses a number, and SQLite admits one writer
- * at a time, so offsets become visible in increasing order with no holes
- * behind the newest one: a reader that remembers the last offset it saw and
- * asks for "offset > cursor" misses nothing. That is how `watch` follows
- * appends from other processes (polling, default every 100 ms, plus an
- * immediate poll after each local commit).
+ * On a long history this is about a third of version 2's file (which copied
+ * three text UUIDs into columns, again inside every payload, and kept four
+ * secondary indexes): 1.7 KB per job run instead of 5.2, half of it payload.
+ * Reading fills the envelope fields back in from the columns (event-row.ts),
+ * each only where the decoded payload left it empty, so a whole payload (a
+ * row a migration could not decode, or a version 2 file read before it is
+ * migrated) reads the same way. Rows are only ever inserted: current state is
+ * a fold over events (src/core), never an UPDATE here.
+ *
+ * Indexes. Each ends in the offset, so "build_request = ? AND offset > ?" is
+ * one range scan in offset order, and so is each ref's range of
+ * partition_events; `partitions` reads those ranges, then each event once by
+ * its rowid, in order. The index entries of an event are written by the same
+ * transaction as the event (event-inserter.ts), for every ref of
+ * `partitionRefsOf`, so the index never lags. There is no index on kind: reads
+ * by kind alone are tails after a cursor (a snapshot's offset), where checking
+ * the kind of each row is cheaper than an index entry per event (about 90
+ * bytes per job run); a full-log read of a rare kind scans in tens of ms.
+ *
+ * Versions and migration. The file is marked as ours by `PRAGMA
+ * application_id` ("DBEL") and versioned by `PRAGMA user_version` (schema.ts):
+ * a newer version is refused, an older one migrated when opened to write, in
+ * one transaction (migrate-v3.ts: every row converted at its offset, the
+ * index filled for old events too; 276,000 events in 10 to 20 s), then
+ * compacted once (VACUUM). Opened read-only, an older log is read as it is
+ * (read-query-v2.ts) until a writer migrates it, which the reader notices.
+ * Opening validates before writing anything (inspect-file.ts), so a foreign
+ * or damaged file at the path is reported and left byte-for-byte as it was.
+ *
+ * Offsets and commit order. AUTOINCREMENT never reuses a number, and SQLite
+ * admits one writer at a time: an offset is drawn inside the write
+ * transaction that commits it, so offsets become visible in increasing order
+ * with no holes behind the newest one, whichever connection or process
+ * wrote them. A reader that remembers the last offset it saw and asks for
+ * "offset > cursor" misses nothing (the contract suite checks it with writers
+ * in other processes). That is how `watch` follows appends from other
+ * processes (polling, default every 100 ms, plus an immediate poll after each
+ * local commit).
  *
  * Duplicates. Re-appending an event whose event_id is stored (a relayed
  * event) stores nothing and returns the stored offset; only the id is
- * compared. An event without an id is rejected.
+ * compared (the whole id: the index only narrows the search to its key).
+ * An event without an id is rejected.
  *
  * Durability. WAL mode: readers never block the writer, and a commit is one
  * sequential write to the -wal file. synchronous=FULL (the default) fsyncs
@@ -47,8 +77,8 @@
  * promise resolves after that COMMIT. better-sqlite3 is synchronous, so a
  * commit holds the event loop: batches are capped (maxBatchEvents) and the
  * queue yields to the event loop between them. Most of an append's CPU time
- * is protobuf encoding and the event_id index, whose random UUID keys touch
- * a different page per event (time-ordered ids would make it append-only).
+ * is protobuf encoding; the indexes on ids grow at one end, as ids are
+ * time-ordered (UUIDv7), and interned ids are remembered per connection.
  *
  * Storage faults. A full disk, a read-only file or folder and I/O errors
  * surface as EventLogStorageError naming the path (sqlite-errors.ts); SQLite
@@ -70,10 +100,13 @@ import { GroupCommit } from "../group-commit.ts";
 import { PollWatch } from "../poll-watch.ts";
 import { requireEventIds } from "../require-event-ids.ts";
 import { matchesFilter } from "../event-filter.ts";
-import { fromPayload, toEventRow, type EventRow } from "./event-row.ts";
+import { EventInserter } from "./event-inserter.ts";
+import { fromStoredEvent, toEventRow, type EventRow, type StoredEvent } from "./event-row.ts";
 import { checkStillThere, identityOf, sizeOf, type FileIdentity } from "./file-checks.ts";
 import { frozenReadIsStale, type ReadConnection, type FrozenStamp } from "./read-connection.ts";
-import { readQuery } from "./read-query.ts";
+import { readQuery, SELECT_EVENTS, type ReadQuery } from "./read-query.ts";
+import { readQueryV2, SELECT_EVENTS_V2 } from "./read-query-v2.ts";
+import { SCHEMA_VERSION } from "./schema.ts";
 import { asFileError } from "./sqlite-errors.ts";
 
 /** Tuning of an open SqliteEventLog (durability and locking are fixed by openSqliteEventLog). */
@@ -106,6 +139,9 @@ export class SqliteEventLog implements EventLog {
   private readonly statements = new Map<string, Statement>();
   private readonly insertBatch: (rows: readonly EventRow[]) => number[];
   private readonly insertRows: (rows: readonly EventRow[]) => number[];
+  private readonly inserter: EventInserter | undefined;
+  /** The schema version of the file as this connection last saw it (below 3 only for a read-only connection). */
+  private layout: number;
   private readonly identity: FileIdentity | undefined;
   private readonly walIdentity: FileIdentity | undefined;
   private frozen: FrozenStamp | undefined;
@@ -120,6 +156,7 @@ export class SqliteEventLog implements EventLog {
     private readonly tuning: SqliteEventLogTuning,
     access: SqliteAccess,
   ) {
+    this.layout = userVersion(db);
     if ("readOnly" in access) {
       this.frozen = access.readOnly.frozen;
       this.reopen = access.readOnly.reopen;
@@ -129,16 +166,8 @@ export class SqliteEventLog implements EventLog {
     } else {
       this.identity = access.identity;
       this.walIdentity = identityOf(`${path}-wal`);
-      const insert = db.prepare(
-        `INSERT INTO events (event_id, build_request_id, job_run_id, kind, timestamp_ms, payload)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (event_id) DO NOTHING`,
-      );
-      const storedOffset = db.prepare(`SELECT "offset" FROM events WHERE event_id = ?`).pluck();
-      this.insertRows = (rows) =>
-        rows.map((row) => {
-          const { changes, lastInsertRowid } = insert.run(row);
-          return changes === 1 ? Number(lastInsertRowid) : (storedOffset.get(row[0]) as number);
-        });
+      const inserter = (this.inserter = new EventInserter(db));
+      this.insertRows = (rows) => rows.map((row) => inserter.append(row));
       const transaction = db.transaction(this.insertRows);
       // IMMEDIATE takes the write lock up front, so a busy lock is waited for
       // (busy_timeout) rather than failing when a read would upgrade to a write.
@@ -195,17 +224,20 @@ export class SqliteEventLog implements EventLog {
     this.ensureOpen();
     this.refreshFrozenRead();
     const wanted = [...new Set(offsets)].sort((a, b) => a - b);
-    const statement = this.sql(`SELECT "offset", payload FROM events WHERE "offset" = ?`).raw();
-    const out: LoggedEvent[] = [];
+    const rows: StoredEvent[] = [];
     try {
-      for (const o of wanted) {
-        const row = statement.get(o) as [number, Buffer] | undefined;
-        if (row) out.push(this.decodeRow(row[0], row[1]));
-      }
+      this.reading(() => {
+        const select = this.layout >= 3 ? SELECT_EVENTS : SELECT_EVENTS_V2;
+        const statement = this.sql(`${select} WHERE e."offset" = ?`).raw();
+        for (const o of wanted) {
+          const row = statement.get(o) as StoredEvent | undefined;
+          if (row) rows.push(row);
+        }
+      });
     } catch (error) {
       throw asFileError(this.path, error, "read");
     }
-    return out;
+    return rows.map((row) => this.decodeRow(row));
   }
 
   watch(after: number, listener: (events: LoggedEvent[]) => void, filter?: EventFilter): () => void {
@@ -291,32 +323,52 @@ export class SqliteEventLog implements EventLog {
     try {
       result = write();
     } catch (error) {
+      this.inserter?.rolledBack();
       throw asFileError(this.path, error, operation);
     }
+    this.inserter?.committed();
     if (this.identity) checkStillThere(this.path, this.identity, operation);
     return result;
   }
 
   private readNow(after: number, filter: EventFilter | undefined, limit: number | undefined): LoggedEvent[] {
     if (filter?.kinds?.length === 0 || (limit !== undefined && limit < 1)) return [];
+    if (filter?.partitions?.length === 0) return [];
     this.refreshFrozenRead();
-    const { sql, params } = readQuery(after, filter, limit);
-    let rows: [number, Buffer][];
+    let query!: ReadQuery;
+    let rows: StoredEvent[];
     try {
-      rows = this.sql(sql)
-        .raw()
-        .all(...params) as [number, Buffer][];
+      rows = this.reading(() => {
+        query = (this.layout >= 3 ? readQuery : readQueryV2)(after, filter, limit);
+        return this.sql(query.sql)
+          .raw()
+          .all(...query.params) as StoredEvent[];
+      });
     } catch (error) {
       throw asFileError(this.path, error, "read");
     }
-    const events = rows.map(([offset, payload]) => this.decodeRow(offset, payload));
-    // Until the per-partition index: filtered after decoding.
-    return filter?.partitions ? events.filter((e) => matchesFilter(e.event, filter)) : events;
+    const events = rows.map((row) => this.decodeRow(row));
+    if (!query.partitionsAfterDecoding) return events;
+    return events.filter((e) => matchesFilter(e.event, filter)).slice(0, limit);
   }
 
-  private decodeRow(offset: number, payload: Buffer): LoggedEvent {
+  /**
+   * Runs a read. On a log of an older schema (read-only), it runs in one read
+   * transaction with a look at the version, so a writer that migrated the
+   * file meanwhile is noticed before the old layout's SQL meets the new one.
+   */
+  private reading<R>(read: () => R): R {
+    if (this.layout >= SCHEMA_VERSION || this.db.inTransaction) return read();
+    return this.db.transaction(() => {
+      this.layout = userVersion(this.db);
+      return read();
+    })();
+  }
+
+  private decodeRow(row: StoredEvent): LoggedEvent {
+    const offset = row[0];
     try {
-      return { offset, event: fromPayload(payload) };
+      return { offset, event: fromStoredEvent(row) };
     } catch (error) {
       throw new EventLogFileError(this.path, "corrupt", `the event at offset ${offset} does not decode`, {
         cause: error,
@@ -333,6 +385,7 @@ export class SqliteEventLog implements EventLog {
     this.db.close();
     this.db = fresh.db;
     this.frozen = fresh.frozen;
+    this.layout = userVersion(fresh.db);
   }
 
   private sql(text: string): Statement {
@@ -347,4 +400,8 @@ export class SqliteEventLog implements EventLog {
   private ensureOpen(): void {
     if (this.closing) throw new Error(`the event log ${this.path} is closed`);
   }
+}
+
+function userVersion(db: Database): number {
+  return db.pragma("user_version", { simple: true }) as number;
 }

@@ -27,6 +27,11 @@ export interface LoggedEvent {
 /** Narrows a read or watch. Fields combine with AND. */
 export interface EventFilter {
   readonly buildRequestId?: string;
+  /**
+   * Only events of other build requests than this one: a build that keeps its
+   * own events in memory reads only what others logged meanwhile.
+   */
+  readonly exceptBuildRequestId?: string;
   readonly jobRunId?: string;
   /** Only these payload kinds (`event.case`). */
   readonly kinds?: readonly EventCase[];

@@ -14,6 +14,7 @@ import { partitionRefsOf } from "../core/partition-refs.ts";
 export function matchesFilter(event: BuildEvent, filter: EventFilter | undefined): boolean {
   if (!filter) return true;
   if (filter.buildRequestId !== undefined && event.buildRequestId !== filter.buildRequestId) return false;
+  if (filter.exceptBuildRequestId !== undefined && event.buildRequestId === filter.exceptBuildRequestId) return false;
   if (filter.jobRunId !== undefined && event.jobRunId !== filter.jobRunId) return false;
   if (filter.kinds !== undefined && (event.event.case === undefined || !filter.kinds.includes(event.event.case))) {
     return false;

@@ -99,6 +99,7 @@ function expected(events: readonly BuildEvent[], filter: EventFilter): string[] 
     .filter(
       (e) =>
         (filter.buildRequestId === undefined || e.buildRequestId === filter.buildRequestId) &&
+        (filter.exceptBuildRequestId === undefined || e.buildRequestId !== filter.exceptBuildRequestId) &&
         (filter.jobRunId === undefined || e.jobRunId === filter.jobRunId) &&
         (filter.kinds === undefined || filter.kinds.includes(e.event.case as EventCase)),
     )
@@ -131,6 +132,19 @@ const CASES = {
     for (const buildRequestId of ["br-a", "br-b", "br-none"]) {
       expect(ids(await log.read(0, { buildRequestId }))).toEqual(expected(events, { buildRequestId }));
     }
+  },
+
+  "read can leave out one build request's events (exceptBuildRequestId)": async (log) => {
+    const events = await seed(log);
+    await log.append([sampleEvent(9, { buildRequestId: "" })]);
+    const all = [...events, ...(await log.read(events.length)).map((e) => e.event)];
+    for (const exceptBuildRequestId of ["br-a", "br-b", "br-none", ""]) {
+      const got = ids(await log.read(0, { exceptBuildRequestId }));
+      expect(got).toEqual(expected(all, { exceptBuildRequestId }));
+    }
+    expect(ids(await log.read(0, { exceptBuildRequestId: "br-a", kinds: ["logEntry"] }))).toEqual(
+      expected(all, { exceptBuildRequestId: "br-a", kinds: ["logEntry"] }),
+    );
   },
 
   "read filters by job run id (an empty id selects events without a job run)": async (log) => {

@@ -20,6 +20,10 @@ export function readQueryV2(after: number, filter: EventFilter | undefined, limi
     where.push("e.build_request_id = ?");
     params.push(filter.buildRequestId);
   }
+  if (filter?.exceptBuildRequestId !== undefined) {
+    where.push("e.build_request_id != ?");
+    params.push(filter.exceptBuildRequestId);
+  }
   if (filter?.jobRunId !== undefined) {
     where.push("e.job_run_id = ?");
     params.push(filter.jobRunId);

@@ -44,6 +44,14 @@ export function readQuery(after: number, filter: EventFilter | undefined, limit:
     params.push(toStoredId(id));
   };
   if (filter?.buildRequestId !== undefined) byId("build_request", filter.buildRequestId);
+  if (filter?.exceptBuildRequestId !== undefined) {
+    if (filter.exceptBuildRequestId === "") where.push(`e.build_request IS NOT NULL`);
+    else {
+      // IS NOT: a row without a build request, or an id never stored, still counts as another's.
+      where.push(`e.build_request IS NOT coalesce((SELECT id FROM ids WHERE value = ?), -1)`);
+      params.push(toStoredId(filter.exceptBuildRequestId));
+    }
+  }
   if (filter?.jobRunId !== undefined) byId("job_run", filter.jobRunId);
   if (filter?.kinds !== undefined) {
     where.push(`e.kind IN (${filter.kinds.map(() => "?").join(", ")})`);

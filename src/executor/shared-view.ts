@@ -44,6 +44,9 @@ export class SharedView {
   private model = new SharedViewModel();
   /** The offset of the last event applied. */
   cursor = 0;
+  /** Events the build holding this view recorded (durable, of the view's kinds), not yet applied. */
+  private own: LoggedEvent[] = [];
+  private readonly kindSet = new Set<string>(SHARED_VIEW_KINDS);
 
   get catalog(): PartitionCatalog {
     return this.model.catalog;
@@ -88,8 +91,50 @@ export class SharedView {
   apply(events: readonly LoggedEvent[]): LoggedEvent[] {
     const fresh = events.filter((e) => e.offset > this.cursor);
     for (const { event, offset } of fresh) this.model.apply(event, offset);
-    if (fresh.length > 0) this.cursor = fresh[fresh.length - 1]!.offset;
+    if (fresh.length > 0) {
+      this.cursor = fresh[fresh.length - 1]!.offset;
+      if (this.own.length > 0 && this.own[0]!.offset <= this.cursor)
+        this.own = this.own.filter((e) => e.offset > this.cursor);
+    }
     return fresh;
+  }
+
+  /**
+   * Keeps events its own build request recorded (now durable at `offsets`),
+   * so that `catchUpWith` need not read them back from the log.
+   */
+  noteOwn(events: readonly BuildEvent[], offsets: readonly number[]): void {
+    events.forEach((event, i) => {
+      const offset = offsets[i]!;
+      if (offset > this.cursor && this.kindSet.has(event.event.case ?? "")) this.own.push({ event, offset });
+    });
+  }
+
+  /**
+   * Brings the view up to the log's head: what other build requests logged
+   * since the cursor, read from the log, merged in offset order with the
+   * events this one recorded (`noteOwn`), which are not decoded again. Only
+   * sound when every event `ownBuildRequestId` logged after the cursor was
+   * noted: a build at its end, once its recorder is durable.
+   */
+  async catchUpWith(log: EventLog, ownBuildRequestId: string): Promise<void> {
+    const own = this.own.filter((e) => e.offset > this.cursor).sort((a, b) => a.offset - b.offset);
+    this.own = [];
+    const head = await log.head();
+    const others: LoggedEvent[] = [];
+    for (let after = this.cursor; ; ) {
+      const page = await log.read(after, { ...SHARED_VIEW_FILTER, exceptBuildRequestId: ownBuildRequestId }, PAGE);
+      others.push(...page);
+      if (page.length < PAGE) break;
+      after = page[page.length - 1]!.offset;
+    }
+    const merged: LoggedEvent[] = [];
+    for (let i = 0, j = 0; i < own.length || j < others.length; ) {
+      if (j >= others.length || (i < own.length && own[i]!.offset < others[j]!.offset)) merged.push(own[i++]!);
+      else merged.push(others[j++]!);
+    }
+    this.apply(merged);
+    this.cursor = Math.max(this.cursor, head);
   }
 
   /** Applies events this build appended atomically, given their offsets and the head after them. */

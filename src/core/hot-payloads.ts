@@ -8,6 +8,7 @@ import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type {
   JobRunRequest,
   LogStream,
+  LogTruncation,
   ManifestRef,
   PartitionManifest,
   PartitionRef,
@@ -40,23 +41,55 @@ export function taskLaunchSuccess(task: Task | undefined, pid: number, hostname:
   return { case: "taskLaunchSuccess", value: { $typeName: "databuild.v1.TaskLaunchSuccess", task, pid, hostname } };
 }
 
-export function logEntry(stream: LogStream, sequence: bigint, line: string, continued: boolean): EventPayload {
-  return { case: "logEntry", value: { $typeName: "databuild.v1.LogEntry", stream, sequence, line, continued } };
+/** Lines of one stream (joined by "\n"), numbered from `sequence`; or (`truncated`) the log limit marker. */
+export function logEntry(
+  stream: LogStream,
+  sequence: bigint,
+  line: string,
+  continued: boolean,
+  truncated?: true,
+): EventPayload {
+  return {
+    case: "logEntry",
+    value: { $typeName: "databuild.v1.LogEntry", stream, sequence, line, continued, truncated },
+  };
 }
 
-export function taskSuccess(startTime: Timestamp, endTime: Timestamp): EventPayload {
-  return { case: "taskSuccess", value: { $typeName: "databuild.v1.TaskSuccess", startTime, endTime } };
+export function taskSuccess(startTime: Timestamp, endTime: Timestamp, logTruncation?: LogTruncation): EventPayload {
+  return { case: "taskSuccess", value: { $typeName: "databuild.v1.TaskSuccess", startTime, endTime, logTruncation } };
 }
 
-/** The manifest of a successful run of `request`. */
+/** `task` as a manifest records it: the job, not the config (recorded once per job run elsewhere). */
+export function manifestTask(task: Task | undefined): Task | undefined {
+  return task && { $typeName: "databuild.v1.Task", job: task.job, config: undefined };
+}
+
+/** An input as a manifest records it: built_at is left out (the input's manifest, named by job_run_id, has it). */
+function manifestInput(input: ManifestRef): ManifestRef {
+  return input.builtAt === undefined
+    ? input
+    : {
+        $typeName: "databuild.v1.ManifestRef",
+        partitionRef: input.partitionRef,
+        depType: input.depType,
+        jobRunId: input.jobRunId,
+        builtAt: undefined,
+      };
+}
+
+/**
+ * The manifest of a successful run of `request`: what the partitions' status
+ * and staleness need (outputs, inputs with the job runs that built them,
+ * times, ids, the job, its version and graph), and no copy of the config.
+ */
 export function manifestFor(request: JobRunRequest, startTime: Timestamp, endTime: Timestamp): PartitionManifest {
   return {
     $typeName: "databuild.v1.PartitionManifest",
     outputs: request.task?.config?.outputs ?? [],
-    inputs: request.inputManifests as ManifestRef[],
+    inputs: request.inputManifests.map(manifestInput),
     startTime,
     endTime,
-    task: request.task,
+    task: manifestTask(request.task),
     buildRequestId: request.buildRequestId,
     jobRunId: request.jobRunId,
     jobVersion: request.jobVersion || "0.0.0",

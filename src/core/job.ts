@@ -105,6 +105,12 @@ export interface JobDefinition {
   /** The job's own cap on what one config command call prints on stdout, in bytes. */
   readonly configMaxOutputBytes?: number;
   /**
+   * The job's own log limit: the most output of one run recorded in the log,
+   * in bytes (else the build's `--log-limit`, else 16 MiB); the rest is
+   * dropped and counted.
+   */
+  readonly logLimitBytes?: number;
+  /**
    * Returns the configs that produce `wanted`, called once per analysis round
    * with every ref the round needs from this job. Throws ConfigError when the
    * job cannot be configured for them. An implementation enforces `options`:

@@ -37,6 +37,8 @@ export interface BuildRequest {
   readonly signal?: AbortSignal;
   /** Config limits for jobs that set none of their own (`--config-timeout`, `--config-max-output`). */
   readonly configLimits?: Partial<ConfigLimits>;
+  /** The log limit of job runs whose job sets none (`--log-limit`); default 16 MiB (the exec wrapper's). */
+  readonly logLimitBytes?: number;
 }
 
 export const DEFAULT_BUILD_REQUEST = {

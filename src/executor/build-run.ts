@@ -43,6 +43,12 @@ import { Waker } from "./waker.ts";
 
 /** How often delegates' liveness is checked while this build waits on them. */
 const LIVENESS_CHECK_MS = 250;
+/**
+ * remainingJobs is recorded at the first scheduling pass, then at most this
+ * often, when the counts changed: once per pass would add an event to
+ * nearly every job run.
+ */
+const REMAINING_JOBS_EVERY_MS = 1000;
 
 interface Ended {
   readonly task: number;
@@ -77,6 +83,8 @@ export class BuildRun {
   private readonly declaring = new Set<string>();
   private stopWatch: (() => void) | undefined;
   private lastLivenessCheck = 0;
+  /** The last remainingJobs recorded, and when. */
+  private lastRemaining: { ready: number; running: number; waiting: number; atMs: number } | undefined;
   /** Set when another build request declared this one lost. */
   lostMessage: string | undefined;
   private keptForWaiters = 0;
@@ -320,13 +328,17 @@ export class BuildRun {
     if (this.cancelling !== undefined && !this.finishingForOthers) return;
     const ready = this.plan.count(TaskState.Ready);
     if (ready === 0 || this.running.size >= this.request.parallel) return;
-    this.emit(
-      payload("remainingJobs", {
-        ready,
-        running: this.running.size,
-        waiting: this.plan.count(TaskState.Waiting),
-      }),
-    );
+    const counts = { ready, running: this.running.size, waiting: this.plan.count(TaskState.Waiting) };
+    const last = this.lastRemaining;
+    const now = Date.now();
+    if (
+      last === undefined ||
+      (now - last.atMs >= REMAINING_JOBS_EVERY_MS &&
+        (last.ready !== counts.ready || last.running !== counts.running || last.waiting !== counts.waiting))
+    ) {
+      this.lastRemaining = { ...counts, atMs: now };
+      this.emit(payload("remainingJobs", counts));
+    }
     while (this.running.size < this.request.parallel) {
       const index = this.plan.nextReady();
       if (index === undefined) break;
@@ -355,6 +367,7 @@ export class BuildRun {
       timeoutMs: job.timeoutMs ?? 0,
       killGraceMs: this.request.killGraceMs,
       graphLabel: this.deps.graph.label,
+      logLimitBytes: BigInt(job.logLimitBytes ?? this.request.logLimitBytes ?? 0),
     });
     const handle = this.deps.runner.start(
       request,

@@ -19,10 +19,17 @@
  * process was paused past its lease, and its work was taken over), nothing
  * more is recorded: a late manifest from here would make a partition
  * "built" twice.
+ *
+ * A job run's task is recorded once (docs/events.md): the build records it in
+ * jobScheduleSuccess, and the exec wrapper, which may also run on its own,
+ * names it again in its first event. For job runs whose jobScheduleSuccess
+ * went through this recorder, later events are recorded without the task
+ * (`leanEvent`); events of other job runs are recorded as they come.
  */
-import type { BuildEvent } from "../gen/databuild_pb.ts";
+import type { BuildEvent, PartitionManifest } from "../gen/databuild_pb.ts";
 import type { EventPayload } from "../core/build-event.ts";
 import type { EventLog } from "../core/event-log.ts";
+import { manifestTask } from "../core/hot-payloads.ts";
 import { newEvent, type EventScope } from "../core/new-event.ts";
 
 export type EventObserver = (event: BuildEvent) => void;
@@ -33,6 +40,8 @@ export interface RecorderFence {
   onLost(detectedBy: string, reason: string): void;
   /** Called once, when an append failed (nothing more will be recorded). */
   onAppendFailed?(error: unknown): void;
+  /** Called with each batch once it is durable, and the offsets it got (the build's view keeps its own events). */
+  onDurable?(events: readonly BuildEvent[], offsets: readonly number[]): void;
 }
 
 const FLUSH_MS = 25;
@@ -46,6 +55,8 @@ export class EventRecorder {
   private failure: unknown;
   private fenceCursor = 0;
   private fenced = false;
+  /** Job runs whose jobScheduleSuccess was recorded here and that have not ended for good. */
+  private readonly scheduled = new Set<string>();
 
   constructor(
     private readonly log: EventLog | undefined,
@@ -65,20 +76,20 @@ export class EventRecorder {
 
   /** Records a payload for `scope`. */
   emit(scope: EventScope, payload: EventPayload): BuildEvent {
-    const event = newEvent(scope, payload);
-    this.record(event);
-    return event;
+    return this.record(newEvent(scope, payload));
   }
 
-  /** Records an event made elsewhere (the exec wrapper's). */
-  record(event: BuildEvent): void {
+  /** Records an event made elsewhere (the exec wrapper's); returns it as recorded (see `leanEvent`). */
+  record(made: BuildEvent): BuildEvent {
+    const event = leanEvent(made, this.scheduled);
     if (!this.log) {
       for (const observe of this.observers) observe(event);
-      return;
+      return event;
     }
     this.pending.push(event);
     if (this.pending.length >= BATCH_EVENTS) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    return event;
   }
 
   /** Resolves once every event recorded so far is durable in the log; rejects if an append failed. */
@@ -142,11 +153,54 @@ export class EventRecorder {
     this.fenceCursor = outcome.head;
     const lost = outcome.result?.event;
     if (lost?.case !== "buildRequestLost") {
+      fence.onDurable?.(batch, outcome.offsets);
       this.show(batch);
       return;
     }
     this.fenced = true;
     this.pending = [];
     fence.onLost(lost.value.detectedByBuildRequestId, lost.value.reason);
+  }
+}
+
+/**
+ * `event` as the log records it when `scheduled` holds the job runs whose
+ * jobScheduleSuccess is already recorded: their later events carry no task
+ * (a manifest keeps the job, not the config) and a manifest's inputs no
+ * built_at. Updates `scheduled`. Returns `event` itself when nothing is left
+ * out (a copy otherwise: the runner may still hold the original, e.g. the
+ * manifest of its outcome).
+ */
+export function leanEvent(event: BuildEvent, scheduled: Set<string>): BuildEvent {
+  const p = event.event;
+  const id = event.jobRunId;
+  switch (p.case) {
+    case "jobScheduleSuccess":
+      if (id) scheduled.add(id);
+      return event;
+    case "configValidateSuccess":
+    case "configValidateFail":
+    case "taskLaunchSuccess":
+    case "taskLaunchFail":
+      if (p.value.task === undefined || !scheduled.has(id)) return event;
+      return { ...event, event: { case: p.case, value: { ...p.value, task: undefined } } as EventPayload };
+    case "jobFailure":
+      // The run has failed for good: nothing more comes for it.
+      if (!scheduled.delete(id) || p.value.task === undefined) return event;
+      return { ...event, event: { case: p.case, value: { ...p.value, task: undefined } } };
+    case "partitionManifest": {
+      if (!scheduled.delete(id)) return event;
+      const manifest = p.value;
+      // The wrapper writes manifests lean already; older wrappers (a relay) may not.
+      if (manifest.task?.config === undefined && manifest.inputs.every((i) => i.builtAt === undefined)) return event;
+      const lean: PartitionManifest = {
+        ...manifest,
+        task: manifestTask(manifest.task),
+        inputs: manifest.inputs.map((i) => (i.builtAt === undefined ? i : { ...i, builtAt: undefined })),
+      };
+      return { ...event, event: { case: p.case, value: lean } };
+    }
+    default:
+      return event;
   }
 }

@@ -72,12 +72,16 @@ function toJobDefinition(job: DefinedJob, baseDir: string, file: string | undefi
     !(typeof configTimeout === "number" && configTimeout > 0 && configTimeout <= 86_400)
   )
     fail("`configTimeoutSeconds` must be a positive number of seconds, at most 86400 (a day)");
+  const logLimit = spec.logLimitBytes;
+  if (logLimit !== undefined && !(Number.isSafeInteger(logLimit) && logLimit > 0))
+    fail("`logLimitBytes` must be a positive whole number of bytes");
   return {
     label: spec.label,
     outputs,
     version,
     timeoutMs: spec.timeoutSeconds === undefined ? undefined : spec.timeoutSeconds * 1000,
     configTimeoutMs: configTimeout === undefined ? undefined : configTimeout * 1000,
+    logLimitBytes: logLimit,
     configure: configureFunction(spec),
     exec: toExec(spec, baseDir, fail),
     definedAt: where,

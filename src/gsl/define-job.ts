@@ -61,6 +61,12 @@ interface JobSpecBase<Ps extends readonly string[]> {
    * analysis. A function that blocks synchronously cannot be stopped.
    */
   readonly configTimeoutSeconds?: number;
+  /**
+   * The most output (bytes) of one run recorded in the build event log
+   * (default 16 MiB, or `--log-limit`); what the job prints beyond it is
+   * dropped and counted.
+   */
+  readonly logLimitBytes?: number;
   /** A command (argv, relative paths against the graph file's directory) or an in-process function. */
   readonly exec: readonly string[] | ExecFunction;
 }

@@ -211,6 +211,7 @@ function toJobDefinition(job: ManifestJob, cwd: string, definedAt: string): JobD
     timeoutMs: job.timeout_seconds === undefined ? undefined : job.timeout_seconds * 1000,
     configTimeoutMs: job.config_timeout_seconds === undefined ? undefined : job.config_timeout_seconds * 1000,
     configMaxOutputBytes: job.config_max_output_bytes,
+    logLimitBytes: job.log_limit_bytes,
     configure: commandConfigure(job.label, job.config, cwd),
     exec: { kind: "command", command: job.exec, cwd },
     definedAt,

@@ -16,6 +16,7 @@ const JOB_KEYS = [
   "timeout_seconds",
   "config_timeout_seconds",
   "config_max_output_bytes",
+  "log_limit_bytes",
 ] as const;
 
 /** A command: argv, a non-empty list of strings run without a shell. */
@@ -61,6 +62,11 @@ const jobSchema = z.strictObject(
       .number()
       .int("config_max_output_bytes must be a whole number of bytes")
       .positive("config_max_output_bytes must be a positive number of bytes")
+      .optional(),
+    log_limit_bytes: z
+      .number()
+      .int("log_limit_bytes must be a whole number of bytes")
+      .positive("log_limit_bytes must be a positive number of bytes")
       .optional(),
   },
   { error: (issue) => (issue.code === "unrecognized_keys" ? unknownKeys(issue.keys, JOB_KEYS) : undefined) },

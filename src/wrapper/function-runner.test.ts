@@ -3,7 +3,17 @@ import { ExitCategory, LogStream } from "../gen/databuild_pb.ts";
 import type { ExecContext, FunctionExec } from "../core/job.ts";
 import { FunctionJobRunner } from "./function-runner.ts";
 import { JobRunners } from "./job-runners.ts";
-import { SUCCESS_PATH, collect, kinds, makeRequest, only, payloads, shape, startCollecting } from "./fixtures/runs.ts";
+import {
+  SUCCESS_PATH,
+  collect,
+  kinds,
+  loggedLines,
+  makeRequest,
+  only,
+  payloads,
+  shape,
+  startCollecting,
+} from "./fixtures/runs.ts";
 
 const runner = new FunctionJobRunner();
 
@@ -29,12 +39,14 @@ describe("FunctionJobRunner", () => {
     );
     expect(shape(events)).toEqual(SUCCESS_PATH);
     expect(only(events, "taskLaunchSuccess").pid).toBe(process.pid);
-    const logs = payloads(events, "logEntry");
-    expect(logs.map((l) => [l.line, Number(l.sequence), l.stream])).toEqual([
+    const logs = loggedLines(events);
+    expect(logs.map((l) => [l.line, l.sequence, l.stream])).toEqual([
       ["making out/p=1", 1, LogStream.STDOUT],
       ["two", 2, LogStream.STDOUT],
       ["lines", 3, LogStream.STDOUT],
     ]);
+    // One entry for the three lines.
+    expect(payloads(events, "logEntry")).toHaveLength(1);
     expect(seen).toMatchObject({ jobLabel: "test", buildId: "build-1", jobRunId: request.jobRunId });
     expect(seen!.signal.aborted).toBe(false);
     expect(only(events, "partitionManifest")).toMatchObject({ jobRunId: request.jobRunId, jobVersion: "1.0.0" });
@@ -50,7 +62,7 @@ describe("FunctionJobRunner", () => {
       }),
     );
     expect(outcome.kind === "success" && outcome.manifest).toEqual(only(events, "partitionManifest"));
-    expect(payloads(events, "logEntry").map((l) => l.line)).toEqual(["later"]);
+    expect(loggedLines(events).map((l) => l.line)).toEqual(["later"]);
   });
 
   it.each([

@@ -10,8 +10,8 @@ import { requestProblem } from "./validate-request.ts";
 
 /**
  * Runs `fn.run(task.config, context)` in this process. Events: config
- * validation, taskLaunchSuccess with this process's pid, a STDOUT logEntry
- * per line passed to `context.log`, heartbeats (RSS 0: an in-process job's
+ * validation, taskLaunchSuccess with this process's pid, STDOUT logEntry
+ * events holding the lines passed to `context.log`, heartbeats (RSS 0: an in-process job's
  * own memory is not measurable), then taskSuccess + partitionManifest when
  * the function returns or resolves, or taskFailed (EXIT_JOB_FAILURE, the
  * stack as stderr_tail) + jobExecFail when it throws or rejects.
@@ -21,7 +21,8 @@ import { requestProblem } from "./validate-request.ts";
  * that ignores the signal keeps running, but whatever it logs or returns
  * afterwards is dropped. A synchronous function's run emits every event
  * before `start` returns. `emit` must be synchronous and must not throw.
- * Timers exist only when the request asks for heartbeats or a timeout.
+ * Timers exist only when the request asks for heartbeats or a timeout, and
+ * while logged lines wait to be sent as one entry (at most LOG_FLUSH_MS).
  */
 export class FunctionJobRunner implements JobRunner {
   start(request: JobRunRequest, emit: (event: BuildEvent) => void, fn?: FunctionExec): RunningJob {

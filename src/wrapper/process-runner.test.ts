@@ -11,6 +11,7 @@ import {
   dirWith,
   isAlive,
   kinds,
+  loggedLines,
   makeRequest,
   only,
   payloads,
@@ -20,9 +21,7 @@ import {
 } from "./fixtures/runs.ts";
 
 function lines(events: readonly BuildEvent[], stream?: LogStream): string[] {
-  return payloads(events, "logEntry")
-    .filter((e) => stream === undefined || e.stream === stream)
-    .map((e) => e.line);
+  return loggedLines(events, stream).map((l) => l.line);
 }
 
 /** The value printed as "name=value" by a job. */
@@ -90,9 +89,7 @@ describe.each(MODES)("launcher %s", (mode) => {
       expect(stdin).toEqual(request.task!.config);
       expect(lines(events, LogStream.STDERR)).toEqual(["warning"]);
       expect(lines(events).at(-1)).toBe("no newline at the end");
-      expect(payloads(events, "logEntry").map((e) => Number(e.sequence))).toEqual(
-        payloads(events, "logEntry").map((_, i) => i + 1),
-      );
+      expect(loggedLines(events).map((l) => l.sequence)).toEqual(loggedLines(events).map((_, i) => i + 1));
 
       const launch = only(events, "taskLaunchSuccess");
       expect(launch.pid).toBeGreaterThan(0);
@@ -103,7 +100,9 @@ describe.each(MODES)("launcher %s", (mode) => {
       const manifest = only(events, "partitionManifest");
       expect(manifest.outputs.map((o) => o.str)).toEqual(["out/p=1"]);
       expect(manifest.inputs.map((i) => [i.partitionRef?.str, i.jobRunId])).toEqual([["in/p=1", "earlier-run"]]);
-      expect(manifest.task).toEqual(request.task);
+      // The manifest names the job; the task is recorded once, in the run's first event.
+      expect(manifest.task).toEqual({ ...request.task, config: undefined });
+      expect(only(events, "configValidateSuccess").task).toEqual(request.task);
       expect(manifest.buildRequestId).toBe("build-1");
       expect(manifest.jobRunId).toBe(request.jobRunId);
       expect(manifest.jobVersion).toBe("2.1.0");
@@ -246,30 +245,57 @@ describe.each(MODES)("launcher %s", (mode) => {
       let stderrLines = 0;
       let continued = 0;
       const problems: string[] = [];
-      const run = runner.start(makeRequest(["python3", "-c", script]), (event) => {
+      let entries = 0;
+      // 20 MB is over the default log limit (16 MiB).
+      const request = makeRequest(["python3", "-c", script], { logLimitBytes: 64n << 20n });
+      const run = runner.start(request, (event) => {
         if (event.event.case !== "logEntry") return;
-        const entry = event.event.value;
-        if (Number(entry.sequence) !== ++sequence) problems.push(`sequence ${entry.sequence} at ${sequence}`);
-        if (entry.continued) continued++;
-        const expected =
-          entry.stream === LogStream.STDOUT
-            ? `${String(stdoutLines++).padStart(8, "0")} ${pad}`
-            : `err ${stderrLines++ * 100}`;
-        if (entry.line !== expected) problems.push(`${JSON.stringify(entry.line)} instead of ${expected}`);
+        entries++;
+        for (const entry of loggedLines([event])) {
+          if (entry.sequence !== ++sequence) problems.push(`sequence ${entry.sequence} at ${sequence}`);
+          if (entry.continued) continued++;
+          const expected =
+            entry.stream === LogStream.STDOUT
+              ? `${String(stdoutLines++).padStart(8, "0")} ${pad}`
+              : `err ${stderrLines++ * 100}`;
+          if (entry.line !== expected) problems.push(`${JSON.stringify(entry.line)} instead of ${expected}`);
+        }
       });
       expect((await run.done).kind).toBe("success");
       expect(problems.slice(0, 5)).toEqual([]);
       expect(stdoutLines).toBe(200_000);
       expect(stderrLines).toBe(2000);
       expect(continued).toBe(0);
+      // Batched: consecutive lines of one stream share an entry (here a stderr line splits each block).
+      expect(entries).toBeLessThanOrEqual(2 * 2000 + 20_000_000 / (64 * 1024));
     }, 20_000);
 
     it("splits a 1 MB line without newline into continued entries", async () => {
       const { events } = await collect(runner, makeRequest(["bash", "-c", "head -c 1048576 /dev/zero | tr '\\0' y"]));
-      const entries = payloads(events, "logEntry");
+      const entries = loggedLines(events);
       expect(entries.length).toBe(16);
       expect(entries.map((e) => e.continued)).toEqual([...Array<boolean>(15).fill(true), false]);
       expect(entries.every((e) => e.line.length === 65536 && /^y+$/.test(e.line))).toBe(true);
+      // Each piece ends its entry, so `continued` always marks an entry's last line.
+      expect(payloads(events, "logEntry").length).toBe(16);
+    });
+
+    it("records output up to the run's log limit and counts the rest, keeping the real stderr tail", async () => {
+      // 1,000 lines of 10 bytes ("line 0001" and its newline) on stdout, then one on stderr.
+      const script = "for i in $(seq -w 1 1000); do echo \"line $i\"; done; echo 'last words' >&2; exit 5";
+      const { events, outcome } = await collect(runner, makeRequest(["bash", "-c", script], { logLimitBytes: 1000n }));
+      expect(shape(events)).toEqual(FAILURE_PATH);
+      const kept = lines(events);
+      expect(kept).toHaveLength(100);
+      expect(kept.at(-1)).toBe("line 0100");
+      const markers = payloads(events, "logEntry").filter((e) => e.truncated);
+      expect(markers.map((m) => Number(m.sequence))).toEqual([101]);
+      const failed = only(events, "taskFailed");
+      expect(failed.logTruncation).toMatchObject({ limitBytes: 1000n, linesDropped: 901n, bytesDropped: 9000n + 11n });
+      expect(failed.stderrTail).toEqual(["last words"]);
+      expect(outcome).toMatchObject({ kind: "failure", exitCode: 5 });
+      const ok = await collect(runner, makeRequest(["bash", "-c", "seq 1 1000"], { logLimitBytes: 100n }));
+      expect(only(ok.events, "taskSuccess").logTruncation?.linesDropped).toBeGreaterThan(900n);
     });
 
     it("turns binary garbage into U+FFFD without failing", async () => {

@@ -5,7 +5,8 @@
  * The monitoring loop. A run is event driven; nothing polls:
  *
  *   validate config -> spawn through the Launcher (no shell, own process group) -> taskLaunchSuccess
- *   stdout/stderr 'data' -> LineSplitter per stream -> logEntry (one sequence across both)
+ *   stdout/stderr 'data' -> LineSplitter per stream -> LogBatcher -> logEntry batches
+ *                           (one sequence across both streams; capped at the log limit)
  *   heartbeat interval   -> jobHeartbeat with the RSS of the job and its descendants
  *   timeout / cancel()   -> SIGTERM to the group, SIGKILL after the grace period
  *   'exit'               -> stop heartbeats and the timeout; start the drain timer

@@ -7,7 +7,6 @@ import { ExitCategory, type LogStream, type BuildEvent, type JobRunRequest, type
 import { eventPayload, type EventPayload } from "../core/build-event.ts";
 import {
   configValidateSuccess,
-  logEntry,
   manifestFor,
   partitionManifest,
   taskLaunchSuccess,
@@ -15,6 +14,7 @@ import {
 } from "../core/hot-payloads.ts";
 import type { JobOutcome } from "../core/job-runner.ts";
 import { newEvent, type EventScope } from "../core/new-event.ts";
+import { LogBatcher } from "./log-batcher.ts";
 
 /** Stderr lines kept for TaskFailed.stderr_tail. */
 export const STDERR_TAIL_LINES = 20;
@@ -33,10 +33,18 @@ export interface FailureDetails {
  * run return its outcome and must be called once; after them log lines and
  * heartbeats are dropped, so late output or a late timer of a finished run
  * cannot break the diagram path.
+ *
+ * The run's task is recorded once, in its first event (configValidateSuccess
+ * or configValidateFail), so the wrapper's events alone name it; the
+ * manifest keeps only its job. A build that recorded the task in
+ * jobScheduleSuccess drops that copy too (EventRecorder). Log lines are
+ * batched into few entries and capped at the request's log limit
+ * (LogBatcher); the ending event (taskSuccess, taskFailed) counts what the
+ * limit dropped.
  */
 export class RunReporter {
   private readonly scope: EventScope;
-  private sequence = 0;
+  private readonly logs: LogBatcher;
   private ended = false;
 
   constructor(
@@ -44,6 +52,7 @@ export class RunReporter {
     private readonly emit: (event: BuildEvent) => void,
   ) {
     this.scope = { buildRequestId: request.buildRequestId, jobRunId: request.jobRunId };
+    this.logs = new LogBatcher((payload) => this.send(payload), { limitBytes: Number(request.logLimitBytes) });
   }
 
   private get task(): Task | undefined {
@@ -55,9 +64,7 @@ export class RunReporter {
   }
 
   configValid(): void {
-    // The task is in jobScheduleSuccess and the manifest; repeating it in
-    // every step would double what a job run costs to record.
-    this.send(configValidateSuccess(undefined));
+    this.send(configValidateSuccess(this.task));
   }
 
   configInvalid(message: string): JobOutcome {
@@ -66,7 +73,7 @@ export class RunReporter {
   }
 
   launchFailed(message: string): JobOutcome {
-    this.send(eventPayload("taskLaunchFail", { task: this.task, message }));
+    this.send(eventPayload("taskLaunchFail", { message }));
     return this.execFail(ExitCategory.EXIT_LAUNCH_FAILURE, message, {});
   }
 
@@ -74,10 +81,10 @@ export class RunReporter {
     this.send(taskLaunchSuccess(undefined, pid, HOSTNAME));
   }
 
+  /** One line (or a `continued` piece of one) the job printed. */
   log(stream: LogStream, line: string, continued: boolean): void {
     if (this.ended) return;
-    this.sequence++;
-    this.send(logEntry(stream, BigInt(this.sequence), line, continued));
+    this.logs.add(stream, line, continued);
   }
 
   heartbeat(rssBytes: number): void {
@@ -91,7 +98,7 @@ export class RunReporter {
     const request = this.request;
     const startTime = timestampFromMs(startMs);
     const endTime = timestampFromMs(endMs);
-    this.send(taskSuccess(startTime, endTime));
+    this.send(taskSuccess(startTime, endTime, this.logs.end()));
     const manifest = manifestFor(request, startTime, endTime);
     this.send(partitionManifest(manifest));
     return { kind: "success", manifest };
@@ -100,6 +107,7 @@ export class RunReporter {
   /** emit_task_failed, then emit_job_exec_fail. */
   failed(category: ExitCategory, message: string, details: FailureDetails): JobOutcome {
     this.ended = true;
+    const logTruncation = this.logs.end();
     this.send(
       eventPayload("taskFailed", {
         category,
@@ -107,6 +115,7 @@ export class RunReporter {
         signal: details.signal ?? "",
         message,
         stderrTail: details.stderrTail ? [...details.stderrTail] : [],
+        logTruncation,
       }),
     );
     return this.execFail(category, message, details);
@@ -114,6 +123,7 @@ export class RunReporter {
 
   private execFail(category: ExitCategory, message: string, details: FailureDetails): JobOutcome {
     this.ended = true;
+    this.logs.end();
     this.send(eventPayload("jobExecFail", { category, message }));
     return {
       kind: "failure",

@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { fromJsonString, toJsonString } from "@bufbuild/protobuf";
 import { BuildEventSchema, ExitCategory, JobRunRequestSchema, type BuildEvent } from "../gen/databuild_pb.ts";
 import { runWrapperCommand } from "./wrapper-command.ts";
-import { isAlive, kinds, makeRequest, only, payloads, waitDead } from "./fixtures/runs.ts";
+import { isAlive, kinds, loggedLines, makeRequest, only, waitDead } from "./fixtures/runs.ts";
 
 const REPO_ROOT = join(import.meta.dirname, "..", "..");
 const WRAPPER_MAIN = join(import.meta.dirname, "fixtures", "wrapper-main.ts");
@@ -49,6 +49,10 @@ describe("runWrapperCommand in process", () => {
       "partitionManifest",
     ]);
     expect(only(events, "logEntry").line).toBe("hello");
+    // The wrapper's events alone name the task (its first event), and the manifest its job.
+    expect(only(events, "configValidateSuccess").task?.config?.outputs.map((o) => o.str)).toEqual(["out/p=1"]);
+    const manifestTask = only(events, "partitionManifest").task;
+    expect([manifestTask?.job?.label, manifestTask?.config]).toEqual(["test", undefined]);
     expect(events.every((e) => e.jobRunId === "r-1" && e.buildRequestId === "build-1")).toBe(true);
   });
 
@@ -150,7 +154,7 @@ describe("the wrapper as its own process", () => {
     const okEvents = parseEvents(ok.stdout);
     expect(kinds(okEvents).at(-1)).toBe("partitionManifest");
     expect(
-      payloads(okEvents, "logEntry")
+      loggedLines(okEvents)
         .map((l) => l.line)
         .sort(),
     ).toEqual(["to stderr", "to stdout"]);

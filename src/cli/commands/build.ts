@@ -13,6 +13,7 @@ import { requester } from "../requester.ts";
 import { EXIT_FAILURE, EXIT_OK } from "../exit-codes.ts";
 import { handleInterrupts } from "../interrupt.ts";
 import {
+  byteSize,
   configLimitsOf,
   configMaxOutputOption,
   configTimeoutOption,
@@ -34,6 +35,7 @@ interface BuildOptions extends ConfigLimitFlags {
   heartbeat: number;
   heartbeatTimeout: number;
   killGrace: number;
+  logLimit?: number;
 }
 
 export function registerBuild(
@@ -72,6 +74,11 @@ export function registerBuild(
       "time a cancelled job gets between SIGTERM and SIGKILL",
       positiveSeconds("--kill-grace"),
       DEFAULT_BUILD_REQUEST.killGraceMs / 1000,
+    )
+    .option(
+      "--log-limit <bytes>",
+      "most output of each job run recorded in the log, for jobs that set none, e.g. 64MiB; the rest is dropped and counted (default: 16MiB)",
+      byteSize("--log-limit"),
     )
     .addOption(configTimeoutOption())
     .addOption(configMaxOutputOption())
@@ -124,6 +131,7 @@ export function registerBuild(
             requester: requester(),
             signal: interrupts.signal,
             configLimits: configLimitsOf(options),
+            logLimitBytes: options.logLimit,
           },
         );
         display?.stop();

@@ -13,7 +13,7 @@ import { BuildRequests } from "../../core/projections/build-requests.ts";
 import { JobRuns } from "../../core/projections/job-runs.ts";
 import { loadReadModel } from "../../executor/read-model-loader.ts";
 import type { CommandContext } from "../context.ts";
-import { describeEvent } from "../format/describe-event.ts";
+import { EventDescriber } from "../format/describe-event.ts";
 import { shortId } from "../format/short-id.ts";
 
 const PAGE = 5_000;
@@ -51,8 +51,9 @@ export function registerEvents(program: Command, context: () => CommandContext):
         jobRunId:
           options.jobRun === undefined ? undefined : await resolveJobRunId(log, options.jobRun, ctx.eventLogLocation()),
       };
+      const describer = new EventDescriber();
       const line = (logged: LoggedEvent) =>
-        options.json ? toJsonString(BuildEventSchema, logged.event) + "\n" : formatLine(logged);
+        options.json ? toJsonString(BuildEventSchema, logged.event) + "\n" : formatLine(logged, describer);
       // One write per page or batch, not per event.
       const print = (events: readonly LoggedEvent[]) => {
         if (events.length > 0) ctx.out(events.map(line).join(""));
@@ -136,10 +137,10 @@ function only(ids: string[], what: string, part: string, where: string): string 
   return ids[0]!;
 }
 
-function formatLine({ offset, event }: LoggedEvent): string {
+function formatLine({ offset, event }: LoggedEvent, describer: EventDescriber): string {
   const time = event.timestamp
     ? new Date(Number(event.timestamp.seconds) * 1000 + event.timestamp.nanos / 1e6).toISOString()
     : "?".padEnd(24);
   const ids = `${shortId(event.buildRequestId)}${event.jobRunId ? ` ${shortId(event.jobRunId)}` : ""}`;
-  return `${String(offset).padStart(6)} ${time} ${ids.padEnd(17)} ${describeEvent(event)}\n`;
+  return `${String(offset).padStart(6)} ${time} ${ids.padEnd(17)} ${describer.describe(event)}\n`;
 }

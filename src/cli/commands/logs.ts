@@ -1,17 +1,26 @@
 /**
  * @module `databuild logs JOB_RUN_ID`: what a job run printed, in order. The
  * short id other commands print (the id's random tail), or any unique prefix
- * or suffix of the id, is enough.
+ * or suffix of the id, is enough. Reads both forms of LogEntry: one line per
+ * entry (older logs) and batches of lines (`src/core/log-entries.ts`), and
+ * prints the same text for both. Output the run printed past its log limit
+ * was not recorded: a note on stderr says how much.
  */
 import { toJsonString } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { BuildEventSchema, ExitCategory, JobRunStatus, LogStream } from "../../gen/databuild_pb.ts";
 import { UsageError } from "../../core/errors.ts";
+import { describeTruncation, entryText } from "../../core/log-entries.ts";
 import { JobRuns } from "../../core/projections/job-runs.ts";
 import { loadReadModel } from "../../executor/read-model-loader.ts";
 import type { CommandContext } from "../context.ts";
 
-const PAGE = 10_000;
+/**
+ * Entries read at once: a page of batched entries (at most 64 KiB of lines
+ * each) stays within tens of megabytes, and a page of one-line entries
+ * (older logs) is still cheap to fetch.
+ */
+const PAGE = 512;
 
 export function registerLogs(program: Command, context: () => CommandContext): void {
   program
@@ -54,18 +63,28 @@ export function registerLogs(program: Command, context: () => CommandContext): v
           `job run ${run.jobRunId}: ${run.task?.job?.label} ${run.task?.config?.outputs.map((o) => o.str).join(", ")},${outcome}\n`,
         );
         let cursor = 0;
+        let limitReached = false;
         for (;;) {
           const page = await log.read(cursor, { jobRunId: run.jobRunId, kinds: ["logEntry"] }, PAGE);
+          // One write per page, not per line.
+          const text: string[] = [];
           for (const { event } of page) {
             if (event.event.case !== "logEntry") continue;
             const entry = event.event.value;
+            limitReached ||= entry.truncated === true;
             if (wanted !== undefined && entry.stream !== wanted) continue;
-            ctx.out(
-              options.json ? toJsonString(BuildEventSchema, event) + "\n" : entry.line + (entry.continued ? "" : "\n"),
-            );
+            text.push(options.json ? toJsonString(BuildEventSchema, event) + "\n" : entryText(entry));
           }
+          if (text.length > 0) ctx.out(text.join(""));
           if (page.length < PAGE) break;
           cursor = page[page.length - 1]!.offset;
+        }
+        if (run.logTruncation) {
+          ctx.io.stderr.write(`job run ${run.jobRunId}: output truncated: ${describeTruncation(run.logTruncation)}\n`);
+        } else if (limitReached) {
+          ctx.io.stderr.write(
+            `job run ${run.jobRunId}: output truncated: it reached the log limit; what it prints from there is not recorded\n`,
+          );
         }
       } finally {
         await log.close();

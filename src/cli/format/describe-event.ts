@@ -2,6 +2,12 @@
  * @module One line of human text per build event (`databuild events`).
  * Exhaustive over the event oneof: a new event kind fails to compile here
  * until it is described.
+ *
+ * A job run's task is recorded once, in its jobScheduleSuccess; older logs
+ * repeat it in later steps. The text is the same for both: steps of a job
+ * run after its scheduling do not repeat the task, except jobFailure, which
+ * names it from the event or, through an EventDescriber, from the job run's
+ * jobScheduleSuccess seen earlier in the stream.
  */
 import {
   BuildRequestStatus,
@@ -10,9 +16,12 @@ import {
   LogStream,
   PartitionStatus,
   type BuildEvent,
+  type LogEntry,
+  type LogTruncation,
   type PartitionRef,
   type Task,
 } from "../../gen/databuild_pb.ts";
+import { describeTruncation, entryLineCount } from "../../core/log-entries.ts";
 import { shortId } from "./short-id.ts";
 import { plural } from "../../core/plural.ts";
 
@@ -34,8 +43,45 @@ function statusName(status: BuildRequestStatus): string {
   return BuildRequestStatus[status].replace("BUILD_REQUEST_", "").toLowerCase();
 }
 
-/** A short description of what the event records. */
-export function describeEvent(event: BuildEvent): string {
+function logEntry(entry: LogEntry): string {
+  const stream = LogStream[entry.stream].toLowerCase();
+  if (entry.truncated) return `${stream} #${entry.sequence}: output reached the log limit; the rest is not recorded`;
+  const count = entryLineCount(entry);
+  if (count === 1) return `${stream} #${entry.sequence}: ${entry.line}${entry.continued ? "…" : ""}`;
+  const through = entry.sequence + BigInt(count - 1);
+  return `${stream} #${entry.sequence}-#${through} (${count} lines): ${entry.line.slice(0, entry.line.indexOf("\n"))} …`;
+}
+
+function truncation(t: LogTruncation | undefined): string {
+  return t ? ` (${describeTruncation(t)})` : "";
+}
+
+/**
+ * Describes a stream of events in log order: remembers each job run's task
+ * from its jobScheduleSuccess until the run ends, for the events that no
+ * longer carry it.
+ */
+export class EventDescriber {
+  private readonly tasks = new Map<string, Task>();
+
+  describe(event: BuildEvent): string {
+    const e = event.event;
+    const id = event.jobRunId;
+    let task: Task | undefined;
+    if (e.case === "jobScheduleSuccess" && id && e.value.task) this.tasks.set(id, e.value.task);
+    else if (e.case === "jobFailure" || e.case === "partitionManifest") {
+      task = this.tasks.get(id);
+      this.tasks.delete(id);
+    }
+    return describeEvent(event, task);
+  }
+}
+
+/**
+ * A short description of what the event records. `scheduled`: the job run's
+ * task as its jobScheduleSuccess recorded it, for a jobFailure without one.
+ */
+export function describeEvent(event: BuildEvent, scheduled?: Task): string {
   const e = event.event;
   switch (e.case) {
     case "buildRequestReceived":
@@ -75,20 +121,20 @@ export function describeEvent(event: BuildEvent): string {
     case "configValidateFail":
       return `job config invalid: ${e.value.message}`;
     case "configValidateSuccess":
-      // databuild's runners leave out the task: jobScheduleSuccess of the same job run has it.
-      return e.value.task ? `job config valid: ${task(e.value.task)}` : "job config valid";
+      // The task is jobScheduleSuccess's (or, for a standalone wrapper run, in the JSON).
+      return "job config valid";
     case "taskLaunchFail":
       return `launch failed: ${e.value.message}`;
     case "taskLaunchSuccess":
-      return `launched${e.value.task ? ` ${task(e.value.task)}` : ""}${e.value.pid ? ` (pid ${e.value.pid} on ${e.value.hostname})` : ""}`;
+      return `launched${e.value.pid ? ` (pid ${e.value.pid} on ${e.value.hostname})` : ""}`;
     case "jobHeartbeat":
       return `job heartbeat${e.value.rssBytes ? ` (rss ${Math.round(Number(e.value.rssBytes) / 1048576)} MB)` : ""}`;
     case "logEntry":
-      return `${LogStream[e.value.stream].toLowerCase()} #${e.value.sequence}: ${e.value.line}${e.value.continued ? "…" : ""}`;
+      return logEntry(e.value);
     case "taskFailed":
-      return `task failed (${ExitCategory[e.value.category]}${e.value.signal ? ` ${e.value.signal}` : ""}${e.value.category === ExitCategory.EXIT_JOB_FAILURE ? ` code ${e.value.exitCode}` : ""}): ${e.value.message}`;
+      return `task failed (${ExitCategory[e.value.category]}${e.value.signal ? ` ${e.value.signal}` : ""}${e.value.category === ExitCategory.EXIT_JOB_FAILURE ? ` code ${e.value.exitCode}` : ""}): ${e.value.message}${truncation(e.value.logTruncation)}`;
     case "taskSuccess":
-      return "task succeeded";
+      return `task succeeded${truncation(e.value.logTruncation)}`;
     case "partitionManifest":
       return `manifest: ${refs(e.value.outputs)} available (job ${e.value.task?.job?.label}, version ${e.value.jobVersion})`;
     case "jobExecFail":
@@ -101,8 +147,10 @@ export function describeEvent(event: BuildEvent): string {
       return `could not schedule ${task(e.value.task)}: ${e.value.message}`;
     case "jobScheduleSuccess":
       return `scheduled ${task(e.value.task)}${e.value.attempt > 1 ? ` (attempt ${e.value.attempt})` : ""}`;
-    case "jobFailure":
-      return `job failed: ${task(e.value.task)}: ${e.value.message}`;
+    case "jobFailure": {
+      const failed = e.value.task ?? scheduled;
+      return failed ? `job failed: ${task(failed)}: ${e.value.message}` : `job failed: ${e.value.message}`;
+    }
     case "jobCancels":
       return `cancelling ${plural(e.value.jobRunIds.length, "job run")}: ${e.value.reason}`;
     case "buildHeartbeat":

@@ -3,7 +3,7 @@
  * elapsed time and ETA. Both displays (TTY and plain) read it.
  */
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { DelegationReason, type BuildEvent } from "../../gen/databuild_pb.ts";
+import { DelegationReason, type BuildEvent, type Task } from "../../gen/databuild_pb.ts";
 
 /**
  * When `event` happened, by its own timestamp: the displays see events only
@@ -19,6 +19,14 @@ export interface RunningJobInfo {
   readonly startedMs: number;
 }
 
+function jobInfo(task: Task | undefined, startedMs: number): RunningJobInfo {
+  return {
+    label: task?.job?.label ?? "",
+    outputs: task?.config?.outputs.map((o) => o.str).join(", ") ?? "",
+    startedMs,
+  };
+}
+
 export class BuildProgress {
   readonly startedMs = Date.now();
   total = 0;
@@ -28,6 +36,8 @@ export class BuildProgress {
   /** Partitions waited for while other build requests build them. */
   readonly awaited = new Set<string>();
   readonly running = new Map<string, RunningJobInfo>();
+  /** Job runs that failed (jobExecFail) and may be followed by a jobFailure, which no longer carries the task. */
+  private readonly failing = new Map<string, RunningJobInfo>();
   /** Task durations, for the ETA. */
   private finishedMs = 0;
 
@@ -42,29 +52,41 @@ export class BuildProgress {
         else this.skipped++;
         break;
       case "jobScheduleSuccess":
-        this.running.set(event.jobRunId, {
-          label: p.value.task?.job?.label ?? "",
-          outputs: p.value.task?.config?.outputs.map((o) => o.str).join(", ") ?? "",
-          startedMs: eventTimeMs(event),
-        });
+        this.running.set(event.jobRunId, jobInfo(p.value.task, eventTimeMs(event)));
         break;
       case "partitionManifest":
         this.succeeded++;
         this.end(event);
         break;
-      case "jobExecFail":
-        this.end(event);
+      case "jobExecFail": {
+        const run = this.end(event);
+        if (run) this.failing.set(event.jobRunId, run);
         break;
+      }
       case "jobFailure":
         this.failed++;
+        this.failing.delete(event.jobRunId);
         break;
     }
   }
 
-  private end(event: BuildEvent): void {
+  /**
+   * The job and outputs of the job run `event` belongs to: from the event's
+   * own task (older logs), else from the run's jobScheduleSuccess. Call it
+   * before `apply(event)`.
+   */
+  jobOf(event: BuildEvent): RunningJobInfo | undefined {
+    const p = event.event;
+    const own = p.case === "jobFailure" ? p.value.task : undefined;
+    if (own) return jobInfo(own, eventTimeMs(event));
+    return this.running.get(event.jobRunId) ?? this.failing.get(event.jobRunId);
+  }
+
+  private end(event: BuildEvent): RunningJobInfo | undefined {
     const run = this.running.get(event.jobRunId);
     if (run) this.finishedMs += eventTimeMs(event) - run.startedMs;
     this.running.delete(event.jobRunId);
+    return run;
   }
 
   elapsedMs(): number {

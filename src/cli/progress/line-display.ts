@@ -18,7 +18,7 @@ export class LineDisplay {
 
   readonly observe = (event: BuildEvent): void => {
     const p = event.event;
-    const run = this.progress.running.get(event.jobRunId);
+    const run = this.progress.jobOf(event);
     this.progress.apply(event);
     if (p.case === "partitionManifest" && run) {
       this.write(`ok     ${run.label}  ${run.outputs}  (${formatDuration(eventTimeMs(event) - run.startedMs)})`);
@@ -27,9 +27,7 @@ export class LineDisplay {
         `wait   ${p.value.partitionRef?.str}  (being built by build request ${shortId(p.value.delegateBuildRequestId)})`,
       );
     } else if (p.case === "jobFailure") {
-      this.write(
-        `FAILED ${p.value.task?.job?.label}  ${p.value.task?.config?.outputs.map((o) => o.str).join(", ")}: ${p.value.message}`,
-      );
+      this.write(`FAILED ${run?.label}  ${run?.outputs}: ${p.value.message}`);
     }
     if (Date.now() - this.lastSummary >= SUMMARY_EVERY_MS) {
       this.lastSummary = Date.now();

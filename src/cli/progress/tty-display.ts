@@ -23,15 +23,14 @@ export class TtyDisplay {
   }
 
   readonly observe = (event: BuildEvent): void => {
+    const run = event.event.case === "jobFailure" ? this.progress.jobOf(event) : undefined;
     this.progress.apply(event);
     // Show the plan as soon as it exists; later redraws come from the timer.
     if (event.event.case === "jobGraph") this.draw();
     if (event.event.case === "jobFailure") {
       // Keep failures on screen above the live area.
       this.update.clear();
-      process.stderr.write(
-        pc.red(`✗ job "${event.event.value.task?.job?.label}" failed: ${event.event.value.message}\n`),
-      );
+      process.stderr.write(pc.red(`✗ job "${run?.label}" failed: ${event.event.value.message}\n`));
       this.draw();
     }
   };

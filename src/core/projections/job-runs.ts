@@ -1,5 +1,8 @@
 /**
  * @module Job runs as folded from the log: scheduling, launch, outcome.
+ * The task comes from jobScheduleSuccess, the one event that always carries
+ * it: later steps of a job run carry it only in logs written before it was
+ * recorded once (docs/events.md), so both forms fold the same.
  */
 import { create } from "@bufbuild/protobuf";
 import {
@@ -24,7 +27,8 @@ export const JOB_RUN_KINDS: readonly EventCase[] = [
 
 export class JobRuns implements ReadModel {
   readonly name = "job-runs";
-  readonly version = 1;
+  // 2: log_truncation from taskSuccess / taskFailed.
+  readonly version = 2;
   readonly kinds = JOB_RUN_KINDS;
   private readonly runs = new Map<string, JobRunView>();
 
@@ -67,6 +71,7 @@ export class JobRuns implements ReadModel {
         run.status = JobRunStatus.JOB_RUN_SUCCEEDED;
         run.exitCategory = ExitCategory.EXIT_SUCCESS;
         run.endedAt = event.timestamp;
+        run.logTruncation = payload.value.logTruncation;
         break;
       case "taskFailed":
         run.status = JobRunStatus.JOB_RUN_FAILED;
@@ -75,6 +80,7 @@ export class JobRuns implements ReadModel {
         run.signal = payload.value.signal;
         run.message = payload.value.message;
         run.endedAt = event.timestamp;
+        run.logTruncation = payload.value.logTruncation;
         break;
       case "taskLaunchFail":
       case "configValidateFail":

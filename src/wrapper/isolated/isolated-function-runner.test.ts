@@ -3,7 +3,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { ExitCategory, LogStream } from "../../gen/databuild_pb.ts";
 import type { FunctionExec } from "../../core/job.ts";
 import { DATABUILD_API, tempDir, writeFiles } from "../../testing/run-cli.ts";
-import { SUCCESS_PATH, collect, makeRequest, only, payloads, shape, startCollecting } from "../fixtures/runs.ts";
+import { SUCCESS_PATH, collect, loggedLines, makeRequest, only, shape, startCollecting } from "../fixtures/runs.ts";
 import { IsolatedFunctionRunner } from "./isolated-function-runner.ts";
 
 // A real graph file: the worker threads load it and find each job's function by label.
@@ -51,7 +51,7 @@ describe("IsolatedFunctionRunner", () => {
     const { events, outcome } = await collect(runner, request("talk"), fn);
     expect(outcome.kind).toBe("success");
     expect(shape(events)).toEqual(SUCCESS_PATH);
-    const logs = payloads(events, "logEntry").map((l) => [l.stream, l.line]);
+    const logs = loggedLines(events).map((l) => [l.stream, l.line]);
     expect(logs).toEqual(
       expect.arrayContaining([
         [LogStream.STDOUT, "made talk/1"],

@@ -219,7 +219,8 @@ async function buildIds(dir: string): Promise<string[]> {
 async function waitForExplain(dir: string, ref: string, done: (out: string) => boolean): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const { stdout } = await explain(dir, ref);
+    // Not explain(): the state may change between its explain and its status.
+    const { stdout } = await runDatabuild(["explain", ref], { cwd: dir });
     if (done(stdout)) return stdout;
     if (Date.now() > deadline) throw new Error(`timed out waiting; last explain:\n${stdout}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -28,9 +28,7 @@ import { Staleness } from "../core/staleness.ts";
 import { lostBuildEvents } from "../executor/claim-decisions.ts";
 import { currentJob, planAndClaim, type ClaimPlanContext } from "../executor/claim-plan.ts";
 import { whyLost } from "../executor/liveness.ts";
-import { loadReadModels } from "../executor/read-model-loader.ts";
-import type { ReadModel } from "../core/read-model.ts";
-import { SharedView, SharedViewModel } from "../executor/shared-view.ts";
+import { SharedView } from "../executor/shared-view.ts";
 import { AnalyzeCancelledError } from "../planner/analyze.ts";
 
 /** An explanation, plus what the proto does not carry but a reader needs. */
@@ -52,19 +50,15 @@ export interface Explained {
 export class LogFacts {
   readonly view = new SharedView();
 
-  private constructor(
-    readonly log: EventLog,
-    readonly builds: BuildRequests,
-  ) {}
+  private constructor(readonly log: EventLog) {}
+
+  get builds(): BuildRequests {
+    return this.view.builds;
+  }
 
   static async load(log: EventLog, note?: (text: string) => void): Promise<LogFacts> {
-    const [builds, view] = await loadReadModels<ReadModel>(
-      log,
-      [() => new BuildRequests(), () => new SharedViewModel()],
-      { note },
-    );
-    const facts = new LogFacts(log, builds!.model as BuildRequests);
-    facts.view.adopt(view!.model as SharedViewModel, view!.cursor);
+    const facts = new LogFacts(log);
+    await facts.view.load(log, { note });
     return facts;
   }
 

@@ -189,7 +189,23 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
   const lost = run.lostMessage;
   // What it says of its jobs was not recorded either (a job killed by the build that took over looks like a crash).
   if (lost !== undefined) return { ...result, status: "failed", message: lost, failures: [], blocked: [] };
+  await leaveSnapshot(deps.log, view);
   return result;
+}
+
+/**
+ * Brings the view up to the build's own last event and snapshots it, so the
+ * command after a build reads no tail. (The log serves events this process
+ * appended without decoding them again.) A cache: failing to write it loses
+ * nothing but time, and never fails the build.
+ */
+async function leaveSnapshot(log: EventLog, view: SharedView): Promise<void> {
+  try {
+    await view.refresh(log);
+    await view.snapshot(log);
+  } catch {
+    // The next build snapshots at its start instead.
+  }
 }
 
 function emptyResult(

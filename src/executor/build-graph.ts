@@ -41,11 +41,15 @@ import type { JobRunner } from "../core/job-runner.ts";
 import { BuildPlan } from "./build-plan.ts";
 import { BuildRun } from "./build-run.ts";
 import type { BuildRequest, BuildResult } from "./build-request.ts";
-import { planAndClaim, type ClaimPlanContext, type ClaimedPlan } from "./claim-plan.ts";
 import { EventRecorder, type EventObserver } from "./event-recorder.ts";
-import { reapLostBuilds } from "./liveness.ts";
-import { SharedView } from "./shared-view.ts";
-import { loadForBuild } from "./read-models.ts";
+import {
+  loadForBuild,
+  planAndClaim,
+  reapLostBuilds,
+  SharedView,
+  type ClaimedPlan,
+  type ClaimPlanContext,
+} from "../coordination/index.ts";
 
 export interface BuildDependencies {
   readonly graph: Graph;

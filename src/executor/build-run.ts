@@ -34,11 +34,16 @@ import {
   type DelegateFailure,
   type FailedJob,
 } from "./build-request.ts";
-import { planAndClaim, type ClaimPlanContext } from "./claim-plan.ts";
 import type { EventRecorder } from "./event-recorder.ts";
-import { declareLost, whyLost } from "./liveness.ts";
 import { plural } from "../core/plural.ts";
-import { SHARED_VIEW_FILTER, type SharedView } from "./shared-view.ts";
+import {
+  declareLost,
+  planAndClaim,
+  SHARED_VIEW_FILTER,
+  whyLost,
+  type ClaimPlanContext,
+  type SharedView,
+} from "../coordination/index.ts";
 import { Waker } from "./waker.ts";
 
 /** How often delegates' liveness is checked while this build waits on them. */

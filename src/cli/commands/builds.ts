@@ -5,9 +5,7 @@ import { toJsonString } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import { BuildRequestStatus, BuildRequestViewSchema, type BuildRequestView } from "../../gen/databuild_pb.ts";
-import { whyLost } from "../../executor/liveness.ts";
-import { loadReadModel } from "../../executor/read-model-loader.ts";
-import { SharedViewModel } from "../../executor/shared-view.ts";
+import { loadReadModel, SharedViewModel, whyLost } from "../../coordination/index.ts";
 import type { CommandContext } from "../context.ts";
 import { formatDuration } from "../progress/build-progress.ts";
 

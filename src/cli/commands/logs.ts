@@ -8,7 +8,7 @@ import type { Command } from "commander";
 import { BuildEventSchema, ExitCategory, JobRunStatus, LogStream } from "../../gen/databuild_pb.ts";
 import { UsageError } from "../../core/errors.ts";
 import { JobRuns } from "../../core/projections/job-runs.ts";
-import { loadReadModel } from "../../executor/read-model-loader.ts";
+import { loadReadModel } from "../../coordination/index.ts";
 import type { CommandContext } from "../context.ts";
 
 const PAGE = 10_000;

@@ -23,12 +23,12 @@ import type { Graph } from "../core/graph.ts";
 import { newId } from "../core/ids.ts";
 import { BuildRequests } from "../core/projections/build-requests.ts";
 import { partitionStatusView, type CatalogEntry } from "../core/projections/partition-catalog.ts";
-import { readJobRun } from "../executor/job-run-reads.ts";
+import { readJobRun } from "./job-run-reads.ts";
 import { Staleness } from "../core/staleness.ts";
-import { lostBuildEvents } from "../executor/claim-decisions.ts";
-import { currentJob, planAndClaim, type ClaimPlanContext } from "../executor/claim-plan.ts";
-import { whyLost } from "../executor/liveness.ts";
-import { SharedView } from "../executor/shared-view.ts";
+import { lostBuildEvents } from "./claim-decisions.ts";
+import { currentJob, planAndClaim, type ClaimPlanContext } from "./claim-plan.ts";
+import { whyLost } from "./liveness.ts";
+import { SharedView } from "./shared-view.ts";
 import { AnalyzeCancelledError } from "../planner/analyze.ts";
 
 /** An explanation, plus what the proto does not carry but a reader needs. */

@@ -7,7 +7,7 @@ import { PartitionStatus, type BuildEvent } from "../gen/databuild_pb.ts";
 import { eventPayload } from "../core/build-event.ts";
 import { newEvent } from "../core/new-event.ts";
 import type { Lease } from "../core/projections/claims.ts";
-import type { SharedView } from "../executor/shared-view.ts";
+import type { SharedView } from "./shared-view.ts";
 
 export interface InvalidationRequest {
   readonly refs: readonly string[];

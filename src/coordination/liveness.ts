@@ -9,7 +9,7 @@
  */
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
-import { hostProcessState } from "./host-process.ts";
+import { hostProcessState } from "./proc-host-processes.ts";
 import type { BuildEvent } from "../gen/databuild_pb.ts";
 import type { EventLog, LoggedEvent } from "../core/event-log.ts";
 import type { ClaimBook, Lease, OpenJobRun } from "../core/projections/claims.ts";

@@ -1,16 +1,17 @@
 /**
- * @module What this host can prove about a process of a build request that
- * runs here: gone (no such process, a zombie, or a later process that reused
- * the pid), stopped (SIGSTOP, a debugger), running, or unknown (no /proc).
+ * @module The host port on Linux (host-processes.ts): a pid exists if
+ * kill(pid, 0) finds it; /proc/PID/stat tells a zombie, a stopped process
+ * and its start time (so a later process that reused the pid is told
+ * apart), /proc/PID/environ its environment. Without /proc (another OS), a
+ * process that exists is all it can tell. The only file of
+ * src/coordination/ that touches the system.
  */
 import { readFileSync } from "node:fs";
-
-export type HostProcessState = "gone" | "stopped" | "running" | "unknown";
+import { hostname } from "node:os";
+import type { HostProcesses, ProcessFacts } from "./host-processes.ts";
 
 /** Linux's USER_HZ, the unit of /proc/PID/stat's start time; 100 on every mainstream architecture. */
 const CLOCK_TICKS_PER_SECOND = 100;
-/** Slack for clock rounding between the kernel's start time and the event's timestamp. */
-const START_SLACK_MS = 2_000;
 
 let bootTimeMs: number | undefined;
 
@@ -27,31 +28,51 @@ function bootTime(): number | undefined {
   return bootTimeMs;
 }
 
-/**
- * The state of `pid`, which was alive at `startedBeforeMs` if it is the
- * process meant: a process that started later reused the pid.
- */
-export function hostProcessState(pid: number, startedBeforeMs: number): HostProcessState {
-  try {
-    process.kill(pid, 0);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "EPERM") return "gone";
+export class ProcHostProcesses implements HostProcesses {
+  readonly hostname = hostname();
+  readonly pid = process.pid;
+
+  inspect(pid: number): ProcessFacts {
+    try {
+      process.kill(pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EPERM") return { exists: false };
+    }
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    } catch {
+      return { exists: true }; // no /proc: kill(0) says it exists, nothing more
+    }
+    // Fields after the command name, which is in parentheses and may contain anything.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const state = fields[0];
+    if (state === "Z" || state === "X" || state === "x") return { exists: false };
+    const boot = bootTime();
+    const startTicks = Number(fields[19]);
+    const startedAtMs =
+      boot !== undefined && Number.isFinite(startTicks)
+        ? boot + (startTicks * 1000) / CLOCK_TICKS_PER_SECOND
+        : undefined;
+    return { exists: true, stopped: state === "T" || state === "t", startedAtMs };
   }
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  } catch {
-    return "unknown"; // no /proc: kill(0) says it exists, nothing more
+
+  environment(pid: number): readonly string[] | undefined {
+    try {
+      return readFileSync(`/proc/${pid}/environ`, "latin1").split("\0");
+    } catch {
+      return undefined; // gone already, not ours, or no /proc
+    }
   }
-  // Fields after the command name, which is in parentheses and may contain anything.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const state = fields[0];
-  if (state === "Z" || state === "X" || state === "x") return "gone";
-  const boot = bootTime();
-  const startTicks = Number(fields[19]);
-  if (boot !== undefined && Number.isFinite(startTicks) && startedBeforeMs > 0) {
-    const startedMs = boot + (startTicks * 1000) / CLOCK_TICKS_PER_SECOND;
-    if (startedMs > startedBeforeMs + START_SLACK_MS) return "gone";
+
+  kill(pid: number, options: { readonly group?: boolean } = {}): void {
+    try {
+      process.kill(options.group ? -pid : pid, "SIGKILL");
+    } catch {
+      // Gone meanwhile.
+    }
   }
-  return state === "T" || state === "t" ? "stopped" : "running";
 }
+
+/** This host, as /proc tells it: the default wherever a HostProcesses is not passed in. */
+export const PROC_HOST: HostProcesses = new ProcHostProcesses();

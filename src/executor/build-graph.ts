@@ -11,7 +11,7 @@
  *   3. Reap ended jobs. A success releases its dependents at once: no job is
  *      handed an input before its producer exited 0 and its manifest was
  *      recorded, and the log's append order makes the consumer's manifest
- *      durable only after the producer's (see `release`). A failure
+ *      durable only after the producer's (see `BuildRun.release`). A failure
  *      is retried (retryable categories, with backoff) or fails its task:
  *      then either everything running is cancelled (emit_job_failure,
  *      emit_job_cancels) or, with keepGoing, only its downstream is blocked.
@@ -23,12 +23,11 @@
  * configs run) and a cancel stops the running config calls and records the
  * build request CANCELLED, as a cancel while executing does.
  *
- * Exactly once across build requests (claim-plan.ts, build-run.ts): the plan
- * treats partitions another live build request holds as leaves, claims its
- * own outputs atomically, and waits for the delegated ones, taking them over
- * if their holder lets go of them or is lost.
+ * Exactly once across build requests (src/coordination/, delegations.ts):
+ * the plan treats partitions another live build request holds as leaves,
+ * claims its own outputs atomically, and waits for the delegated ones,
+ * taking them over if their holder lets go of them or is lost.
  */
-import { hostname } from "node:os";
 import { BuildRequestStatus, PartitionStatus } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
 import { AnalyzeError } from "../core/errors.ts";
@@ -36,32 +35,26 @@ import { AnalyzeCancelledError } from "../planner/analyze.ts";
 import { partitionStatusChanged } from "../core/hot-payloads.ts";
 import { newId } from "../core/ids.ts";
 import type { EventLog } from "../core/event-log.ts";
-import type { Graph } from "../core/graph.ts";
-import type { JobRunner } from "../core/job-runner.ts";
 import { BuildPlan } from "./build-plan.ts";
 import { BuildRun } from "./build-run.ts";
-import type { BuildRequest, BuildResult } from "./build-request.ts";
-import { EventRecorder, type EventObserver } from "./event-recorder.ts";
+import type { BuildDependencies, BuildRequest, BuildResult } from "./build-request.ts";
+import { EventRecorder } from "./event-recorder.ts";
 import {
   loadForBuild,
   planAndClaim,
+  PROC_HOST,
   reapLostBuilds,
   SharedView,
   type ClaimedPlan,
   type ClaimPlanContext,
 } from "../coordination/index.ts";
 
-export interface BuildDependencies {
-  readonly graph: Graph;
-  readonly log: EventLog;
-  readonly runner: JobRunner;
-  /** See every event as it is recorded (progress display). */
-  readonly observers?: readonly EventObserver[];
-}
+export type { BuildDependencies } from "./build-request.ts";
 
 /** Runs one build request to its end. Never throws for a failed build: see `status`. */
 export async function buildGraph(deps: BuildDependencies, request: BuildRequest): Promise<BuildResult> {
   const buildRequestId = request.buildRequestId ?? newId();
+  const host = deps.host ?? PROC_HOST;
   let onLost: (detectedBy: string, reason: string) => void = () => {};
   let onAppendFailed: () => void = () => {};
   const recorder = new EventRecorder(request.dryRun ? undefined : deps.log, request.dryRun ? [] : deps.observers, {
@@ -86,8 +79,8 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
         heartbeatIntervalMs: request.heartbeatMs,
         heartbeatTimeoutMs: request.heartbeatTimeoutMs,
       },
-      hostname: hostname(),
-      pid: process.pid,
+      hostname: host.hostname,
+      pid: host.pid,
     }),
   );
   recorder.emit(scope, payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_PLANNING }));
@@ -111,6 +104,7 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     },
     signal: request.signal,
     configLimits: request.configLimits,
+    host,
   };
 
   // The lease holds while planning too (configs may take minutes); BuildRun heartbeats once it runs.
@@ -122,7 +116,7 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     // One read of the log since the snapshots, for every read model: the build
     // leaves fresh snapshots behind for the commands after it.
     await loadForBuild(deps.log, view);
-    if (!request.dryRun) await reapLostBuilds(deps.log, view, buildRequestId);
+    if (!request.dryRun) await reapLostBuilds(deps.log, view, buildRequestId, host);
     claimed = await planAndClaim(context, refs, { forced: new Set(request.force ? refs : []), dryRun: request.dryRun });
   } catch (error) {
     if (error instanceof AnalyzeCancelledError) {

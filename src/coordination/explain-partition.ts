@@ -23,14 +23,14 @@ import type { Graph } from "../core/graph.ts";
 import { newId } from "../core/ids.ts";
 import { BuildRequests } from "../core/projections/build-requests.ts";
 import { partitionStatusView, type CatalogEntry } from "../core/projections/partition-catalog.ts";
-import { readJobRun } from "./job-run-reads.ts";
 import { Staleness } from "../core/staleness.ts";
+import { AnalyzeCancelledError } from "../planner/analyze.ts";
 import { currentJob, planAndClaim, type ClaimPlanContext } from "./claim-plan.ts";
 import type { HostProcesses } from "./host-processes.ts";
+import { readJobRun } from "./job-run-reads.ts";
 import { decideLost, whyLost } from "./liveness.ts";
 import { PROC_HOST } from "./proc-host-processes.ts";
 import { SharedView } from "./shared-view.ts";
-import { AnalyzeCancelledError } from "../planner/analyze.ts";
 
 /** An explanation, plus what the proto does not carry but a reader needs. */
 export interface Explained {

@@ -1,6 +1,12 @@
 // Lint rules, including the architecture: the core (refs, graph model,
 // planning, event types) imports no I/O library and nothing outside itself;
-// outer layers depend on the core, never the reverse.
+// outer layers depend on the core, never the reverse. Each folder may import
+// only what it should (docs/architecture.md has the layers), and a folder
+// with an entry (index.ts) is imported through it from outside.
+//
+// One config object per set of files: ESLint keeps only the last
+// `no-restricted-imports` that matches a file, so the file sets below do not
+// overlap (except where a later object narrows an earlier one on purpose).
 import tseslint from "typescript-eslint";
 
 const io = ["node:*", "fs", "path", "child_process", "better-sqlite3", "pg", "commander", "yaml", "tsx", "tsx/*"];
@@ -10,14 +16,52 @@ const outerLayers = [
   "**/manifest/**",
   "**/event-log/**",
   "**/executor/**",
+  "**/coordination/**",
   "**/wrapper/**",
   "**/service/**",
   "**/dashboard/**",
 ];
+const tests = "**/*.test.ts";
 
-function forbid(patterns, message) {
-  return { "no-restricted-imports": ["error", { patterns: [{ group: patterns, message }] }] };
+/** A forbidden group of import patterns and the message that says why. */
+const group = (patterns, message) => ({ group: patterns, message });
+
+function forbid(...groups) {
+  return { "no-restricted-imports": ["error", { patterns: groups }] };
 }
+
+/** Outside `src/<folder>/`, import it only through its entry. */
+function throughEntry(folder) {
+  return group(
+    [`**/${folder}/**`, `!**/${folder}/index.ts`],
+    `Import src/${folder}/ through its entry, src/${folder}/index.ts (what it exports is its interface).`,
+  );
+}
+
+const noCli = group(
+  ["**/cli/**"],
+  "Nothing imports src/cli/ (the composition root: commands, options, output) but bin/ and tests.",
+);
+const eventLogPort = (folder) =>
+  group(
+    ["**/event-log/**"],
+    `src/${folder} uses the EventLog port (src/core/event-log.ts); the backends in src/event-log/ are chosen by src/cli.`,
+  );
+const coordinationLayers = group(
+  [
+    "**/cli/**",
+    "**/executor/**",
+    "**/wrapper/**",
+    "**/loader/**",
+    "**/manifest/**",
+    "**/gsl/**",
+    "**/service/**",
+    "**/dashboard/**",
+  ],
+  "src/coordination depends on the core (its ports included) and the planner only, never on the layers that use it.",
+);
+/** The one file of src/coordination that touches the system: the /proc implementation of the HostProcesses port. */
+const procHost = "src/coordination/proc-host-processes.ts";
 
 export default tseslint.config(
   { ignores: ["node_modules/", "dist/", "src/gen/", "bench/out/", "examples/**/data/", "**/.databuild/"] },
@@ -30,15 +74,80 @@ export default tseslint.config(
   },
   {
     files: ["src/core/**/*.ts"],
-    ignores: ["**/*.test.ts"],
+    ignores: [tests],
     rules: forbid(
-      [...io, ...outerLayers, "**/planner/**", "**/gsl/**"],
-      "src/core depends on nothing but src/gen and @bufbuild/protobuf.",
+      group(
+        [...io, ...outerLayers, "**/planner/**", "**/gsl/**"],
+        "src/core depends on nothing but src/gen and @bufbuild/protobuf.",
+      ),
     ),
   },
   {
     files: ["src/planner/**/*.ts", "src/gsl/**/*.ts"],
-    ignores: ["**/*.test.ts"],
-    rules: forbid([...io, ...outerLayers], "The planner and the GSL depend only on the core: no I/O, no outer layers."),
+    ignores: [tests],
+    rules: forbid(
+      group([...io, ...outerLayers], "The planner and the GSL depend only on the core: no I/O, no outer layers."),
+    ),
+  },
+  {
+    files: ["src/coordination/**/*.ts"],
+    ignores: [tests, procHost],
+    rules: forbid(
+      group(
+        io,
+        `src/coordination decides on the log and the host's answers (the HostProcesses port); only ${procHost} touches the system.`,
+      ),
+      coordinationLayers,
+      eventLogPort("coordination"),
+    ),
+  },
+  {
+    files: [procHost],
+    rules: forbid(coordinationLayers, eventLogPort("coordination")),
+  },
+  {
+    files: ["src/executor/**/*.ts"],
+    ignores: [tests],
+    rules: forbid(
+      group(
+        [
+          "**/cli/**",
+          "**/wrapper/**",
+          "**/loader/**",
+          "**/manifest/**",
+          "**/gsl/**",
+          "**/service/**",
+          "**/dashboard/**",
+        ],
+        "src/executor runs builds through ports (EventLog, JobRunner, HostProcesses): it depends on the core, the planner and src/coordination only; src/cli wires in the implementations.",
+      ),
+      eventLogPort("executor"),
+      throughEntry("coordination"),
+    ),
+  },
+  {
+    files: ["src/cli/**/*.ts"],
+    ignores: [tests],
+    rules: forbid(throughEntry("coordination"), throughEntry("event-log"), throughEntry("wrapper")),
+  },
+  {
+    // Every other folder of src/ (event-log, wrapper, manifest, loader, testing, the public API).
+    files: ["src/**/*.ts"],
+    ignores: [
+      tests,
+      "src/core/**",
+      "src/planner/**",
+      "src/gsl/**",
+      "src/coordination/**",
+      "src/executor/**",
+      "src/cli/**",
+    ],
+    rules: forbid(noCli, throughEntry("coordination")),
+  },
+  {
+    // Tests (and scripts) may reach into any folder, except past coordination's entry from outside it.
+    files: [tests, "scripts/**/*.ts", "bench/**/*.ts"],
+    ignores: ["src/coordination/**"],
+    rules: forbid(throughEntry("coordination")),
   },
 );

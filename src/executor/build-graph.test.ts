@@ -8,6 +8,7 @@ import { FileJobs } from "../testing/file-jobs.ts";
 import { gslGraph } from "../testing/gsl-graph.ts";
 import { tempDir } from "../testing/run-cli.ts";
 import { JobRunners } from "../wrapper/index.ts";
+import { SharedViewModel } from "../coordination/index.ts";
 import { buildGraph } from "./build-graph.ts";
 import { DEFAULT_BUILD_REQUEST, type BuildRequest } from "./build-request.ts";
 
@@ -43,6 +44,16 @@ async function catalogOf(log: MemoryEventLog): Promise<PartitionCatalog> {
   return catalog;
 }
 
+/** The shared view's snapshot equals a replay of the log up to its offset; returns that offset. */
+async function expectSnapshotIsReplay(log: MemoryEventLog): Promise<number> {
+  const { snapshot } = await log.snapshots.load("shared-view");
+  expect(snapshot).toBeDefined();
+  const replay = new SharedViewModel();
+  for (const { event, offset } of await log.read(0)) if (offset <= snapshot!.offset) replay.apply(event, offset);
+  expect(snapshot!.state).toEqual(replay.saveState());
+  return snapshot!.offset;
+}
+
 describe("buildGraph", () => {
   it("builds every needed partition once, inputs before the jobs that read them", async () => {
     const jobs = new FileJobs(tempDir());
@@ -57,11 +68,7 @@ describe("buildGraph", () => {
       expect(run.endedAt).toBeLessThanOrEqual(report.startedAt);
     const catalog = await catalogOf(log);
     expect(catalog.get("report/w")?.status).toBe(PartitionStatus.PARTITION_AVAILABLE);
-    expect(catalog.available("report/w")?.inputs.map((i) => i.ref)).toEqual([
-      "clean/w-1",
-      "clean/w-2",
-      "clean/w-3",
-    ]);
+    expect(catalog.available("report/w")?.inputs.map((i) => i.ref)).toEqual(["clean/w-1", "clean/w-2", "clean/w-3"]);
     expect(catalog.available("report/w")?.inputs.every((i) => i.jobRunId !== "")).toBe(true);
   });
 
@@ -82,6 +89,15 @@ describe("buildGraph", () => {
     const delegated = events.filter((e) => e.event.case === "partitionDelegated" && e.event.value.reason === 2);
     expect(delegated.length).toBeGreaterThan(0);
     for (const [, own] of eventsByBuild(events)) expect(diagramViolations(own)).toEqual([]);
+    await expectSnapshotIsReplay(log);
+  });
+
+  it("leaves a snapshot of its view at its end that is exactly a replay of the log up to it", async () => {
+    const jobs = new FileJobs(tempDir());
+    const log = new MemoryEventLog();
+    await buildGraph({ graph: pipeline(jobs), log, runner: new JobRunners() }, request(["report/w"]));
+    const offset = await expectSnapshotIsReplay(log);
+    expect(offset).toBe(await log.head());
   });
 
   it("records a valid path through the seed's diagrams", async () => {

@@ -11,7 +11,7 @@
  *   3. Reap ended jobs. A success releases its dependents at once: no job is
  *      handed an input before its producer exited 0 and its manifest was
  *      recorded, and the log's append order makes the consumer's manifest
- *      durable only after the producer's (see `release`). A failure
+ *      durable only after the producer's (see `BuildRun.release`). A failure
  *      is retried (retryable categories, with backoff) or fails its task:
  *      then either everything running is cancelled (emit_job_failure,
  *      emit_job_cancels) or, with keepGoing, only its downstream is blocked.
@@ -23,12 +23,11 @@
  * configs run) and a cancel stops the running config calls and records the
  * build request CANCELLED, as a cancel while executing does.
  *
- * Exactly once across build requests (claim-plan.ts, build-run.ts): the plan
- * treats partitions another live build request holds as leaves, claims its
- * own outputs atomically, and waits for the delegated ones, taking them over
- * if their holder lets go of them or is lost.
+ * Exactly once across build requests (src/coordination/, delegations.ts):
+ * the plan treats partitions another live build request holds as leaves,
+ * claims its own outputs atomically, and waits for the delegated ones,
+ * taking them over if their holder lets go of them or is lost.
  */
-import { hostname } from "node:os";
 import { BuildRequestStatus, PartitionStatus } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
 import { AnalyzeError } from "../core/errors.ts";
@@ -36,34 +35,35 @@ import { AnalyzeCancelledError } from "../planner/analyze.ts";
 import { partitionStatusChanged } from "../core/hot-payloads.ts";
 import { newId } from "../core/ids.ts";
 import type { EventLog } from "../core/event-log.ts";
-import type { Graph } from "../core/graph.ts";
-import type { JobRunner } from "../core/job-runner.ts";
 import { BuildPlan } from "./build-plan.ts";
 import { BuildRun } from "./build-run.ts";
-import type { BuildRequest, BuildResult } from "./build-request.ts";
-import { planAndClaim, type ClaimPlanContext, type ClaimedPlan } from "./claim-plan.ts";
-import { EventRecorder, type EventObserver } from "./event-recorder.ts";
-import { reapLostBuilds } from "./liveness.ts";
-import { SharedView } from "./shared-view.ts";
-import { loadForBuild } from "./read-models.ts";
+import type { BuildDependencies, BuildRequest, BuildResult } from "./build-request.ts";
+import { EventRecorder } from "./event-recorder.ts";
+import {
+  loadForBuild,
+  planAndClaim,
+  PROC_HOST,
+  reapLostBuilds,
+  SharedView,
+  type ClaimedPlan,
+  type ClaimPlanContext,
+} from "../coordination/index.ts";
 
-export interface BuildDependencies {
-  readonly graph: Graph;
-  readonly log: EventLog;
-  readonly runner: JobRunner;
-  /** See every event as it is recorded (progress display). */
-  readonly observers?: readonly EventObserver[];
-}
+export type { BuildDependencies } from "./build-request.ts";
 
 /** Runs one build request to its end. Never throws for a failed build: see `status`. */
 export async function buildGraph(deps: BuildDependencies, request: BuildRequest): Promise<BuildResult> {
   const buildRequestId = request.buildRequestId ?? newId();
+  const host = deps.host ?? PROC_HOST;
+  // The build's one live view of the log: loaded once, then kept up by its own appends and its watch.
+  const view = new SharedView();
   let onLost: (detectedBy: string, reason: string) => void = () => {};
   let onAppendFailed: () => void = () => {};
   const recorder = new EventRecorder(request.dryRun ? undefined : deps.log, request.dryRun ? [] : deps.observers, {
     buildRequestId,
     onLost: (detectedBy, reason) => onLost(detectedBy, reason),
     onAppendFailed: () => onAppendFailed(),
+    onDurable: (events, offsets) => view.noteOwn(events, offsets),
   });
   const scope = { buildRequestId };
   const refs = [...new Set(request.refs)];
@@ -82,8 +82,8 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
         heartbeatIntervalMs: request.heartbeatMs,
         heartbeatTimeoutMs: request.heartbeatTimeoutMs,
       },
-      hostname: hostname(),
-      pid: process.pid,
+      hostname: host.hostname,
+      pid: host.pid,
     }),
   );
   recorder.emit(scope, payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_PLANNING }));
@@ -94,7 +94,6 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     );
   }
 
-  const view = new SharedView();
   const context: ClaimPlanContext = {
     graph: deps.graph,
     log: deps.log,
@@ -107,6 +106,7 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     },
     signal: request.signal,
     configLimits: request.configLimits,
+    host,
   };
 
   // The lease holds while planning too (configs may take minutes); BuildRun heartbeats once it runs.
@@ -118,7 +118,7 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     // One read of the log since the snapshots, for every read model: the build
     // leaves fresh snapshots behind for the commands after it.
     await loadForBuild(deps.log, view);
-    if (!request.dryRun) await reapLostBuilds(deps.log, view, buildRequestId);
+    if (!request.dryRun) await reapLostBuilds(deps.log, view, buildRequestId, host);
     claimed = await planAndClaim(context, refs, { forced: new Set(request.force ? refs : []), dryRun: request.dryRun });
   } catch (error) {
     if (error instanceof AnalyzeCancelledError) {
@@ -189,7 +189,23 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
   const lost = run.lostMessage;
   // What it says of its jobs was not recorded either (a job killed by the build that took over looks like a crash).
   if (lost !== undefined) return { ...result, status: "failed", message: lost, failures: [], blocked: [] };
+  await leaveSnapshot(deps.log, view, buildRequestId);
   return result;
+}
+
+/**
+ * Brings the view up to the build's own last event and snapshots it, so the
+ * command after a build reads no tail. (The log serves events this process
+ * appended without decoding them again.) A cache: failing to write it loses
+ * nothing but time, and never fails the build.
+ */
+async function leaveSnapshot(log: EventLog, view: SharedView, buildRequestId: string): Promise<void> {
+  try {
+    await view.catchUpWith(log, buildRequestId);
+    await view.snapshot(log);
+  } catch {
+    // The next build snapshots at its start instead.
+  }
 }
 
 function emptyResult(

@@ -1,7 +1,7 @@
 /**
  * @module BuildPlan: what we intend to build and which tasks are ready
  * (ninja's Plan). Pure bookkeeping over a JobGraph: the build loop
- * (build-graph.ts) decides when to start, reap and report.
+ * (build-run.ts) decides when to start, reap and report.
  */
 import { DepType, type JobGraph, type Task } from "../gen/databuild_pb.ts";
 

@@ -1,10 +1,27 @@
 /**
- * @module What a build is asked to do, and what it reports back.
+ * @module What a build is asked to do, with what, and what it reports back:
+ * the types the build's files (build-graph.ts, build-run.ts and the
+ * concerns beside it) share.
  */
 import { ExitCategory, type JobGraph, type Task } from "../gen/databuild_pb.ts";
 import type { DatabuildError } from "../core/errors.ts";
+import type { EventLog } from "../core/event-log.ts";
+import type { Graph } from "../core/graph.ts";
 import type { ConfigLimits } from "../core/job.ts";
-import type { JobOutcome } from "../core/job-runner.ts";
+import type { JobOutcome, JobRunner } from "../core/job-runner.ts";
+import type { HostProcesses } from "../coordination/index.ts";
+import type { EventObserver } from "./event-recorder.ts";
+
+/** What a build runs with: the graph, the log, how jobs run, and who watches. */
+export interface BuildDependencies {
+  readonly graph: Graph;
+  readonly log: EventLog;
+  readonly runner: JobRunner;
+  /** See every event as it is recorded (progress display). */
+  readonly observers?: readonly EventObserver[];
+  /** What this host tells about other build requests' processes (default: /proc, `PROC_HOST`). */
+  readonly host?: HostProcesses;
+}
 
 export interface BuildRequest {
   readonly refs: readonly string[];

@@ -15,7 +15,8 @@
  * (a dry run), observers see events at once.
  *
  * Fencing: with a fence, every batch is appended atomically with the check
- * that no other build request has declared this one lost. Once one has (this
+ * that no other build request has declared this one lost (the decision is
+ * coordination's: src/coordination/fence.ts). Once one has (this
  * process was paused past its lease, and its work was taken over), nothing
  * more is recorded: a late manifest from here would make a partition
  * "built" twice.
@@ -31,6 +32,7 @@ import type { EventPayload } from "../core/build-event.ts";
 import type { EventLog } from "../core/event-log.ts";
 import { manifestTask } from "../core/hot-payloads.ts";
 import { newEvent, type EventScope } from "../core/new-event.ts";
+import { declaredLost, fenceFilter } from "../coordination/index.ts";
 
 export type EventObserver = (event: BuildEvent) => void;
 
@@ -145,21 +147,20 @@ export class EventRecorder {
   }
 
   private async appendChunkFenced(log: EventLog, fence: RecorderFence, batch: BuildEvent[]): Promise<void> {
-    const outcome = await log.appendAtomically(
-      this.fenceCursor,
-      { buildRequestId: fence.buildRequestId, kinds: ["buildRequestLost"] },
-      (found) => (found.length > 0 ? { append: [], result: found[0]!.event } : { append: batch, result: undefined }),
-    );
+    const outcome = await log.appendAtomically(this.fenceCursor, fenceFilter(fence.buildRequestId), (found) => {
+      const lost = declaredLost(fence.buildRequestId, found);
+      return lost ? { append: [], result: lost } : { append: batch, result: undefined };
+    });
     this.fenceCursor = outcome.head;
-    const lost = outcome.result?.event;
-    if (lost?.case !== "buildRequestLost") {
+    const lost = outcome.result;
+    if (!lost) {
       fence.onDurable?.(batch, outcome.offsets);
       this.show(batch);
       return;
     }
     this.fenced = true;
     this.pending = [];
-    fence.onLost(lost.value.detectedByBuildRequestId, lost.value.reason);
+    fence.onLost(lost.detectedBy, lost.reason);
   }
 }
 

@@ -5,11 +5,7 @@ import { toJsonString } from "@bufbuild/protobuf";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
 import type { Command } from "commander";
 import { BuildRequestStatus, BuildRequestViewSchema, type BuildRequestView } from "../../gen/databuild_pb.ts";
-import { BuildRequests } from "../../core/projections/build-requests.ts";
-import { whyLost } from "../../executor/liveness.ts";
-import { loadReadModels } from "../../executor/read-model-loader.ts";
-import { SharedViewModel } from "../../executor/shared-view.ts";
-import type { ReadModel } from "../../core/read-model.ts";
+import { loadReadModel, SharedViewModel, whyLost } from "../../coordination/index.ts";
 import type { CommandContext } from "../context.ts";
 import { formatDuration } from "../progress/build-progress.ts";
 
@@ -22,13 +18,7 @@ export function registerBuilds(program: Command, context: () => CommandContext):
       const ctx = context();
       const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       try {
-        const [loadedBuilds, loadedView] = await loadReadModels<ReadModel>(
-          log,
-          [() => new BuildRequests(), () => new SharedViewModel()],
-          { note: ctx.note },
-        );
-        const builds = loadedBuilds!.model as BuildRequests;
-        const { claims } = loadedView!.model as SharedViewModel;
+        const { claims, builds } = (await loadReadModel(log, () => new SharedViewModel(), { note: ctx.note })).model;
         const now = Date.now();
         for (const view of builds.all()) {
           if (options.json) {

@@ -9,9 +9,8 @@ import { BuildEventSchema, type BuildEvent } from "../../gen/databuild_pb.ts";
 import { endsBuildRequest } from "../../core/build-request-ended.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { EventFilter, EventLog, LoggedEvent } from "../../core/event-log.ts";
-import { BuildRequests } from "../../core/projections/build-requests.ts";
 import { JobRuns } from "../../core/projections/job-runs.ts";
-import { loadReadModel } from "../../executor/read-model-loader.ts";
+import { loadReadModel, SharedViewModel } from "../../coordination/index.ts";
 import type { CommandContext } from "../context.ts";
 import { EventDescriber } from "../format/describe-event.ts";
 import { shortId } from "../format/short-id.ts";
@@ -111,7 +110,7 @@ export function registerEvents(program: Command, context: () => CommandContext):
 
 /** The full id of the one build request `part` names (an id, a prefix or a short id). */
 async function resolveBuildId(log: EventLog, part: string, where: string): Promise<string> {
-  const { model: builds } = await loadReadModel(log, () => new BuildRequests());
+  const { builds } = (await loadReadModel(log, () => new SharedViewModel())).model;
   return only(
     builds.matching(part).map((b) => b.buildRequestId),
     "build request",

@@ -163,7 +163,9 @@ describe("databuild explain", () => {
     // status gives the same answer, from the same read models.
     const status = await runDatabuild(["status", "up/1"], { cwd: dir });
     expect(status.stdout).toMatch(/^up\/1  BUILDING\n  being built by build request /);
-    expect(status.stdout).toMatch(/its holder is gone \(its process \d+ on \S+ is gone\); the next build will take it over/);
+    expect(status.stdout).toMatch(
+      /its holder is gone \(its process \d+ on \S+ is gone\); the next build will take it over/,
+    );
     writeFileSync(join(dir, "release"), ""); // lets the orphaned job end
     expect((await runDatabuild(["build", "up/1"], { cwd: dir })).code).toBe(0);
     expect((await explain(dir, "up/1")).stdout).toMatch(/^up\/1: AVAILABLE — /);
@@ -219,7 +221,8 @@ async function buildIds(dir: string): Promise<string[]> {
 async function waitForExplain(dir: string, ref: string, done: (out: string) => boolean): Promise<string> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const { stdout } = await explain(dir, ref);
+    // Not explain(): the state may change between its explain and its status.
+    const { stdout } = await runDatabuild(["explain", ref], { cwd: dir });
     if (done(stdout)) return stdout;
     if (Date.now() > deadline) throw new Error(`timed out waiting; last explain:\n${stdout}`);
     await new Promise((r) => setTimeout(r, 100));

@@ -9,11 +9,11 @@ import { existsSync } from "node:fs";
 import { PartitionExplanationSchema } from "../../gen/databuild_pb.ts";
 import { isDatabuildError } from "../../core/errors.ts";
 import type { EventLog } from "../../core/event-log.ts";
+import { explainPartitions, LogFacts, type GraphOrError } from "../../coordination/index.ts";
 import { MemoryEventLog } from "../../event-log/index.ts";
 import type { CommandContext } from "../context.ts";
 import { configLimitsOf, configMaxOutputOption, configTimeoutOption, type ConfigLimitFlags } from "../options.ts";
 import { planInterruptibly } from "./analyze.ts";
-import { explainPartitions, LogFacts, type GraphOrError } from "../explain-partition.ts";
 import { explanationSummary, formatExplanation } from "../format/explanation.ts";
 
 export function registerExplain(program: Command, context: () => CommandContext): void {
@@ -24,30 +24,35 @@ export function registerExplain(program: Command, context: () => CommandContext)
     )
     .argument("<refs...>", "partition refs")
     .option("--json", "one PartitionExplanation per line as proto3 JSON")
-    .option("--all", "list every input of a fan-in and every task a build would run (by default the first ones and a count)")
+    .option(
+      "--all",
+      "list every input of a fan-in and every task a build would run (by default the first ones and a count)",
+    )
     .addOption(configTimeoutOption())
     .addOption(configMaxOutputOption())
-    .action(async (refArgs: string[], options: { json?: boolean; all?: boolean } & ConfigLimitFlags, command: Command) => {
-      const ctx = context();
-      const refs = ctx.refs(refArgs);
-      const graph = await loadGraphOrError(ctx);
-      const log = await openLog(ctx, command.optsWithGlobals<{ db?: string }>().db !== undefined);
-      try {
-        const now = Date.now();
-        const facts = await LogFacts.load(log, ctx.note);
-        const answers = await planInterruptibly(ctx, (signal) =>
-          explainPartitions(facts, graph, refs, now, { signal, configLimits: configLimitsOf(options) }),
-        );
-        const prefix = ctx.commandPrefix();
-        answers.forEach((answer, i) => {
-          answer.explanation.summary = explanationSummary(answer, now);
-          if (options.json) ctx.out(toJsonString(PartitionExplanationSchema, answer.explanation) + "\n");
-          else ctx.out((i > 0 ? "\n" : "") + formatExplanation(answer, now, prefix, { all: options.all }));
-        });
-      } finally {
-        await log.close();
-      }
-    });
+    .action(
+      async (refArgs: string[], options: { json?: boolean; all?: boolean } & ConfigLimitFlags, command: Command) => {
+        const ctx = context();
+        const refs = ctx.refs(refArgs);
+        const graph = await loadGraphOrError(ctx);
+        const log = await openLog(ctx, command.optsWithGlobals<{ db?: string }>().db !== undefined);
+        try {
+          const now = Date.now();
+          const facts = await LogFacts.load(log, ctx.note);
+          const answers = await planInterruptibly(ctx, (signal) =>
+            explainPartitions(facts, graph, refs, now, { signal, configLimits: configLimitsOf(options) }),
+          );
+          const prefix = ctx.commandPrefix();
+          answers.forEach((answer, i) => {
+            answer.explanation.summary = explanationSummary(answer, now);
+            if (options.json) ctx.out(toJsonString(PartitionExplanationSchema, answer.explanation) + "\n");
+            else ctx.out((i > 0 ? "\n" : "") + formatExplanation(answer, now, prefix, { all: options.all }));
+          });
+        } finally {
+          await log.close();
+        }
+      },
+    );
 }
 
 /** The graph is only needed to plan (and for versions): without it the log still explains the state. */

@@ -9,10 +9,14 @@ import type { Command } from "commander";
 import { PartitionStatus } from "../../gen/databuild_pb.ts";
 import { DatabuildError, UsageError } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
-import { SHARED_VIEW_FILTER, SharedView } from "../../executor/shared-view.ts";
+import {
+  decideInvalidation,
+  SHARED_VIEW_FILTER,
+  SharedView,
+  type InvalidationDecision,
+} from "../../coordination/index.ts";
 import type { CommandContext } from "../context.ts";
 import { shortId } from "../format/short-id.ts";
-import { decideInvalidation, type InvalidationDecision } from "../invalidation.ts";
 import { requester } from "../requester.ts";
 
 /** A partition to invalidate is held by a live build: what it means then is ambiguous (exit 1). */

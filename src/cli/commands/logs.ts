@@ -12,7 +12,7 @@ import { BuildEventSchema, ExitCategory, JobRunStatus, LogStream } from "../../g
 import { UsageError } from "../../core/errors.ts";
 import { describeTruncation, entryText } from "../../core/log-entries.ts";
 import { JobRuns } from "../../core/projections/job-runs.ts";
-import { loadReadModel } from "../../executor/read-model-loader.ts";
+import { loadReadModel } from "../../coordination/index.ts";
 import type { CommandContext } from "../context.ts";
 
 /**

@@ -5,7 +5,7 @@
  * the same before and after; only the time to read them changes.
  */
 import type { Command } from "commander";
-import { reindex } from "../../executor/read-models.ts";
+import { reindex } from "../../coordination/index.ts";
 import type { CommandContext } from "../context.ts";
 
 export function registerReindex(program: Command, context: () => CommandContext): void {

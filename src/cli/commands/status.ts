@@ -8,8 +8,8 @@ import { toJsonString } from "@bufbuild/protobuf";
 import type { Command } from "commander";
 import { PartitionStatusViewSchema } from "../../gen/databuild_pb.ts";
 import { partitionStatusView } from "../../core/projections/partition-catalog.ts";
+import { explainStates, LogFacts } from "../../coordination/index.ts";
 import type { CommandContext } from "../context.ts";
-import { explainStates, LogFacts } from "../explain-partition.ts";
 import { explanationSummary, formatStatusAnswer } from "../format/explanation.ts";
 
 export function registerStatus(program: Command, context: () => CommandContext): void {
@@ -33,8 +33,7 @@ export function registerStatus(program: Command, context: () => CommandContext):
         for (const answer of answers) {
           const ref = answer.explanation.partitionRef!.str;
           if (options.json) {
-            const view =
-              answer.explanation.status ?? partitionStatusView(ref, facts.view.catalog.get(ref), undefined);
+            const view = answer.explanation.status ?? partitionStatusView(ref, facts.view.catalog.get(ref), undefined);
             ctx.out(toJsonString(PartitionStatusViewSchema, view) + "\n");
             continue;
           }

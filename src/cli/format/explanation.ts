@@ -6,7 +6,7 @@
 import { timestampDate, timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { DepType, ExitCategory, PartitionState, type PartitionExplanation } from "../../gen/databuild_pb.ts";
 import { DEFAULT_HEARTBEAT_TIMEOUT_MS } from "../../core/projections/claims.ts";
-import type { Explained } from "../explain-partition.ts";
+import type { Explained } from "../../coordination/index.ts";
 import { formatDuration } from "../progress/build-progress.ts";
 import { shortId } from "./short-id.ts";
 

@@ -30,6 +30,7 @@ export const CLAIM_KINDS: readonly EventCase[] = [
   "partitionStatusChanged",
   "partitionDelegated",
   "jobScheduleSuccess",
+  "configValidateSuccess",
   "taskLaunchSuccess",
   "jobExecFail",
 ];
@@ -41,6 +42,8 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 60_000;
 export interface OpenJobRun {
   readonly jobRunId: string;
   readonly task: Task | undefined;
+  /** Its wrapper validated the config (job.exec started): a lost run's path goes on from there. */
+  validated: boolean;
   launched: boolean;
   pid: number;
   hostname: string;
@@ -66,7 +69,7 @@ export interface Lease {
 
 export class ClaimBook implements ReadModel {
   readonly name = "claim-book";
-  readonly version = 1;
+  readonly version = 2;
   readonly kinds = CLAIM_KINDS;
   private readonly leases = new Map<string, Lease>();
   private readonly owners = new Map<string, Lease>();
@@ -143,11 +146,17 @@ export class ClaimBook implements ReadModel {
           lease.openRuns.set(event.jobRunId, {
             jobRunId: event.jobRunId,
             task: payload.value.task,
+            validated: false,
             launched: false,
             pid: 0,
             hostname: "",
           });
         break;
+      case "configValidateSuccess": {
+        const run = lease.openRuns.get(event.jobRunId);
+        if (run) run.validated = true;
+        break;
+      }
       case "taskLaunchSuccess": {
         const run = lease.openRuns.get(event.jobRunId);
         if (run) Object.assign(run, { launched: true, pid: payload.value.pid, hostname: payload.value.hostname });

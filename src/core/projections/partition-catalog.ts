@@ -21,7 +21,8 @@ import {
   type PartitionStatusView,
 } from "../../gen/databuild_pb.ts";
 import type { EventCase } from "../build-event.ts";
-import { refill, stateObject, type ReadModel } from "../read-model.ts";
+import type { ReadModel } from "../read-model.ts";
+import { decodeCatalog, encodeCatalog } from "./catalog-state.ts";
 
 /** The event kinds the catalog folds; read only these. */
 export const PARTITION_CATALOG_KINDS: readonly EventCase[] = ["partitionStatusChanged", "partitionManifest"];
@@ -65,17 +66,16 @@ export interface CatalogEntry {
 
 export class PartitionCatalog implements ReadModel {
   readonly name = "partition-catalog";
-  readonly version = 2;
+  readonly version = 3;
   readonly kinds = PARTITION_CATALOG_KINDS;
   private readonly partitions = new Map<string, CatalogEntry>();
 
   saveState(): unknown {
-    return { partitions: this.partitions };
+    return encodeCatalog(this.partitions);
   }
 
   restoreState(state: unknown): void {
-    const saved = stateObject(this.name, state, ["partitions"]);
-    refill(this.name, this.partitions, saved.partitions);
+    decodeCatalog(this.name, state, this.partitions);
   }
 
   /** Folds one event; `offset` is its position in the log (a manifest's is kept). */

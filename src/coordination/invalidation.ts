@@ -3,11 +3,11 @@
  * shared view inside the atomic append (so no build can claim a partition
  * between the check and the write), and the events that record it.
  */
-import { DepType, PartitionStatus, type BuildEvent } from "../gen/databuild_pb.ts";
+import { PartitionStatus, type BuildEvent } from "../gen/databuild_pb.ts";
 import { eventPayload } from "../core/build-event.ts";
 import { newEvent } from "../core/new-event.ts";
 import type { Lease } from "../core/projections/claims.ts";
-import type { SharedView } from "../executor/shared-view.ts";
+import type { SharedView } from "./shared-view.ts";
 
 export interface InvalidationRequest {
   readonly refs: readonly string[];

@@ -120,9 +120,16 @@ export function lostBuildEvents(lease: Lease, detectedBy: string, reason: string
   for (const run of runs) {
     const runScope = { ...scope, jobRunId: run.jobRunId };
     const lost = `job run ${run.jobRunId} was lost with its build request (${reason})${run.launched ? `; it ran as process ${run.pid} on ${run.hostname}` : ""}`;
+    // Its job.exec path ends where it was cut off: after the launch, the task failed;
+    // after the config was validated but before the launch, the launch failed.
     if (run.launched) {
       events.push(
         newEvent(runScope, payload("taskFailed", { category: ExitCategory.EXIT_LOST, message: lost }), nowMs),
+        newEvent(runScope, payload("jobExecFail", { category: ExitCategory.EXIT_LOST, message: lost }), nowMs),
+      );
+    } else if (run.validated) {
+      events.push(
+        newEvent(runScope, payload("taskLaunchFail", { task: run.task, message: lost }), nowMs),
         newEvent(runScope, payload("jobExecFail", { category: ExitCategory.EXIT_LOST, message: lost }), nowMs),
       );
     }

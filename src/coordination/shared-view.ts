@@ -1,42 +1,55 @@
 /**
  * @module SharedView: what one build request knows of all the others, folded
- * from the log: the partition catalog (what is available) and the claim book
- * (who builds what, who is alive). Every event is applied once, in offset
- * order, whether it arrived by a read, a watch or inside an atomic append.
+ * from the log: the partition catalog (what is available), the claim book
+ * (who builds what, who is alive) and the build requests (what was asked and
+ * how it went). Every event is applied once, in offset order, whether it
+ * arrived by a read, a watch or inside an atomic append. A build keeps one
+ * live and snapshots it at its end; every reading command loads it from that
+ * snapshot and the events after it.
  */
 import type { BuildEvent } from "../gen/databuild_pb.ts";
 import type { EventCase } from "../core/build-event.ts";
 import type { EventFilter, EventLog, LoggedEvent } from "../core/event-log.ts";
+import { BUILD_REQUEST_KINDS, BuildRequests } from "../core/projections/build-requests.ts";
 import { CLAIM_KINDS, ClaimBook } from "../core/projections/claims.ts";
 import { PARTITION_CATALOG_KINDS, PartitionCatalog } from "../core/projections/partition-catalog.ts";
 import { stateObject, type ReadModel } from "../core/read-model.ts";
 import { foldAfter, loadReadModel, type LoadOptions } from "./read-model-loader.ts";
 
-export const SHARED_VIEW_KINDS: readonly EventCase[] = [...new Set([...PARTITION_CATALOG_KINDS, ...CLAIM_KINDS])];
+export const SHARED_VIEW_KINDS: readonly EventCase[] = [
+  ...new Set([...PARTITION_CATALOG_KINDS, ...CLAIM_KINDS, ...BUILD_REQUEST_KINDS]),
+];
 const PAGE = 10_000;
 export const SHARED_VIEW_FILTER: EventFilter = { kinds: SHARED_VIEW_KINDS };
 
-/** The catalog and the claim book as one read model: they are folded together, to one cursor. */
+/** The catalog, the claim book and the build requests as one read model: folded together, to one cursor. */
 export class SharedViewModel implements ReadModel {
   readonly name = "shared-view";
   readonly catalog = new PartitionCatalog();
   readonly claims = new ClaimBook();
-  readonly version = this.catalog.version * 1000 + this.claims.version;
+  readonly builds = new BuildRequests();
+  readonly version = this.catalog.version * 1_000_000 + this.claims.version * 1000 + this.builds.version;
   readonly kinds = SHARED_VIEW_KINDS;
+  private readonly catalogKinds = new Set<string>(PARTITION_CATALOG_KINDS);
+  private readonly claimKinds = new Set<string>(CLAIM_KINDS);
+  private readonly buildKinds = new Set<string>(BUILD_REQUEST_KINDS);
 
   apply(event: BuildEvent, offset: number): void {
-    this.catalog.apply(event, offset);
-    this.claims.apply(event);
+    const kind = event.event.case ?? "";
+    if (this.catalogKinds.has(kind)) this.catalog.apply(event, offset);
+    if (this.claimKinds.has(kind)) this.claims.apply(event);
+    if (this.buildKinds.has(kind)) this.builds.apply(event);
   }
 
   saveState(): unknown {
-    return { catalog: this.catalog.saveState(), claims: this.claims.saveState() };
+    return { catalog: this.catalog.saveState(), claims: this.claims.saveState(), builds: this.builds.saveState() };
   }
 
   restoreState(state: unknown): void {
-    const saved = stateObject(this.name, state, ["catalog", "claims"]);
+    const saved = stateObject(this.name, state, ["catalog", "claims", "builds"]);
     this.catalog.restoreState(saved.catalog);
     this.claims.restoreState(saved.claims);
+    this.builds.restoreState(saved.builds);
   }
 }
 
@@ -54,6 +67,20 @@ export class SharedView {
 
   get claims(): ClaimBook {
     return this.model.claims;
+  }
+
+  get builds(): BuildRequests {
+    return this.model.builds;
+  }
+
+  /** Keeps a snapshot of the view as it is now (a build, at its end), if the log keeps snapshots. */
+  async snapshot(log: EventLog): Promise<void> {
+    await log.snapshots?.save({
+      name: this.model.name,
+      version: this.model.version,
+      offset: this.cursor,
+      state: this.model.saveState(),
+    });
   }
 
   /** Reads and applies everything logged since the cursor; returns what was new. */
@@ -122,14 +149,14 @@ export class SharedView {
     this.own = [];
     const head = await log.head();
     const others: LoggedEvent[] = [];
-    for (let after = this.cursor; ; ) {
+    for (let after = this.cursor; ;) {
       const page = await log.read(after, { ...SHARED_VIEW_FILTER, exceptBuildRequestId: ownBuildRequestId }, PAGE);
       others.push(...page);
       if (page.length < PAGE) break;
       after = page[page.length - 1]!.offset;
     }
     const merged: LoggedEvent[] = [];
-    for (let i = 0, j = 0; i < own.length || j < others.length; ) {
+    for (let i = 0, j = 0; i < own.length || j < others.length;) {
       if (j >= others.length || (i < own.length && own[i]!.offset < others[j]!.offset)) merged.push(own[i++]!);
       else merged.push(others[j++]!);
     }

@@ -14,7 +14,9 @@ import { Staleness, type CurrentJob } from "../core/staleness.ts";
 import type { ConfigLimits } from "../core/job.ts";
 import { abortReason, analyze, AnalyzeCancelledError } from "../planner/analyze.ts";
 import { decideClaims, type ClaimRequest } from "./claim-decisions.ts";
-import { declareLost, whyLost } from "./liveness.ts";
+import { declareLost } from "./declare-lost.ts";
+import type { HostProcesses } from "./host-processes.ts";
+import { whyLost } from "./liveness.ts";
 import { SHARED_VIEW_FILTER, type SharedView } from "./shared-view.ts";
 
 const MAX_ATTEMPTS = 50;
@@ -34,6 +36,8 @@ export interface ClaimPlanContext {
   readonly signal?: AbortSignal;
   /** Config limits for jobs that set none (`--config-timeout`, `--config-max-output`). */
   readonly configLimits?: Partial<ConfigLimits>;
+  /** What this host tells about holders' processes (default: /proc). */
+  readonly host?: HostProcesses;
 }
 
 export interface ClaimedPlan {
@@ -75,7 +79,7 @@ export async function planAndClaim(
       if (options.dryRun) {
         let isGone = gone.get(owner.buildRequestId);
         if (isGone === undefined)
-          gone.set(owner.buildRequestId, (isGone = whyLost(view.claims, owner, now) !== undefined));
+          gone.set(owner.buildRequestId, (isGone = whyLost(view.claims, owner, now, ctx.host) !== undefined));
         if (isGone) return undefined;
       }
       return owner;
@@ -156,8 +160,8 @@ async function waitUntilReleased(ctx: ClaimPlanContext, refs: readonly string[])
     );
     if (holders.size === 0) return fresh;
     for (const holder of holders)
-      if (holder && whyLost(ctx.view.claims, holder, Date.now()))
-        fresh.push(...(await declareLost(ctx.log, ctx.view, ctx.buildRequestId, holder.buildRequestId)));
+      if (holder && whyLost(ctx.view.claims, holder, Date.now(), ctx.host))
+        fresh.push(...(await declareLost(ctx.log, ctx.view, ctx.buildRequestId, holder.buildRequestId, ctx.host)));
     await new Promise((resolve) => setTimeout(resolve, CONTESTED_POLL_MS));
     if (ctx.signal?.aborted) throw new AnalyzeCancelledError(abortReason(ctx.signal));
     fresh.push(...(await ctx.view.refresh(ctx.log)));

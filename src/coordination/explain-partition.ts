@@ -23,15 +23,14 @@ import type { Graph } from "../core/graph.ts";
 import { newId } from "../core/ids.ts";
 import { BuildRequests } from "../core/projections/build-requests.ts";
 import { partitionStatusView, type CatalogEntry } from "../core/projections/partition-catalog.ts";
-import { readJobRun } from "../executor/job-run-reads.ts";
 import { Staleness } from "../core/staleness.ts";
-import { lostBuildEvents } from "../executor/claim-decisions.ts";
-import { currentJob, planAndClaim, type ClaimPlanContext } from "../executor/claim-plan.ts";
-import { whyLost } from "../executor/liveness.ts";
-import { loadReadModels } from "../executor/read-model-loader.ts";
-import type { ReadModel } from "../core/read-model.ts";
-import { SharedView, SharedViewModel } from "../executor/shared-view.ts";
 import { AnalyzeCancelledError } from "../planner/analyze.ts";
+import { currentJob, planAndClaim, type ClaimPlanContext } from "./claim-plan.ts";
+import type { HostProcesses } from "./host-processes.ts";
+import { readJobRun } from "./job-run-reads.ts";
+import { decideLost, whyLost } from "./liveness.ts";
+import { PROC_HOST } from "./proc-host-processes.ts";
+import { SharedView } from "./shared-view.ts";
 
 /** An explanation, plus what the proto does not carry but a reader needs. */
 export interface Explained {
@@ -46,25 +45,25 @@ export interface Explained {
 
 /**
  * What an explanation is read from: the read models every answer needs
- * (catalog, claims, build requests), loaded once for all refs, and the
- * events of the one manifest and job run an answer names, read by position.
+ * (catalog, claims, build requests), loaded once for all refs, the events
+ * of the one manifest and job run an answer names, read by position, and
+ * what this host tells about holders' processes.
  */
 export class LogFacts {
   readonly view = new SharedView();
 
   private constructor(
     readonly log: EventLog,
-    readonly builds: BuildRequests,
+    readonly host: HostProcesses,
   ) {}
 
-  static async load(log: EventLog, note?: (text: string) => void): Promise<LogFacts> {
-    const [builds, view] = await loadReadModels<ReadModel>(
-      log,
-      [() => new BuildRequests(), () => new SharedViewModel()],
-      { note },
-    );
-    const facts = new LogFacts(log, builds!.model as BuildRequests);
-    facts.view.adopt(view!.model as SharedViewModel, view!.cursor);
+  get builds(): BuildRequests {
+    return this.view.builds;
+  }
+
+  static async load(log: EventLog, note?: (text: string) => void, host: HostProcesses = PROC_HOST): Promise<LogFacts> {
+    const facts = new LogFacts(log, host);
+    await facts.view.load(log, { note });
     return facts;
   }
 
@@ -99,7 +98,7 @@ export async function explainPartitions(
       explanation.wouldRunError = `cannot plan without the graph: ${"error" in graph ? graph.error : ""}`;
     return answers;
   }
-  takeOverLostBuilds(facts.view, nowMs);
+  takeOverLostBuilds(facts.view, nowMs, facts.host);
   for (const { explanation } of answers) {
     try {
       const plan = await planAndClaim(
@@ -110,6 +109,7 @@ export async function explainPartitions(
           buildRequestId: newId(),
           emit: () => {},
           flush: async () => {},
+          host: facts.host,
           ...planning,
         },
         [explanation.partitionRef!.str],
@@ -170,7 +170,7 @@ async function explainState(
     if (run) explanation.jobRun = await facts.jobRun(run.jobRunId);
     return {
       explanation,
-      holderGone: whyLost(claims, owner, nowMs),
+      holderGone: whyLost(claims, owner, nowMs, facts.host),
       claimedAt: await claimedAt(facts.log, owner.buildRequestId, ref),
     };
   }
@@ -235,16 +235,15 @@ async function stderrTail(log: EventLog, jobRunId: string): Promise<string[]> {
  * build request that is gone (lease expired, process dead) declared lost, its
  * claims released. Then a dry-run plan answers what that build would run.
  */
-function takeOverLostBuilds(view: SharedView, nowMs: number): void {
+function takeOverLostBuilds(view: SharedView, nowMs: number, host: HostProcesses): void {
   const me = newId();
   for (const lease of [...view.claims.liveLeases()]) {
-    const reason = whyLost(view.claims, lease, nowMs);
-    if (reason === undefined) continue;
-    const events = lostBuildEvents(lease, me, reason, nowMs);
+    const lost = decideLost(view.claims, lease.buildRequestId, me, nowMs, host);
+    if (!lost) continue;
     view.applyAppended(
-      events,
-      events.map((_, i) => view.cursor + 1 + i),
-      view.cursor + events.length,
+      lost.events,
+      lost.events.map((_, i) => view.cursor + 1 + i),
+      view.cursor + lost.events.length,
     );
   }
 }

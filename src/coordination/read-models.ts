@@ -10,39 +10,38 @@ import { BuildRequests } from "../core/projections/build-requests.ts";
 import { ClaimBook } from "../core/projections/claims.ts";
 import { JobRuns } from "../core/projections/job-runs.ts";
 import { PartitionCatalog } from "../core/projections/partition-catalog.ts";
-import { loadReadModel, loadReadModels, type LoadOptions } from "./read-model-loader.ts";
+import { loadReadModel, type LoadOptions } from "./read-model-loader.ts";
 import { SharedView, SharedViewModel } from "./shared-view.ts";
 
 /**
- * Makers of every read model databuild snapshots. The partition catalog and
- * the claim book are snapshotted once, inside the shared view (commands that
- * need only one of them load the shared view all the same).
+ * Makers of every read model databuild snapshots. The partition catalog, the
+ * claim book and the build requests are snapshotted once, inside the shared
+ * view (commands that need only one of them load the shared view all the
+ * same). Job runs are only for finding a run by an abbreviated id: a command
+ * that knows the run reads that run's events alone.
  */
-export const READ_MODELS: readonly (() => ReadModel)[] = [
-  () => new SharedViewModel(),
-  () => new BuildRequests(),
-  () => new JobRuns(),
-];
+export const READ_MODELS: readonly (() => ReadModel)[] = [() => new SharedViewModel(), () => new JobRuns()];
 
 /** Every read model, including those only ever loaded inside another (for tests that compare with a replay). */
 export const ALL_READ_MODELS: readonly (() => ReadModel)[] = [
   ...READ_MODELS,
   () => new PartitionCatalog(),
   () => new ClaimBook(),
+  () => new BuildRequests(),
 ];
 
 /**
- * Loads the shared view a build starts from, and every other read model in
- * the same read of the log, leaving new snapshots where the tail since the
- * last ones is long (a build may write the log; reading commands may not).
+ * Loads the shared view a build starts from (its snapshot and the events
+ * after it), leaving a new snapshot when that tail was long (a build may
+ * write the log; reading commands may not).
  */
 export async function loadForBuild(
   log: EventLog,
   view: SharedView,
   options: Pick<LoadOptions, "note"> = {},
 ): Promise<void> {
-  const [shared] = await loadReadModels(log, READ_MODELS, options);
-  view.adopt(shared!.model as SharedViewModel, shared!.cursor);
+  const shared = await loadReadModel(log, () => new SharedViewModel(), options);
+  view.adopt(shared.model, shared.cursor);
 }
 
 export interface ReindexedModel {

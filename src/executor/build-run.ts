@@ -184,7 +184,7 @@ export class BuildRun {
     const jobRunId = newId();
     state.emit(jobScheduleSuccess(task, attempt), jobRunId);
     for (const output of task.config!.outputs) {
-      state.emit(partitionStatusChanged(output, PartitionStatus.PARTITION_SCHEDULED, jobRunId), jobRunId);
+      state.emit(partitionStatusChanged(output, PartitionStatus.PARTITION_SCHEDULED, ""), jobRunId);
     }
     const request = create(JobRunRequestSchema, {
       task,
@@ -206,7 +206,7 @@ export class BuildRun {
         this.recorder.record(event);
         if (event.event.case === "taskLaunchSuccess") {
           for (const output of task.config!.outputs) {
-            state.emit(partitionStatusChanged(output, PartitionStatus.PARTITION_BUILDING, jobRunId), jobRunId);
+            state.emit(partitionStatusChanged(output, PartitionStatus.PARTITION_BUILDING, ""), jobRunId);
           }
         }
       },
@@ -271,7 +271,7 @@ export class BuildRun {
     for (const { task, jobRunId } of succeeded) {
       const outputs = this.plan.tasks[task]!.config!.outputs;
       for (const output of outputs) {
-        this.state.emit(partitionStatusChanged(output, PartitionStatus.PARTITION_AVAILABLE, jobRunId), jobRunId);
+        this.state.emit(partitionStatusChanged(output, PartitionStatus.PARTITION_AVAILABLE, ""), jobRunId);
       }
       this.plan.succeed(task);
       this.jobsSucceeded++;

@@ -49,7 +49,6 @@ export class JobFailures {
         payload("partitionStatusChanged", {
           partitionRef: output,
           status: PartitionStatus.PARTITION_FAILED,
-          jobRunId: ended.jobRunId,
           message: outcome.message,
         }),
         ended.jobRunId,

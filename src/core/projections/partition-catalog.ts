@@ -109,7 +109,8 @@ export class PartitionCatalog implements ReadModel {
       // partition, not the partition: they only show for one never built.
       if (previous && PER_REQUEST_STATUSES.has(change.status)) return;
       const jobRunId =
-        change.jobRunId || (change.status === PartitionStatus.PARTITION_REQUESTED ? "" : (previous?.jobRunId ?? ""));
+        // A status a job run records names it in the envelope (the payload's copy is left out).
+        change.jobRunId || event.jobRunId || (change.status === PartitionStatus.PARTITION_REQUESTED ? "" : (previous?.jobRunId ?? ""));
       const built = previous?.built;
       this.partitions.set(ref, {
         status: change.status,

@@ -3,20 +3,10 @@
 import { Command, Help } from "commander";
 import { describe, expect, it } from "vitest";
 import type { CommandContext } from "./context.ts";
-import { COMMANDS, commandNamed, runCli } from "./main.ts";
+import { COMMANDS, commandNamed } from "./main.ts";
+import { runCliCaptured as cli } from "./run-cli-captured.ts";
 
 /** Runs the CLI in-process and collects its output. */
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(argv, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env: {},
-    cwd: process.cwd(),
-  });
-  return { code, stdout, stderr };
-}
 
 describe("lazy command loading", () => {
   it("lists every command as its module declares it (update COMMANDS in main.ts when one changes)", async () => {

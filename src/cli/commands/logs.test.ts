@@ -9,7 +9,7 @@ import { openSqliteEventLog } from "../../event-log/index.ts";
 import { manifestJob, manifestProject } from "../../testing/manifest-project.ts";
 import { FAILED_RUN, OK_RUN, OK_RUN_OUTPUT, jobRunHistory } from "../../testing/job-run-history.ts";
 import { runDatabuild, tempDir } from "../../testing/run-cli.ts";
-import { runCli } from "../main.ts";
+import { runCliCaptured as cli } from "../run-cli-captured.ts";
 
 async function logWith(events: readonly BuildEvent[]): Promise<string> {
   const path = join(tempDir(), "databuild.db");
@@ -17,18 +17,6 @@ async function logWith(events: readonly BuildEvent[]): Promise<string> {
   await log.append(events);
   await log.close();
   return path;
-}
-
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const code = await runCli(argv, {
-    stdout: { write: (text: string) => (stdout += text) },
-    stderr: { write: (text: string) => (stderr += text) },
-    env: {},
-    cwd: process.cwd(),
-  });
-  return { code, stdout, stderr };
 }
 
 describe("databuild logs", () => {

@@ -110,7 +110,9 @@ export class PartitionCatalog implements ReadModel {
       if (previous && PER_REQUEST_STATUSES.has(change.status)) return;
       const jobRunId =
         // A status a job run records names it in the envelope (the payload's copy is left out).
-        change.jobRunId || event.jobRunId || (change.status === PartitionStatus.PARTITION_REQUESTED ? "" : (previous?.jobRunId ?? ""));
+        change.jobRunId ||
+        event.jobRunId ||
+        (change.status === PartitionStatus.PARTITION_REQUESTED ? "" : (previous?.jobRunId ?? ""));
       const built = previous?.built;
       this.partitions.set(ref, {
         status: change.status,

@@ -30,16 +30,16 @@ export function registerStatus(program: Command, context: () => CommandContext):
         const now = Date.now();
         const answers = await explainStates(facts, graph, refs, now);
         const prefix = ctx.commandPrefix();
-        for (const answer of answers) {
+        answers.forEach((answer, i) => {
           const ref = answer.explanation.partitionRef!.str;
           if (options.json) {
             const view = answer.explanation.status ?? partitionStatusView(ref, facts.view.catalog.get(ref), undefined);
             ctx.out(toJsonString(PartitionStatusViewSchema, view) + "\n");
-            continue;
+            return;
           }
           answer.explanation.summary = explanationSummary(answer, now);
-          ctx.out(formatStatusAnswer(answer, now, prefix, { all: options.all }));
-        }
+          ctx.out((i > 0 ? "\n" : "") + formatStatusAnswer(answer, now, prefix, { all: options.all }));
+        });
       } finally {
         await log.close();
       }

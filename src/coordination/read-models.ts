@@ -10,7 +10,7 @@ import { BuildRequests } from "../core/projections/build-requests.ts";
 import { ClaimBook } from "../core/projections/claims.ts";
 import { JobRuns } from "../core/projections/job-runs.ts";
 import { PartitionCatalog } from "../core/projections/partition-catalog.ts";
-import { loadReadModel, type LoadOptions } from "./read-model-loader.ts";
+import { loadReadModel, SNAPSHOT_AFTER_EVENTS, type LoadOptions } from "./read-model-loader.ts";
 import { SharedView, SharedViewModel } from "./shared-view.ts";
 
 /**
@@ -41,7 +41,8 @@ export async function loadForBuild(
   options: Pick<LoadOptions, "note"> = {},
 ): Promise<void> {
   const shared = await loadReadModel(log, () => new SharedViewModel(), options);
-  view.adopt(shared.model, shared.cursor);
+  // The loader snapshots a long tail itself: count what it left unsnapshotted.
+  view.adopt(shared.model, shared.cursor, shared.tail >= SNAPSHOT_AFTER_EVENTS ? 0 : shared.tail);
 }
 
 export interface ReindexedModel {

@@ -73,8 +73,15 @@ export class SharedView {
     return this.model.builds;
   }
 
+  /**
+   * Events the view holds that its last snapshot does not (as far as this
+   * process knows): a snapshot is worth writing only once these are many.
+   */
+  unsnapshotted = 0;
+
   /** Keeps a snapshot of the view as it is now (a build, at its end), if the log keeps snapshots. */
   async snapshot(log: EventLog): Promise<void> {
+    this.unsnapshotted = 0;
     await log.snapshots?.save({
       name: this.model.name,
       version: this.model.version,
@@ -106,18 +113,21 @@ export class SharedView {
     const loaded = await loadReadModel(log, () => new SharedViewModel(), options);
     this.model = loaded.model;
     this.cursor = loaded.cursor;
+    this.unsnapshotted = loaded.tail;
   }
 
-  /** Takes over a model loaded elsewhere (with others, in one read of the log). */
-  adopt(model: SharedViewModel, cursor: number): void {
+  /** Takes over a model loaded elsewhere; `tail`: how many events it applied after its snapshot. */
+  adopt(model: SharedViewModel, cursor: number, tail = 0): void {
     this.model = model;
     this.cursor = cursor;
+    this.unsnapshotted = tail;
   }
 
   /** Applies the events after the cursor (earlier ones were applied already); returns those. */
   apply(events: readonly LoggedEvent[]): LoggedEvent[] {
     const fresh = events.filter((e) => e.offset > this.cursor);
     for (const { event, offset } of fresh) this.model.apply(event, offset);
+    this.unsnapshotted += fresh.length;
     if (fresh.length > 0) {
       this.cursor = fresh[fresh.length - 1]!.offset;
       if (this.own.length > 0 && this.own[0]!.offset <= this.cursor)

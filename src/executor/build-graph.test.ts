@@ -75,7 +75,7 @@ describe("buildGraph", () => {
   it("two concurrent build requests on one log build each shared partition once, the second delegating", async () => {
     const jobs = new FileJobs(tempDir());
     const log = new MemoryEventLog();
-    const deps = { graph: pipeline(jobs, { ms: 30 }), log, runner: new JobRunners() };
+    const deps = { graph: pipeline(jobs, { ms: 30 }), log, runner: new JobRunners(), snapshotAfterEvents: 0 };
     const [first, second] = await Promise.all([
       buildGraph(deps, request(["report/w"])),
       buildGraph(deps, request(["clean/w-1", "clean/w-2", "clean/w-9"])),
@@ -95,9 +95,14 @@ describe("buildGraph", () => {
   it("leaves a snapshot of its view at its end that is exactly a replay of the log up to it", async () => {
     const jobs = new FileJobs(tempDir());
     const log = new MemoryEventLog();
-    await buildGraph({ graph: pipeline(jobs), log, runner: new JobRunners() }, request(["report/w"]));
+    const deps = { graph: pipeline(jobs), log, runner: new JobRunners(), snapshotAfterEvents: 0 };
+    await buildGraph(deps, request(["report/w"]));
     const offset = await expectSnapshotIsReplay(log);
     expect(offset).toBe(await log.head());
+    // A build with nothing to do leaves the snapshot as it was (below the default threshold).
+    await buildGraph({ ...deps, snapshotAfterEvents: undefined }, request(["report/w"]));
+    expect((await log.snapshots.load("shared-view")).snapshot?.offset).toBe(offset);
+    expect(await log.head()).toBeGreaterThan(offset);
   });
 
   it("records a valid path through the seed's diagrams", async () => {

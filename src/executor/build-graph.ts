@@ -45,6 +45,7 @@ import {
   PROC_HOST,
   reapLostBuilds,
   SharedView,
+  SNAPSHOT_AFTER_EVENTS,
   type ClaimedPlan,
   type ClaimPlanContext,
 } from "../coordination/index.ts";
@@ -189,7 +190,7 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
   const lost = run.lostMessage;
   // What it says of its jobs was not recorded either (a job killed by the build that took over looks like a crash).
   if (lost !== undefined) return { ...result, status: "failed", message: lost, failures: [], blocked: [] };
-  await leaveSnapshot(deps.log, view, buildRequestId);
+  await leaveSnapshot(deps.log, view, buildRequestId, deps.snapshotAfterEvents ?? SNAPSHOT_AFTER_EVENTS);
   return result;
 }
 
@@ -199,10 +200,15 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
  * appended without decoding them again.) A cache: failing to write it loses
  * nothing but time, and never fails the build.
  */
-async function leaveSnapshot(log: EventLog, view: SharedView, buildRequestId: string): Promise<void> {
+async function leaveSnapshot(
+  log: EventLog,
+  view: SharedView,
+  buildRequestId: string,
+  snapshotAfter: number,
+): Promise<void> {
   try {
     await view.catchUpWith(log, buildRequestId);
-    await view.snapshot(log);
+    if (view.unsnapshotted >= snapshotAfter) await view.snapshot(log);
   } catch {
     // The next build snapshots at its start instead.
   }

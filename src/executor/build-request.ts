@@ -21,6 +21,12 @@ export interface BuildDependencies {
   readonly observers?: readonly EventObserver[];
   /** What this host tells about other build requests' processes (default: /proc, `PROC_HOST`). */
   readonly host?: HostProcesses;
+  /**
+   * The build snapshots its view at its end once it holds at least this many
+   * events its last snapshot lacks (default SNAPSHOT_AFTER_EVENTS): a build
+   * with nothing to do does not pay for a snapshot.
+   */
+  readonly snapshotAfterEvents?: number;
 }
 
 export interface BuildRequest {

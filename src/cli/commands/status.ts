@@ -33,7 +33,7 @@ export function registerStatus(program: Command, context: () => CommandContext):
         answers.forEach((answer, i) => {
           const ref = answer.explanation.partitionRef!.str;
           if (options.json) {
-            const view = answer.explanation.status ?? partitionStatusView(ref, facts.view.catalog.get(ref), undefined);
+            const view = answer.explanation.status ?? partitionStatusView(ref, undefined);
             ctx.out(toJsonString(PartitionStatusViewSchema, view) + "\n");
             return;
           }

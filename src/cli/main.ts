@@ -13,7 +13,7 @@ import { isDatabuildError } from "../core/errors.ts";
 import type { CommandContext, GlobalOptions } from "./context.ts";
 import { processIO, type CliIO } from "./io.ts";
 
-const VERSION = "0.1.0";
+import { VERSION } from "./version.ts";
 
 /** What every command module exports: it adds its command (and action) to the program. */
 type Register = (program: Command, context: () => CommandContext, setExitCode: (code: number) => void) => void;
@@ -101,6 +101,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     description:
       "scaffold a graph project: package.json (databuild as a dependency), tsconfig.json, databuild.ts with an in-process TypeScript job and a command job, .gitignore",
     load: async () => (await import("./commands/init.ts")).registerInit,
+  },
+  {
+    name: "worker",
+    term: "worker [options]",
+    description: "join the worker pool of a build event log and run the jobs builds offer to it (--launcher worker)",
+    load: async () => (await import("./commands/worker.ts")).registerWorker,
   },
   {
     name: "reindex",

@@ -27,3 +27,13 @@ export type { LoadedReadModel, LoadOptions } from "./read-model-loader.ts";
 export { ALL_READ_MODELS, READ_MODELS, loadForBuild, reindex } from "./read-models.ts";
 export type { ReindexedModel } from "./read-models.ts";
 export { readJobRun } from "./job-run-reads.ts";
+export {
+  decideTake,
+  decideWorkerLost,
+  describeRequirements,
+  lostRunMessage,
+  whyWorkerLost,
+  workerLostEvents,
+  workersAbleToRun,
+} from "./worker-decisions.ts";
+export type { WorkerLostDecision } from "./worker-decisions.ts";

@@ -57,6 +57,9 @@ export function whyLost(
   host: HostProcesses = PROC_HOST,
 ): string | undefined {
   if (lease.ended) return undefined;
+  // Its jobs on workers go on without it, and record their own ends: taking
+  // its work over now would run them twice at once.
+  if (heldByLiveWorker(claims, lease, nowMs)) return undefined;
   const state = holderProcessState(lease, host);
   if (state === "gone") return `its process ${lease.pid} on ${lease.hostname} is gone`;
   if (state === "running") return undefined;
@@ -65,6 +68,16 @@ export function whyLost(
     return `no heartbeat for ${silent} s (its heartbeat timeout is ${lease.heartbeatTimeoutMs / 1000} s)`;
   }
   return undefined;
+}
+
+/** Whether a live worker holds one of `lease`'s job runs. */
+function heldByLiveWorker(claims: ClaimBook, lease: Lease, nowMs: number): boolean {
+  for (const run of lease.openRuns.values()) {
+    if (run.workerId === undefined) continue;
+    const worker = claims.workers.holderOf(run.jobRunId);
+    if (worker && !claims.workers.isExpired(worker, nowMs)) return true;
+  }
+  return false;
 }
 
 /** The build requests other than `me` that are gone now, oldest first. */

@@ -25,14 +25,19 @@ export interface RunningJob {
   cancel(reason: string): void;
 }
 
+/** How a runner hands over a job run's events (see `JobRunner.start`). */
+export type EmitRunEvent = (event: BuildEvent, recordedAt?: number) => void;
+
 export interface JobRunner {
   /**
    * Starts `request` (its command, or `fn` for an in-process job) and emits
    * every job.exec event, in order, through `emit`. Events may be emitted
    * before `start` returns (a synchronous function job emits all of them);
-   * `emit` must be synchronous and must not throw.
+   * `emit` must be synchronous and must not throw. A runner whose jobs run
+   * elsewhere and record their own events (workers) passes `recordedAt`, the
+   * offset the event already has in the log: the caller only takes note.
    */
-  start(request: JobRunRequest, emit: (event: BuildEvent) => void, fn?: FunctionExec): RunningJob;
+  start(request: JobRunRequest, emit: EmitRunEvent, fn?: FunctionExec): RunningJob;
   /**
    * Gets ready for `functionRuns` in-process runs about to start (worker
    * threads load the graph meanwhile), so the first need not wait as long.

@@ -93,6 +93,12 @@ export function configureOptions(
   return { timeoutMs, timeoutOrigin, maxOutputBytes, maxOutputOrigin, signal };
 }
 
+/** What a job needs of the worker that runs it (`databuild worker --label k=v --slots N`). */
+export interface WorkerRequirements {
+  readonly labels: Readonly<Record<string, string>>;
+  readonly slots: number;
+}
+
 export interface JobDefinition {
   readonly label: string;
   readonly outputs: readonly OutputPattern[];
@@ -110,6 +116,11 @@ export interface JobDefinition {
    * dropped and counted.
    */
   readonly logLimitBytes?: number;
+  /**
+   * What a worker must offer to run the job under `--launcher worker`: every
+   * one of these labels, and this many of its slots (default 1).
+   */
+  readonly requires?: WorkerRequirements;
   /**
    * Returns the configs that produce `wanted`, called once per analysis round
    * with every ref the round needs from this job. Throws ConfigError when the

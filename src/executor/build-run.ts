@@ -202,8 +202,9 @@ export class BuildRun {
     });
     const handle = this.deps.runner.start(
       request,
-      (event) => {
-        this.recorder.record(event);
+      (event, recordedAt) => {
+        if (recordedAt === undefined) this.recorder.record(event);
+        else this.recorder.noteRecorded(event, recordedAt);
         if (event.event.case === "taskLaunchSuccess") {
           for (const output of task.config!.outputs) {
             state.emit(partitionStatusChanged(output, PartitionStatus.PARTITION_BUILDING, ""), jobRunId);

@@ -29,15 +29,22 @@
  */
 import type { BuildEvent, PartitionManifest } from "../gen/databuild_pb.ts";
 import type { EventPayload } from "../core/build-event.ts";
-import type { EventLog } from "../core/event-log.ts";
+import type { EventFilter, EventLog, LoggedEvent } from "../core/event-log.ts";
 import { manifestTask } from "../core/hot-payloads.ts";
 import { newEvent, type EventScope } from "../core/new-event.ts";
-import { declaredLost, fenceFilter } from "../coordination/index.ts";
+import { declaredLost, fenceFilter, type DeclaredLost } from "../coordination/index.ts";
 
 export type EventObserver = (event: BuildEvent) => void;
 
 export interface RecorderFence {
   readonly buildRequestId: string;
+  /**
+   * What fences the recorder, when not the declaration that `buildRequestId`
+   * is lost: the events to read (`filter`) and the decision on them (`check`).
+   * A worker's recorder is fenced by the declaration that the worker is lost.
+   */
+  readonly filter?: EventFilter;
+  readonly check?: (events: readonly LoggedEvent[]) => DeclaredLost | undefined;
   /** Called once, when a batch was refused because this build request was declared lost. */
   onLost(detectedBy: string, reason: string): void;
   /** Called once, when an append failed (nothing more will be recorded). */
@@ -79,6 +86,22 @@ export class EventRecorder {
   /** Records a payload for `scope`. */
   emit(scope: EventScope, payload: EventPayload): BuildEvent {
     return this.record(newEvent(scope, payload));
+  }
+
+  /** Job run `jobRunId` had its jobScheduleSuccess recorded elsewhere (a worker's run): record its later events lean. */
+  markScheduled(jobRunId: string): void {
+    this.scheduled.add(jobRunId);
+  }
+
+  /**
+   * Takes note of an event another process recorded for this build (a
+   * worker ran the job) at `offset`: the build's view and the observers see
+   * it as if recorded here; nothing is appended.
+   */
+  noteRecorded(event: BuildEvent, offset: number): void {
+    leanEvent(event, this.scheduled);
+    this.fence?.onDurable?.([event], [offset]);
+    this.show([event]);
   }
 
   /** Records an event made elsewhere (the exec wrapper's); returns it as recorded (see `leanEvent`). */
@@ -147,8 +170,10 @@ export class EventRecorder {
   }
 
   private async appendChunkFenced(log: EventLog, fence: RecorderFence, batch: BuildEvent[]): Promise<void> {
-    const outcome = await log.appendAtomically(this.fenceCursor, fenceFilter(fence.buildRequestId), (found) => {
-      const lost = declaredLost(fence.buildRequestId, found);
+    const filter = fence.filter ?? fenceFilter(fence.buildRequestId);
+    const check = fence.check ?? ((found: readonly LoggedEvent[]) => declaredLost(fence.buildRequestId, found));
+    const outcome = await log.appendAtomically(this.fenceCursor, filter, (found) => {
+      const lost = check(found);
       return lost ? { append: [], result: lost } : { append: batch, result: undefined };
     });
     this.fenceCursor = outcome.head;

@@ -75,10 +75,18 @@ function toJobDefinition(job: DefinedJob, baseDir: string, file: string | undefi
   const logLimit = spec.logLimitBytes;
   if (logLimit !== undefined && !(Number.isSafeInteger(logLimit) && logLimit > 0))
     fail("`logLimitBytes` must be a positive whole number of bytes");
+  const requires = spec.requires;
+  if (requires !== undefined) {
+    if (requires.slots !== undefined && !(Number.isSafeInteger(requires.slots) && requires.slots > 0))
+      fail("`requires.slots` must be a whole number, at least 1");
+    for (const [name, value] of Object.entries(requires.labels ?? {}))
+      if (name === "" || typeof value !== "string") fail("`requires.labels` must map label names to strings");
+  }
   return {
     label: spec.label,
     outputs,
     version,
+    requires: requires && { labels: { ...requires.labels }, slots: requires.slots ?? 1 },
     timeoutMs: spec.timeoutSeconds === undefined ? undefined : spec.timeoutSeconds * 1000,
     configTimeoutMs: configTimeout === undefined ? undefined : configTimeout * 1000,
     logLimitBytes: logLimit,

@@ -67,6 +67,11 @@ interface JobSpecBase<Ps extends readonly string[]> {
    * dropped and counted.
    */
   readonly logLimitBytes?: number;
+  /**
+   * What a worker must offer to run the job under `--launcher worker`: these
+   * labels (`databuild worker --label k=v`) and this many slots (default 1).
+   */
+  readonly requires?: { readonly labels?: Readonly<Record<string, string>>; readonly slots?: number };
   /** A command (argv, relative paths against the graph file's directory) or an in-process function. */
   readonly exec: readonly string[] | ExecFunction;
 }

@@ -212,6 +212,7 @@ function toJobDefinition(job: ManifestJob, cwd: string, definedAt: string): JobD
     configTimeoutMs: job.config_timeout_seconds === undefined ? undefined : job.config_timeout_seconds * 1000,
     configMaxOutputBytes: job.config_max_output_bytes,
     logLimitBytes: job.log_limit_bytes,
+    requires: job.requires && { labels: job.requires.labels ?? {}, slots: job.requires.slots ?? 1 },
     configure: commandConfigure(job.label, job.config, cwd),
     exec: { kind: "command", command: job.exec, cwd },
     definedAt,

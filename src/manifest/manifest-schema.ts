@@ -17,7 +17,20 @@ const JOB_KEYS = [
   "config_timeout_seconds",
   "config_max_output_bytes",
   "log_limit_bytes",
+  "requires",
 ] as const;
+
+/** What a worker must offer to run the job (--launcher worker). */
+const requiresSchema = z.strictObject({
+  labels: z
+    .record(z.string().min(1, "a label name is empty"), z.string({ error: "label values must be strings (quote them)" }))
+    .optional(),
+  slots: z
+    .number()
+    .int("requires.slots must be a whole number")
+    .positive("requires.slots must be at least 1")
+    .optional(),
+});
 
 /** A command: argv, a non-empty list of strings run without a shell. */
 const argv = (what: string) =>
@@ -68,6 +81,7 @@ const jobSchema = z.strictObject(
       .int("log_limit_bytes must be a whole number of bytes")
       .positive("log_limit_bytes must be a positive number of bytes")
       .optional(),
+    requires: requiresSchema.optional(),
   },
   { error: (issue) => (issue.code === "unrecognized_keys" ? unknownKeys(issue.keys, JOB_KEYS) : undefined) },
 );

@@ -2,11 +2,13 @@
  * @module `databuild build REF...`: analyze, skip what is available, run the
  * rest in parallel, record everything in the build event log.
  */
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { availableParallelism } from "node:os";
 import { DEFAULT_BUILD_REQUEST } from "../../executor/build-request.ts";
 import { buildGraph } from "../../executor/build-graph.ts";
 import { JobRunners } from "../../wrapper/index.ts";
+import { WorkerJobRunner } from "../../workers/index.ts";
+import type { JobRunner } from "../../core/job-runner.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { CommandContext } from "../context.ts";
 import { requester } from "../requester.ts";
@@ -36,6 +38,7 @@ interface BuildOptions extends ConfigLimitFlags {
   heartbeatTimeout: number;
   killGrace: number;
   logLimit?: number;
+  launcher: "local" | "worker";
 }
 
 export function registerBuild(
@@ -80,6 +83,14 @@ export function registerBuild(
       "most output of each job run recorded in the log, for jobs that set none, e.g. 64MiB; the rest is dropped and counted (default: 16MiB)",
       byteSize("--log-limit"),
     )
+    .addOption(
+      new Option(
+        "--launcher <launcher>",
+        "where jobs run: local (processes on this host) or worker (the `databuild worker` pool sharing this log)",
+      )
+        .choices(["local", "worker"])
+        .default("local"),
+    )
     .addOption(configTimeoutOption())
     .addOption(configMaxOutputOption())
     .action(async (refArgs: string[], options: BuildOptions) => {
@@ -92,16 +103,25 @@ export function registerBuild(
       // In-process jobs run on worker threads that load the graph file (SPEC 3.2),
       // started once the plan has such jobs to run (a build with nothing to do starts none).
       const graphFile = ctx.graphFile();
-      const runner = new JobRunners({ graphFile: isModuleFile(graphFile) && !options.dryRun ? graphFile : undefined });
+      const localRunner = new JobRunners({
+        graphFile: isModuleFile(graphFile) && !options.dryRun ? graphFile : undefined,
+      });
+      let runner: JobRunner = localRunner;
       let graph: Awaited<ReturnType<CommandContext["loadGraph"]>>;
       try {
         graph = await ctx.loadGraph();
       } catch (error) {
-        await runner.close();
+        await localRunner.close();
         throw error;
       }
       const log = await ctx.openEventLog({ readOnly: options.dryRun ?? false });
       const stderr = ctx.io.stderr;
+      if (options.launcher === "worker" && !options.dryRun)
+        runner = new WorkerJobRunner(log, {
+          local: localRunner,
+          requirementsOf: (label) => graph.job(label)?.requires,
+          onWaiting: (message) => stderr.write(`databuild: ${message}\n`),
+        });
       const display = options.dryRun
         ? undefined
         : // A pseudo-terminal with no size (some CI runners) would clip a live display to nothing.
@@ -147,7 +167,7 @@ export function registerBuild(
       } finally {
         display?.stop();
         interrupts.dispose();
-        await runner.close();
+        await runner.close?.();
         await log.close();
       }
     });

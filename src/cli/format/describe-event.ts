@@ -159,6 +159,20 @@ export function describeEvent(event: BuildEvent, scheduled?: Task): string {
       return `graph build failed: ${e.value.message}`;
     case "graphBuildSuccess":
       return `graph build succeeded: ${plural(e.value.partitionsBuilt, "partition")} in ${plural(e.value.jobsRun, "job")}`;
+    case "workerStarted": {
+      const labels = Object.entries(e.value.labels).map(([k, v]) => `${k}=${v}`);
+      return `worker ${shortId(e.value.workerId)} started on ${e.value.hostname} (pid ${e.value.pid}, ${plural(e.value.slots, "slot")}${labels.length > 0 ? `, labels ${labels.join(", ")}` : ""})`;
+    }
+    case "workerHeartbeat":
+      return `worker ${shortId(e.value.workerId)} heartbeat (${e.value.runningJobRunIds.length} running)`;
+    case "workerStopped":
+      return `worker ${shortId(e.value.workerId)} stopped: ${e.value.reason}`;
+    case "workerLost":
+      return `worker ${shortId(e.value.workerId)} lost: ${e.value.reason}${e.value.lostJobRunIds.length > 0 ? `; ${plural(e.value.lostJobRunIds.length, "job run")} lost with it` : ""}`;
+    case "jobRunOffered":
+      return `offered to the worker pool: ${task(e.value.request?.task)}`;
+    case "jobRunTaken":
+      return `taken by worker ${shortId(e.value.workerId)} on ${e.value.hostname}`;
     case undefined:
       return "(empty event)";
     default: {

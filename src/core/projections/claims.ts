@@ -17,6 +17,7 @@ import { DelegationReason, PartitionStatus, type BuildEvent, type Task } from ".
 import type { EventCase } from "../build-event.ts";
 import { endsBuildRequest } from "../build-request-ended.ts";
 import { refill, stateObject, type ReadModel } from "../read-model.ts";
+import { WORKER_LEASE_KINDS, WorkerLeases } from "./worker-leases.ts";
 
 /** The event kinds the claim book folds; read only these. */
 export const CLAIM_KINDS: readonly EventCase[] = [
@@ -33,6 +34,7 @@ export const CLAIM_KINDS: readonly EventCase[] = [
   "configValidateSuccess",
   "taskLaunchSuccess",
   "jobExecFail",
+  ...WORKER_LEASE_KINDS,
 ];
 
 /** Assumed for logs written before leases were recorded. */
@@ -47,6 +49,8 @@ export interface OpenJobRun {
   launched: boolean;
   pid: number;
   hostname: string;
+  /** The worker that took it (--launcher worker), if one did. */
+  workerId?: string;
 }
 
 export interface Lease {
@@ -69,20 +73,24 @@ export interface Lease {
 
 export class ClaimBook implements ReadModel {
   readonly name = "claim-book";
-  readonly version = 2;
+  // 3: worker leases, and the worker holding each job run.
+  readonly version = 3;
   readonly kinds = CLAIM_KINDS;
   private readonly leases = new Map<string, Lease>();
   private readonly owners = new Map<string, Lease>();
   /** For each build request, the build requests that delegated IN_PROGRESS partitions to it, by partition. */
   private readonly waiters = new Map<string, Map<string, Set<string>>>();
+  /** The worker pool: a build request whose job run a live worker holds is not lost (liveness.ts). */
+  readonly workers = new WorkerLeases();
 
   /** One object, so that a lease shared by `leases` and `owners` stays one lease when restored. */
   saveState(): unknown {
-    return { leases: this.leases, owners: this.owners, waiters: this.waiters };
+    return { leases: this.leases, owners: this.owners, waiters: this.waiters, workers: this.workers.saveState() };
   }
 
   restoreState(state: unknown): void {
-    const saved = stateObject(this.name, state, ["leases", "owners", "waiters"]);
+    const saved = stateObject(this.name, state, ["leases", "owners", "waiters", "workers"]);
+    this.workers.restoreState(this.name, saved.workers);
     refill(this.name, this.leases, saved.leases);
     refill(this.name, this.owners, saved.owners);
     refill(this.name, this.waiters, saved.waiters);
@@ -90,6 +98,21 @@ export class ClaimBook implements ReadModel {
 
   apply(event: BuildEvent): void {
     const payload = event.event;
+    switch (payload.case) {
+      case "workerStarted":
+      case "workerHeartbeat":
+      case "workerStopped":
+      case "workerLost":
+        this.workers.apply(event);
+        return;
+      case "jobRunTaken":
+        this.workers.apply(event);
+        break;
+      case "partitionManifest":
+      case "jobExecFail":
+        this.workers.runEnded(event.jobRunId);
+        break;
+    }
     if (payload.case === "buildRequestReceived") {
       const options = payload.value.options;
       this.leases.set(event.buildRequestId, {
@@ -165,6 +188,12 @@ export class ClaimBook implements ReadModel {
       case "jobExecFail":
         lease.openRuns.delete(event.jobRunId);
         break;
+      case "jobRunTaken": {
+        const run = lease.openRuns.get(event.jobRunId);
+        if (run && this.workers.holderOf(event.jobRunId)?.workerId === payload.value.workerId)
+          run.workerId = payload.value.workerId;
+        break;
+      }
     }
   }
 

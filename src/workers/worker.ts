@@ -1,0 +1,377 @@
+/**
+ * @module A worker (`databuild worker`): one member of the pool that runs
+ * job runs builds offer through the log (--launcher worker), on whatever
+ * host it runs. It joins with WorkerStarted (its slots, labels and lease),
+ * heartbeats, takes offers it can run atomically (one worker per offer),
+ * runs each through the same exec wrapper as a local build, and records the
+ * run's job.exec events in the offering build's name.
+ *
+ * Exactly once across hosts rests on three things. A take is decided inside
+ * an atomic append, on the board as the log holds it. Everything a worker
+ * records for a run is fenced: once it was declared lost, nothing more of
+ * it is recorded. And a worker that cannot renew its lease stops its jobs
+ * after a third of the lease, well before anyone may declare it lost (the
+ * whole lease), so a job declared lost has stopped before it runs again.
+ */
+import { hostname as osHostname } from "node:os";
+import { ExitCategory, type BuildEvent, type JobRunRequest } from "../gen/databuild_pb.ts";
+import { eventPayload as payload } from "../core/build-event.ts";
+import type { EventLog, LoggedEvent } from "../core/event-log.ts";
+import { newId } from "../core/ids.ts";
+import type { JobOutcome, JobRunner, RunningJob } from "../core/job-runner.ts";
+import { newEvent } from "../core/new-event.ts";
+import { canRun, WORKER_BOARD_KINDS, type Offer } from "../core/projections/worker-board.ts";
+import { configValidateSuccess } from "../core/hot-payloads.ts";
+import { decideTake, PROC_HOST, type HostProcesses } from "../coordination/index.ts";
+import { EventRecorder } from "../executor/event-recorder.ts";
+import { BoardFollower } from "./board-follower.ts";
+import { declareLostWorkers } from "./declare-lost-worker.ts";
+
+export interface WorkerOptions {
+  /** Job run slots (a job takes its `requires.slots`, default 1). */
+  readonly slots: number;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly heartbeatMs: number;
+  /** The lease: others may declare this worker lost after this long without a heartbeat. */
+  readonly heartbeatTimeoutMs: number;
+  /** Runs the job processes (the exec wrapper's ProcessJobRunner). */
+  readonly runner: JobRunner;
+  readonly version: string;
+  /** A line of what the worker does (stderr). */
+  readonly say: (line: string) => void;
+  readonly pollIntervalMs?: number;
+  readonly host?: HostProcesses;
+}
+
+interface HeldRun {
+  readonly offer: Offer;
+  readonly handle: RunningJob;
+  readonly recorder: EventRecorder;
+  readonly startedMs: number;
+  /** What of its path is durable, for ending it if its events can no longer be recorded. */
+  validated: boolean;
+  launched: boolean;
+  ended: boolean;
+}
+
+/** A run whose events could not all be recorded: its end is recorded once the log answers again. */
+interface UnrecordedEnd {
+  readonly request: JobRunRequest;
+  /** The worker id that held it: if that worker was declared lost, the declaration ended the run already. */
+  readonly workerId: string;
+  readonly validated: boolean;
+  readonly launched: boolean;
+  readonly reason: string;
+}
+
+export class Worker {
+  workerId = "";
+  private readonly follower: BoardFollower;
+  private readonly host: HostProcesses;
+  private readonly hostname: string;
+  private readonly held = new Map<string, HeldRun>();
+  private readonly unrecorded = new Map<string, UnrecordedEnd>();
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private lastBeatOkMs = 0;
+  private selfFenced = false;
+  private taking = false;
+  private takeAgain = false;
+  private stopping = false;
+  private registering: Promise<void> | undefined;
+  private stopped!: () => void;
+  private readonly finished = new Promise<void>((resolve) => (this.stopped = resolve));
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly options: WorkerOptions,
+  ) {
+    this.host = options.host ?? PROC_HOST;
+    this.hostname = options.host?.hostname ?? osHostname();
+    this.follower = new BoardFollower(log, WORKER_BOARD_KINDS, (events) => this.onEvents(events), {
+      pollIntervalMs: options.pollIntervalMs,
+      note: (text) => options.say(text),
+    });
+  }
+
+  /** Joins the pool and works until `drain` or `stopNow` ends it. */
+  async run(): Promise<void> {
+    await this.follower.start();
+    await this.register();
+    this.heartbeatTimer = setInterval(() => void this.tick(), this.options.heartbeatMs);
+    this.scheduleTake();
+    await this.finished;
+  }
+
+  /** Takes nothing more, lets the running jobs finish, then leaves the pool. */
+  drain(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.held.size > 0)
+      this.options.say(`finishing ${this.held.size} running job run(s) before stopping (again to stop them)`);
+    void this.finishIfIdle();
+  }
+
+  /** Stops the running jobs (they end as cancelled), then leaves the pool. */
+  stopNow(reason: string): void {
+    this.stopping = true;
+    for (const run of this.held.values()) run.handle.cancel(reason);
+    void this.finishIfIdle();
+  }
+
+  get runningJobRuns(): number {
+    return this.held.size;
+  }
+
+  private async register(): Promise<void> {
+    this.workerId = newId();
+    const { options } = this;
+    const started = newEvent(
+      { buildRequestId: "" },
+      payload("workerStarted", {
+        workerId: this.workerId,
+        hostname: this.hostname,
+        pid: this.host.pid,
+        slots: options.slots,
+        labels: { ...options.labels },
+        heartbeatIntervalMs: options.heartbeatMs,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs,
+        version: options.version,
+      }),
+    );
+    const offsets = await this.log.append([started]);
+    this.lastBeatOkMs = Date.now();
+    this.selfFenced = false;
+    this.follower.applyAppended([started], offsets);
+    const labels = Object.entries(options.labels).map(([k, v]) => `${k}=${v}`);
+    options.say(
+      `worker ${this.workerId} joined the pool on ${this.hostname} (${options.slots} slot(s)${labels.length > 0 ? `, labels ${labels.join(", ")}` : ""})`,
+    );
+  }
+
+  private onEvents(events: readonly LoggedEvent[]): void {
+    for (const { event } of events) {
+      const p = event.event;
+      if (p.case === "workerLost" && p.value.workerId === this.workerId)
+        this.onDeclaredLost(p.value.reason, p.value.detectedBy);
+      else if (p.case === "jobCancels")
+        for (const id of p.value.jobRunIds)
+          this.held.get(id)?.handle.cancel(p.value.reason || "its build cancelled it");
+      else if (p.case === "buildRequestLost")
+        for (const run of this.held.values())
+          if (run.offer.buildRequestId === event.buildRequestId)
+            run.handle.cancel("its build request was declared lost");
+    }
+    this.scheduleTake();
+  }
+
+  /** Declared lost (this worker was cut off past its lease): its runs were ended for it; join again as a new worker. */
+  private onDeclaredLost(reason: string, detectedBy: string): void {
+    this.options.say(`this worker (${this.workerId}) was declared lost by ${detectedBy}: ${reason}`);
+    for (const run of this.held.values()) run.handle.cancel(`worker ${this.workerId} was declared lost`);
+    if (this.stopping) return;
+    this.registering ??= this.register()
+      .catch((error: unknown) => this.options.say(`could not join the pool again: ${(error as Error).message}`))
+      .finally(() => (this.registering = undefined));
+  }
+
+  private freeSlots(): number {
+    let used = 0;
+    for (const run of this.held.values()) used += run.offer.requires.slots;
+    return this.options.slots - used;
+  }
+
+  private scheduleTake(): void {
+    if (this.taking) {
+      this.takeAgain = true;
+      return;
+    }
+    this.taking = true;
+    void this.takeOffers()
+      .catch((error: unknown) => this.options.say(`could not take work: ${(error as Error).message}`))
+      .finally(() => {
+        this.taking = false;
+        if (this.takeAgain) {
+          this.takeAgain = false;
+          this.scheduleTake();
+        }
+      });
+  }
+
+  /** Takes offers this worker can run while it has free slots, oldest first. */
+  private async takeOffers(): Promise<void> {
+    const tried = new Set<string>();
+    for (;;) {
+      if (this.stopping || this.selfFenced || this.registering || !this.workerId) return;
+      const free = this.freeSlots();
+      if (free <= 0) return;
+      const offer = [...this.follower.board.untaken()].find(
+        (o) => !tried.has(o.jobRunId) && canRun(o.requires, this.options.labels, free),
+      );
+      if (!offer) return;
+      tried.add(offer.jobRunId);
+      let taken: BuildEvent | undefined;
+      const outcome = await this.log.appendAtomically(this.follower.cursor, this.follower.filter, (found) => {
+        this.follower.apply(found);
+        const decision = decideTake(
+          this.follower.board,
+          this.workerId,
+          this.hostname,
+          offer.jobRunId,
+          this.freeSlots(),
+          Date.now(),
+        );
+        taken = "event" in decision ? decision.event : undefined;
+        return { append: taken ? [taken] : [], result: undefined };
+      });
+      if (!taken) continue;
+      this.follower.applyAppended([taken], outcome.offsets);
+      this.launch(offer);
+    }
+  }
+
+  private launch(offer: Offer): void {
+    const { request } = offer;
+    const workerId = this.workerId;
+    const label = request.task?.job?.label ?? "";
+    let run: HeldRun | undefined;
+    const recorder = new EventRecorder(this.log, [], {
+      buildRequestId: request.buildRequestId,
+      filter: { kinds: ["workerLost"] },
+      check: (found) => {
+        for (const { event } of found) {
+          const p = event.event;
+          if (p.case === "workerLost" && p.value.workerId === workerId)
+            return { detectedBy: p.value.detectedBy, reason: p.value.reason };
+        }
+        return undefined;
+      },
+      onLost: () => run?.handle.cancel(`worker ${workerId} was declared lost: nothing more of this run is recorded`),
+      onAppendFailed: (error) => {
+        const message = (error as Error).message;
+        this.options.say(
+          `job run ${request.jobRunId} (${label}): its events cannot be recorded (${message}); stopping it`,
+        );
+        run?.handle.cancel(`its events cannot be recorded: ${message}`);
+        if (run && !run.ended)
+          this.unrecorded.set(request.jobRunId, {
+            request,
+            workerId,
+            validated: run.validated,
+            launched: run.launched,
+            reason: `worker ${workerId} could not record its events (${message})`,
+          });
+      },
+      onDurable: (events) => {
+        if (!run) return;
+        for (const e of events) {
+          const kind = e.event.case;
+          if (kind === "configValidateSuccess") run.validated = true;
+          else if (kind === "taskLaunchSuccess") run.launched = true;
+          else if (kind === "partitionManifest" || kind === "jobExecFail") run.ended = true;
+        }
+      },
+    });
+    recorder.markScheduled(request.jobRunId);
+    const handle = this.options.runner.start(request, (event) => recorder.record(event));
+    run = { offer, handle, recorder, startedMs: Date.now(), validated: false, launched: false, ended: false };
+    this.held.set(request.jobRunId, run);
+    this.options.say(`took ${label} (job run ${request.jobRunId}, build request ${request.buildRequestId})`);
+    void handle.done.then(async (outcome) => {
+      await recorder.durable().catch(() => undefined);
+      this.held.delete(request.jobRunId);
+      this.options.say(
+        `${label} (job run ${request.jobRunId}) ${describeOutcome(outcome)} after ${((Date.now() - run.startedMs) / 1000).toFixed(1)} s`,
+      );
+      if (this.stopping) void this.finishIfIdle();
+      else this.scheduleTake();
+    });
+  }
+
+  /** The heartbeat, and what rides on it: the self-fence, ends left unrecorded, peers gone silent. */
+  private async tick(): Promise<void> {
+    if (!this.workerId || this.registering) return;
+    const beat = newEvent(
+      { buildRequestId: "" },
+      payload("workerHeartbeat", { workerId: this.workerId, runningJobRunIds: [...this.held.keys()] }),
+    );
+    try {
+      await this.log.append([beat]);
+      this.lastBeatOkMs = Date.now();
+      if (this.selfFenced) {
+        this.selfFenced = false;
+        this.options.say("the event log answers again");
+      }
+    } catch (error) {
+      this.onBeatFailed(error);
+      return;
+    }
+    await this.recordUnrecordedEnds();
+    const peers = [...this.follower.board.workers.live()].map((w) => w.workerId).filter((id) => id !== this.workerId);
+    try {
+      for (const lost of await declareLostWorkers(this.log, this.follower, peers, this.workerId, this.host))
+        this.options.say(`declared worker ${lost.worker.workerId} on ${lost.worker.hostname} lost: ${lost.reason}`);
+    } catch {
+      // The next tick tries again.
+    }
+    this.scheduleTake();
+  }
+
+  private onBeatFailed(error: unknown): void {
+    const silentMs = Date.now() - this.lastBeatOkMs;
+    if (this.selfFenced || silentMs <= this.options.heartbeatTimeoutMs / 3) return;
+    this.selfFenced = true;
+    const why = `this worker cannot reach the event log for ${(silentMs / 1000).toFixed(1)} s (${(error as Error).message}); its lease runs out after ${this.options.heartbeatTimeoutMs / 1000} s`;
+    this.options.say(`${why}: stopping its ${this.held.size} job run(s) so that none runs twice`);
+    for (const run of this.held.values()) run.handle.cancel(why);
+  }
+
+  /** Ends, in the log, the runs whose events could not all be recorded, on a path the job.exec diagram allows. */
+  private async recordUnrecordedEnds(): Promise<void> {
+    for (const [id, end] of this.unrecorded) {
+      if (this.follower.board.workers.worker(end.workerId)?.lost) {
+        this.unrecorded.delete(id);
+        continue;
+      }
+      const scope = { buildRequestId: end.request.buildRequestId, jobRunId: id };
+      const events: BuildEvent[] = [];
+      if (end.launched)
+        events.push(newEvent(scope, payload("taskFailed", { category: ExitCategory.EXIT_LOST, message: end.reason })));
+      else {
+        if (!end.validated) events.push(newEvent(scope, configValidateSuccess(undefined)));
+        events.push(newEvent(scope, payload("taskLaunchFail", { message: end.reason })));
+      }
+      events.push(newEvent(scope, payload("jobExecFail", { category: ExitCategory.EXIT_LOST, message: end.reason })));
+      try {
+        await this.log.append(events);
+        this.unrecorded.delete(id);
+      } catch {
+        return;
+      }
+    }
+  }
+
+  private async finishIfIdle(): Promise<void> {
+    if (this.held.size > 0) return;
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+    await this.recordUnrecordedEnds();
+    if (this.workerId && !this.follower.board.workers.worker(this.workerId)?.ended) {
+      await this.log
+        .append([
+          newEvent(
+            { buildRequestId: "" },
+            payload("workerStopped", { workerId: this.workerId, reason: "asked to stop" }),
+          ),
+        ])
+        .catch(() => undefined);
+    }
+    this.follower.stop();
+    await this.options.runner.close?.();
+    this.stopped();
+  }
+}
+
+function describeOutcome(outcome: JobOutcome): string {
+  if (outcome.kind === "success") return "succeeded";
+  return `failed (${ExitCategory[outcome.category]}: ${outcome.message})`;
+}

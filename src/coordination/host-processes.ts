@@ -29,6 +29,12 @@ export interface HostProcesses {
   inspect(pid: number): ProcessFacts;
   /** The environment of `pid` ("NAME=value" entries), or undefined if it cannot be read (gone, not ours, no /proc). */
   environment(pid: number): readonly string[] | undefined;
+  /**
+   * The processes whose environment holds `entry` ("NAME=value"): a job
+   * run's processes carry DATABUILD_JOB_RUN_ID, so they can be found even
+   * when the log never got their pid (the launch was not recorded yet).
+   */
+  withEnvironment(entry: string): number[];
   /** Sends SIGKILL to `pid`, or with `group` to its process group; a process gone meanwhile is no error. */
   kill(pid: number, options?: { readonly group?: boolean }): void;
 }

@@ -141,6 +141,12 @@ export function decideLost(
  */
 export function killLeftovers(lost: Pick<LostDecision, "lease" | "openRuns">, host: HostProcesses): void {
   for (const run of lost.openRuns) {
+    if (!run.launched && run.workerId === undefined && lost.lease.hostname === host.hostname) {
+      // Started here, perhaps, but its launch never recorded (the build was paused or killed
+      // in between): only its environment can find it.
+      for (const pid of host.withEnvironment(`DATABUILD_JOB_RUN_ID=${run.jobRunId}`)) host.kill(pid, { group: true });
+      continue;
+    }
     if (!run.launched || run.hostname !== host.hostname || run.pid <= 0) continue;
     if (!host.environment(run.pid)?.includes(`DATABUILD_JOB_RUN_ID=${run.jobRunId}`)) continue;
     host.kill(run.pid, { group: true });

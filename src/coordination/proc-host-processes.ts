@@ -6,7 +6,7 @@
  * process that exists is all it can tell. The only file of
  * src/coordination/ that touches the system.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { HostProcesses, ProcessFacts } from "./host-processes.ts";
 
@@ -63,6 +63,22 @@ export class ProcHostProcesses implements HostProcesses {
     } catch {
       return undefined; // gone already, not ours, or no /proc
     }
+  }
+
+  withEnvironment(entry: string): number[] {
+    let entries: string[];
+    try {
+      entries = readdirSync("/proc");
+    } catch {
+      return []; // no /proc
+    }
+    const found: number[] = [];
+    for (const name of entries) {
+      const pid = Number(name);
+      if (!Number.isInteger(pid) || pid <= 0 || pid === this.pid) continue;
+      if (this.environment(pid)?.includes(entry)) found.push(pid);
+    }
+    return found;
   }
 
   kill(pid: number, options: { readonly group?: boolean } = {}): void {

@@ -126,6 +126,12 @@ export class FakeHost implements HostProcesses {
     return this.processes.get(pid)?.exists ? this.environments.get(pid) : undefined;
   }
 
+  withEnvironment(entry: string): number[] {
+    return [...this.environments]
+      .filter(([pid, env]) => this.environment(pid) && env.includes(entry))
+      .map(([pid]) => pid);
+  }
+
   kill(pid: number, options: { readonly group?: boolean } = {}): void {
     this.kills.push({ pid, group: options.group ?? false });
   }

@@ -39,11 +39,18 @@ export async function declareLostWorkers(
   return recorded;
 }
 
-/** Kills the process groups of the lost worker's job runs still running here, if their environment names the run. */
+/**
+ * Kills the processes of the lost worker's job runs still running here:
+ * those whose environment names the run. Found by their environment, not the
+ * recorded pid, since a worker paused between starting a job and recording
+ * its launch left no pid in the log.
+ */
 function killLeftoverJobs(decision: WorkerLostDecision, host: HostProcesses): void {
+  if (decision.worker.hostname !== host.hostname) return;
   for (const run of decision.lostRuns) {
-    if (!run.launched || run.pid <= 0 || run.hostname !== host.hostname) continue;
-    if (!host.environment(run.pid)?.includes(`DATABUILD_JOB_RUN_ID=${run.jobRunId}`)) continue;
-    host.kill(run.pid, { group: true });
+    for (const pid of host.withEnvironment(`DATABUILD_JOB_RUN_ID=${run.jobRunId}`)) {
+      host.kill(pid, { group: true });
+      host.kill(pid);
+    }
   }
 }

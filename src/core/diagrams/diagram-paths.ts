@@ -110,6 +110,8 @@ export function diagramViolations(events: readonly BuildEvent[]): string[] {
 export function eventsByBuild(events: readonly BuildEvent[]): Map<string, BuildEvent[]> {
   const byBuild = new Map<string, BuildEvent[]>();
   for (const event of events) {
+    // Worker lifecycle events belong to no build request.
+    if (event.buildRequestId === "") continue;
     const list = byBuild.get(event.buildRequestId);
     if (list) list.push(event);
     else byBuild.set(event.buildRequestId, [event]);

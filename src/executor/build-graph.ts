@@ -65,6 +65,9 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     onLost: (detectedBy, reason) => onLost(detectedBy, reason),
     onAppendFailed: () => onAppendFailed(),
     onDurable: (events, offsets) => view.noteOwn(events, offsets),
+    // A database server restarting for a few seconds need not stop the build: within half its
+    // lease nobody can have declared it lost (and the fence would refuse the batch if they had).
+    retryUnavailableMs: request.heartbeatTimeoutMs / 2,
   });
   const scope = { buildRequestId };
   const refs = [...new Set(request.refs)];

@@ -51,7 +51,17 @@ export interface RecorderFence {
   onAppendFailed?(error: unknown): void;
   /** Called with each batch once it is durable, and the offsets it got (the build's view keeps its own events). */
   onDurable?(events: readonly BuildEvent[], offsets: readonly number[]): void;
+  /**
+   * How long an append that failed because the log's database server was
+   * unavailable (a restart, a dropped connection) is retried before the
+   * recorder gives up (default 0: at once). A retry appends the same events,
+   * which the log recognises by their ids if the first attempt did commit.
+   */
+  readonly retryUnavailableMs?: number;
 }
+
+/** The first retry of an append to an unavailable server waits this long; later ones up to a second. */
+const RETRY_FIRST_MS = 100;
 
 const FLUSH_MS = 25;
 const BATCH_EVENTS = 10_000;
@@ -138,13 +148,26 @@ export class EventRecorder {
           ? undefined
           : this.fence
             ? this.appendFenced(log, this.fence, batch)
-            : log.append(batch).then(() => this.show(batch)),
+            : this.retrying(() => log.append(batch)).then(() => this.show(batch)),
       )
       .catch((error: unknown) => {
         if (this.failure !== undefined) return;
         this.failure = error;
         this.fence?.onAppendFailed?.(error);
       });
+  }
+
+  /** Runs `append`, again while it fails with an unavailable server, for at most `retryUnavailableMs`. */
+  private async retrying<T>(append: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + (this.fence?.retryUnavailableMs ?? 0);
+    for (let waitMs = RETRY_FIRST_MS; ; waitMs = Math.min(1000, waitMs * 2)) {
+      try {
+        return await append();
+      } catch (error) {
+        if (!isUnavailable(error) || Date.now() + waitMs > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
   }
 
   /** Hands durable events to the observers. A throwing observer must not look like a failed append. */
@@ -172,10 +195,12 @@ export class EventRecorder {
   private async appendChunkFenced(log: EventLog, fence: RecorderFence, batch: BuildEvent[]): Promise<void> {
     const filter = fence.filter ?? fenceFilter(fence.buildRequestId);
     const check = fence.check ?? ((found: readonly LoggedEvent[]) => declaredLost(fence.buildRequestId, found));
-    const outcome = await log.appendAtomically(this.fenceCursor, filter, (found) => {
-      const lost = check(found);
-      return lost ? { append: [], result: lost } : { append: batch, result: undefined };
-    });
+    const outcome = await this.retrying(() =>
+      log.appendAtomically(this.fenceCursor, filter, (found) => {
+        const lost = check(found);
+        return lost ? { append: [], result: lost } : { append: batch, result: undefined };
+      }),
+    );
     this.fenceCursor = outcome.head;
     const lost = outcome.result;
     if (!lost) {
@@ -229,4 +254,9 @@ export function leanEvent(event: BuildEvent, scheduled: Set<string>): BuildEvent
     default:
       return event;
   }
+}
+
+/** An error of a log whose database server is unavailable for now (EventLogStorageError "unavailable"). */
+function isUnavailable(error: unknown): boolean {
+  return (error as { problem?: unknown } | undefined)?.problem === "unavailable";
 }

@@ -87,9 +87,10 @@ function expectValidPaths(events: readonly BuildEvent[]): void {
 describe.each(LOG_BACKENDS)("the worker pool on $name", (backend) => {
   it("two workers run the jobs of two overlapping builds: each partition once, each offer taken once", async () => {
     const p = await pool(backend);
-    await p.worker(["--slots", "2"]);
-    await p.worker(["--slots", "2"]);
-    const env = { POOL_JOB_SECONDS: "0.2" };
+    // One slot each: with four parts ready at once, both must take some.
+    await p.worker(["--slots", "1"]);
+    await p.worker(["--slots", "1"]);
+    const env = { POOL_JOB_SECONDS: "0.3" };
     const [a, b] = [p.build(["total/n=4"], env), p.build(["total/n=3"], env)];
     const [ra, rb] = await Promise.all([a.done, b.done]);
     expect(ra.code, ra.stderr).toBe(0);

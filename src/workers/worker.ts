@@ -73,6 +73,8 @@ export class Worker {
   private readonly unrecorded = new Map<string, UnrecordedEnd>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastBeatOkMs = 0;
+  private lastBeatError: string | undefined;
+  private beating = false;
   private selfFenced = false;
   private taking = false;
   private takeAgain = false;
@@ -261,6 +263,7 @@ export class Worker {
             reason: `worker ${workerId} could not record its events (${message})`,
           });
       },
+      retryUnavailableMs: this.selfFenceAfterMs(),
       onDurable: (events) => {
         if (!run) return;
         for (const e of events) {
@@ -290,20 +293,28 @@ export class Worker {
   /** The heartbeat, and what rides on it: the self-fence, ends left unrecorded, peers gone silent. */
   private async tick(): Promise<void> {
     if (!this.workerId || this.registering) return;
+    // A cut link fails no append: it hangs. The lease is judged by the time since the last
+    // heartbeat that was recorded, whatever the one in flight does.
+    this.checkLease();
+    if (this.beating) return;
+    this.beating = true;
     const beat = newEvent(
       { buildRequestId: "" },
       payload("workerHeartbeat", { workerId: this.workerId, runningJobRunIds: [...this.held.keys()] }),
     );
     try {
-      await this.log.append([beat]);
+      await settleWithin(this.log.append([beat]), this.selfFenceAfterMs());
       this.lastBeatOkMs = Date.now();
       if (this.selfFenced) {
         this.selfFenced = false;
         this.options.say("the event log answers again");
       }
     } catch (error) {
-      this.onBeatFailed(error);
+      this.lastBeatError = (error as Error).message;
+      this.checkLease();
       return;
+    } finally {
+      this.beating = false;
     }
     await this.recordUnrecordedEnds();
     const peers = [...this.follower.board.workers.live()].map((w) => w.workerId).filter((id) => id !== this.workerId);
@@ -316,11 +327,25 @@ export class Worker {
     this.scheduleTake();
   }
 
-  private onBeatFailed(error: unknown): void {
+  /**
+   * How long after its last heartbeat the worker stops its jobs when it
+   * cannot renew its lease: a third of the lease, or earlier if a job's kill
+   * grace (SIGTERM to SIGKILL) would not end it a sixth of the lease before
+   * anyone may declare the worker lost.
+   */
+  private selfFenceAfterMs(): number {
+    const lease = this.options.heartbeatTimeoutMs;
+    let grace = 0;
+    for (const run of this.held.values()) grace = Math.max(grace, run.offer.request.killGraceMs);
+    return Math.max(this.options.heartbeatMs, Math.min(lease / 3, lease - grace - lease / 6));
+  }
+
+  /** Stops every job once the last recorded heartbeat is older than the self-fence allows. */
+  private checkLease(): void {
     const silentMs = Date.now() - this.lastBeatOkMs;
-    if (this.selfFenced || silentMs <= this.options.heartbeatTimeoutMs / 3) return;
+    if (this.selfFenced || silentMs <= this.selfFenceAfterMs()) return;
     this.selfFenced = true;
-    const why = `this worker cannot reach the event log for ${(silentMs / 1000).toFixed(1)} s (${(error as Error).message}); its lease runs out after ${this.options.heartbeatTimeoutMs / 1000} s`;
+    const why = `this worker cannot reach the event log for ${(silentMs / 1000).toFixed(1)} s (${this.lastBeatError ?? "its heartbeats do not complete"}); its lease runs out after ${this.options.heartbeatTimeoutMs / 1000} s`;
     this.options.say(`${why}: stopping its ${this.held.size} job run(s) so that none runs twice`);
     for (const run of this.held.values()) run.handle.cancel(why);
   }
@@ -374,4 +399,15 @@ export class Worker {
 function describeOutcome(outcome: JobOutcome): string {
   if (outcome.kind === "success") return "succeeded";
   return `failed (${ExitCategory[outcome.category]}: ${outcome.message})`;
+}
+
+/** `promise`, or a rejection once `ms` passed without it settling (it is left to settle unobserved). */
+function settleWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no answer within ${(ms / 1000).toFixed(1)} s`)), ms);
+    promise.then(
+      (value) => (clearTimeout(timer), resolve(value)),
+      (error: unknown) => (clearTimeout(timer), reject(error as Error)),
+    );
+  });
 }

@@ -93,8 +93,8 @@ describe("databuild as a dependency", () => {
     for (const file of [
       "bin/databuild.js",
       "dist/types/index.d.ts",
-      "src/wrapper/launcher/launcher.py",
-      "src/wrapper/launcher/launcher.mjs",
+      "src/wrapper/spawner/spawner.py",
+      "src/wrapper/spawner/spawner.mjs",
       "src/cli/init-template/databuild.ts",
       "src/cli/init-template/jobs/shout.py",
       "docs/gsl.md",

@@ -128,7 +128,7 @@ export function decideLost(
  * each process as it goes:
  *
  * - Each lost job run's process group, if it still runs here (its owner was
- *   paused, or died without its launcher noticing): its result would never
+ *   paused, or died without its spawner noticing): its result would never
  *   be recorded, and the job is about to run again elsewhere. Only if its
  *   environment names that job run, so a reused pid is never hit.
  * - The lost build request's own process, if it still exists here: then it

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { fromJsonString } from "@bufbuild/protobuf";
 import { ExitCategory, JobConfigSchema, LogStream, type BuildEvent } from "../gen/databuild_pb.ts";
 import { ProcessJobRunner } from "./process-runner.ts";
-import { LauncherClient, type LauncherMode } from "./launcher/launcher-client.ts";
+import { SpawnerClient, type SpawnerMode } from "./spawner/spawner-client.ts";
 import {
   SUCCESS_PATH,
   FAILURE_PATH,
@@ -30,20 +30,20 @@ function printed(events: readonly BuildEvent[], name: string): string | undefine
   return line?.slice(name.length + 1);
 }
 
-/** Every test runs on each spawn path: in process, and through each launcher process. */
-const MODES: LauncherMode[] = ["inprocess", "python", "node"];
+/** Every test runs on each spawn path: in process, and through each spawner process. */
+const MODES: SpawnerMode[] = ["inprocess", "python", "node"];
 
-describe.each(MODES)("launcher %s", (mode) => {
-  const runner = new ProcessJobRunner({ launcher: mode });
+describe.each(MODES)("spawner %s", (mode) => {
+  const runner = new ProcessJobRunner({ spawner: mode });
 
   it("spawns its jobs from the chosen process", async () => {
     const { events } = await collect(runner, makeRequest(["bash", "-c", "echo ppid=$PPID"]));
-    const launcher = runner.launcher;
+    const spawner = runner.spawner;
     if (mode === "inprocess") expect(printed(events, "ppid")).toBe(String(process.pid));
     else {
-      expect(launcher).toBeInstanceOf(LauncherClient);
-      expect((launcher as LauncherClient).ready).toBe(true);
-      expect(printed(events, "ppid")).toBe(String((launcher as LauncherClient).pid));
+      expect(spawner).toBeInstanceOf(SpawnerClient);
+      expect((spawner as SpawnerClient).ready).toBe(true);
+      expect(printed(events, "ppid")).toBe(String((spawner as SpawnerClient).pid));
     }
   });
 
@@ -397,7 +397,7 @@ describe.each(MODES)("launcher %s", (mode) => {
     it("ends a job whose background process keeps its stdout open, and kills that process", async () => {
       const started = Date.now();
       const { events, outcome } = await collect(
-        new ProcessJobRunner({ drainMs: 200, launcher: mode }),
+        new ProcessJobRunner({ drainMs: 200, spawner: mode }),
         makeRequest(["bash", "-c", "sleep 1000 & echo $!"]),
       );
       expect(outcome.kind).toBe("success");

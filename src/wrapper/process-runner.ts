@@ -4,7 +4,7 @@
 /*
  * The monitoring loop. A run is event driven; nothing polls:
  *
- *   validate config -> spawn through the Launcher (no shell, own process group) -> taskLaunchSuccess
+ *   validate config -> spawn through the Spawner (no shell, own process group) -> taskLaunchSuccess
  *   stdout/stderr 'data' -> LineSplitter per stream -> LogBatcher -> logEntry batches
  *                           (one sequence across both streams; capped at the log limit)
  *   heartbeat interval   -> jobHeartbeat with the RSS of the job and its descendants
@@ -20,18 +20,18 @@
  * stderr would keep 'close' from coming; after DRAIN_MS the rest of the
  * group is killed and the pipes are closed, so a run always ends.
  *
- * The spawn itself goes through a Launcher (launcher/job-process.ts): by
- * default a persistent launcher process (launcher/launcher-client.ts explains
+ * The spawn itself goes through a Spawner (spawner/job-process.ts): by
+ * default a persistent spawner process (spawner/spawner-client.ts explains
  * why: forking databuild per job is slow), else node:child_process in
- * process. DATABUILD_LAUNCHER=inprocess|node|python|auto chooses. With a
- * launcher process, taskLaunchSuccess comes asynchronously; a cancel or a
+ * process. DATABUILD_SPAWNER=inprocess|node|python|auto chooses. With a
+ * spawner process, taskLaunchSuccess comes asynchronously; a cancel or a
  * timeout before it is applied as soon as the pid is known.
  */
 import { toJsonString } from "@bufbuild/protobuf";
 import { ExitCategory, JobConfigSchema, LogStream, type BuildEvent, type JobRunRequest } from "../gen/databuild_pb.ts";
 import type { JobOutcome, JobRunner, RunningJob } from "../core/job-runner.ts";
-import type { JobProcess, Launcher } from "./launcher/job-process.ts";
-import { createLauncher, launcherModeFromEnv, type LauncherMode } from "./launcher/launcher-client.ts";
+import type { JobProcess, Spawner } from "./spawner/job-process.ts";
+import { createSpawner, spawnerModeFromEnv, type SpawnerMode } from "./spawner/spawner-client.ts";
 import { launchProblem } from "./launch-problem.ts";
 import { LineSplitter, MAX_LINE_CHARS } from "./line-splitter.ts";
 import { treeRssBytes } from "./process-memory.ts";
@@ -51,8 +51,8 @@ export interface ProcessRunnerOptions {
   readonly maxLineChars?: number;
   /** Default DRAIN_MS. */
   readonly drainMs?: number;
-  /** How jobs are spawned: a Launcher, or a mode; default the mode in DATABUILD_LAUNCHER, else "auto". */
-  readonly launcher?: Launcher | LauncherMode;
+  /** How jobs are spawned: a Spawner, or a mode; default the mode in DATABUILD_SPAWNER, else "auto". */
+  readonly spawner?: Spawner | SpawnerMode;
 }
 
 /**
@@ -68,21 +68,21 @@ export interface ProcessRunnerOptions {
 export class ProcessJobRunner implements JobRunner {
   /** A plain copy: reading process.env (an exotic object) per job costs more than the copy. */
   private readonly baseEnv: Readonly<Record<string, string | undefined>>;
-  readonly launcher: Launcher;
+  readonly spawner: Spawner;
 
   constructor(private readonly options: ProcessRunnerOptions = {}) {
     this.baseEnv = { ...(options.env ?? process.env) };
-    const launcher = options.launcher ?? launcherModeFromEnv();
-    this.launcher = typeof launcher === "string" ? createLauncher(launcher) : launcher;
+    const spawner = options.spawner ?? spawnerModeFromEnv();
+    this.spawner = typeof spawner === "string" ? createSpawner(spawner) : spawner;
   }
 
   start(request: JobRunRequest, emit: (event: BuildEvent) => void): RunningJob {
-    return new ProcessRun(request, emit, this.options, this.baseEnv, this.launcher);
+    return new ProcessRun(request, emit, this.options, this.baseEnv, this.spawner);
   }
 
-  /** Stops the launcher process, if any (it also stops by itself when databuild exits). Call with no job running. */
+  /** Stops the spawner process, if any (it also stops by itself when databuild exits). Call with no job running. */
   close(): void {
-    this.launcher.close();
+    this.spawner.close();
   }
 }
 
@@ -103,7 +103,7 @@ class ProcessRun implements RunningJob {
   private readonly reporter: RunReporter;
   private process: JobProcess | undefined;
   private pid = 0;
-  /** A stop requested before the launcher reported the pid. */
+  /** A stop requested before the spawner reported the pid. */
   private pendingStop: { category: Stop["category"]; message: string } | undefined;
   private startMs = 0;
   private exitMs = 0;
@@ -121,7 +121,7 @@ class ProcessRun implements RunningJob {
     emit: (event: BuildEvent) => void,
     private readonly options: ProcessRunnerOptions,
     private readonly baseEnv: Readonly<Record<string, string | undefined>>,
-    private readonly launcher: Launcher,
+    private readonly spawner: Spawner,
   ) {
     this.reporter = new RunReporter(request, emit);
     this.done = new Promise((resolve) => (this.resolve = resolve));
@@ -164,7 +164,7 @@ class ProcessRun implements RunningJob {
       env,
       stdin: toJsonString(JobConfigSchema, config),
     };
-    this.process = this.launcher.launch(spec, {
+    this.process = this.spawner.launch(spec, {
       spawned: (pid) => this.onSpawned(pid),
       spawnFailed: (error) => {
         this.closed = true;

@@ -37,7 +37,7 @@ export interface WrapperCommandOptions {
   readonly signals?: SignalSource;
   /** Human-readable messages; default process.stderr. */
   readonly stderr?: TextSink;
-  /** Default: a ProcessJobRunner spawning in process (see DATABUILD_LAUNCHER). */
+  /** Default: a ProcessJobRunner spawning in process (see DATABUILD_SPAWNER). */
   readonly runner?: JobRunner;
 }
 
@@ -70,9 +70,9 @@ export async function runWrapperCommand(
     return WRAPPER_INVALID_REQUEST;
   }
 
-  // One job in a small process: forking it is cheap, so no launcher process unless DATABUILD_LAUNCHER asks.
-  const launcher = process.env.DATABUILD_LAUNCHER ? undefined : "inprocess";
-  const run = (options.runner ?? new ProcessJobRunner({ launcher })).start(request, write);
+  // One job in a small process: forking it is cheap, so no spawner process unless DATABUILD_SPAWNER asks.
+  const spawner = process.env.DATABUILD_SPAWNER || process.env.DATABUILD_LAUNCHER ? undefined : "inprocess";
+  const run = (options.runner ?? new ProcessJobRunner({ spawner })).start(request, write);
   const onSignal = (signal: NodeJS.Signals) => run.cancel(`the wrapper received ${signal}`);
   // Whoever read the events is gone (EPIPE): nobody can learn the outcome, so stop the job.
   const onBrokenStdout = () => run.cancel("the wrapper's stdout was closed");

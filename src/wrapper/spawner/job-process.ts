@@ -1,6 +1,6 @@
 /**
- * @module The launcher port: how ProcessJobRunner starts one job process and hears what it does,
- * whether the spawn happens in databuild's own process or in a persistent launcher process.
+ * @module The spawner port: how ProcessJobRunner starts one job process and hears what it does,
+ * whether the spawn happens in databuild's own process or in a persistent spawner process.
  */
 
 /** What to run: `argv[0]` is looked up on the job's PATH when it has no slash, as execvp does. */
@@ -26,7 +26,7 @@ export interface JobProcessEvents {
   stderr(chunk: Uint8Array): void;
   exit(): void;
   close(code: number | null, signal: NodeJS.Signals | null): void;
-  /** The launcher died after the spawn, so the outcome is unknowable; the job's group was SIGKILLed. */
+  /** The spawner died after the spawn, so the outcome is unknowable; the job's group was SIGKILLed. */
   lost(reason: string): void;
 }
 
@@ -37,9 +37,9 @@ export interface JobProcess {
   closePipes(): void;
 }
 
-export interface Launcher {
-  /** Events may come before `launch` returns (the in-process launcher spawns synchronously). */
+export interface Spawner {
+  /** Events may come before `launch` returns (the in-process spawner spawns synchronously). */
   launch(spec: JobProcessSpec, events: JobProcessEvents): JobProcess;
-  /** Stops the launcher process, if any, ending the jobs it still runs. Later launches restart it. */
+  /** Stops the spawner process, if any, ending the jobs it still runs. Later launches restart it. */
   close(): void;
 }

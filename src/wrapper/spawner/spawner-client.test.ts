@@ -5,8 +5,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { dirWith, isAlive, waitDead } from "../fixtures/runs.ts";
 import type { JobProcessEvents, JobProcessSpec } from "./job-process.ts";
-import { LauncherClient, launcherModeFromEnv, type LauncherProgram } from "./launcher-client.ts";
-import { launcherProgram } from "./locate.ts";
+import { SpawnerClient, spawnerModeFromEnv, type SpawnerProgram } from "./spawner-client.ts";
+import { spawnerProgram } from "./locate.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 
@@ -74,15 +74,15 @@ function spec(argv: string[], init: Partial<JobProcessSpec> = {}): JobProcessSpe
   return { argv, cwd: process.cwd(), env: process.env, stdin: "", ...init };
 }
 
-async function run(client: LauncherClient, s: JobProcessSpec): Promise<Recorder> {
+async function run(client: SpawnerClient, s: JobProcessSpec): Promise<Recorder> {
   const recorder = new Recorder();
   client.launch(s, recorder);
   await recorder.ended;
   return recorder;
 }
 
-describe.each<LauncherProgram>(["python", "node"])("LauncherClient %s", (program) => {
-  const client = new LauncherClient(program);
+describe.each<SpawnerProgram>(["python", "node"])("SpawnerClient %s", (program) => {
+  const client = new SpawnerClient(program);
 
   it("runs a job with its argv, cwd, env and stdin, in its own session, and reports its exit", async () => {
     const dir = dirWith({});
@@ -165,8 +165,8 @@ describe.each<LauncherProgram>(["python", "node"])("LauncherClient %s", (program
     expect(await waitDead(Number(Buffer.concat(job.out).toString().trim()))).toBe(true);
   });
 
-  it("reports running jobs lost, and kills them, when the launcher dies; later jobs fall back in process", async () => {
-    const own = new LauncherClient(program);
+  it("reports running jobs lost, and kills them, when the spawner dies; later jobs fall back in process", async () => {
+    const own = new SpawnerClient(program);
     const job = new Recorder();
     const output = job.output();
     own.launch(spec(["bash", "-c", "echo ready; sleep 1000"]), job);
@@ -174,21 +174,21 @@ describe.each<LauncherProgram>(["python", "node"])("LauncherClient %s", (program
     process.kill(own.pid!, "SIGKILL");
     await job.ended;
     expect(job.order.at(-1)).toBe("lost");
-    expect(job.lostReason).toMatch(/launcher exited \(SIGKILL\).*killed/);
+    expect(job.lostReason).toMatch(/spawner exited \(SIGKILL\).*killed/);
     expect(await waitDead(job.pid)).toBe(true);
     const later = await run(own, spec(["bash", "-c", "echo $PPID"]));
     expect(Buffer.concat(later.out).toString().trim()).toBe(String(process.pid));
   });
 
   it("exits when close() ends its stdin; jobs still running are reported lost and killed", async () => {
-    const own = new LauncherClient(program);
+    const own = new SpawnerClient(program);
     const job = new Recorder();
     const output = job.output();
     own.launch(spec(["bash", "-c", "echo ready; sleep 1000"]), job);
     await output;
-    const launcherPid = own.pid!;
+    const spawnerPid = own.pid!;
     own.close();
-    expect(await waitDead(launcherPid)).toBe(true);
+    expect(await waitDead(spawnerPid)).toBe(true);
     await job.ended;
     expect(job.order.at(-1)).toBe("lost");
     expect(await waitDead(job.pid)).toBe(true);
@@ -196,8 +196,8 @@ describe.each<LauncherProgram>(["python", "node"])("LauncherClient %s", (program
 
   it("dies with its parent, even a parent killed with SIGKILL", async () => {
     const script = [
-      `import { LauncherClient } from ${JSON.stringify(pathToFileURL(join(ROOT, "src/wrapper/launcher/launcher-client.ts")).href)};`,
-      `const client = new LauncherClient(${JSON.stringify(program)});`,
+      `import { SpawnerClient } from ${JSON.stringify(pathToFileURL(join(ROOT, "src/wrapper/spawner/spawner-client.ts")).href)};`,
+      `const client = new SpawnerClient(${JSON.stringify(program)});`,
       "const noop = () => {};",
       "client.launch({ argv: ['sleep', '1000'], cwd: '/', env: process.env, stdin: '' },",
       "  { spawned: (pid) => console.log(client.pid + ' ' + pid), spawnFailed: noop, stdout: noop, stderr: noop, exit: noop, close: noop, lost: noop });",
@@ -209,51 +209,51 @@ describe.each<LauncherProgram>(["python", "node"])("LauncherClient %s", (program
     const line = await new Promise<string>((resolve) =>
       parent.stdout.once("data", (d: Buffer) => resolve(d.toString())),
     );
-    const [launcherPid, jobPid] = line.trim().split(" ").map(Number);
-    expect(isAlive(launcherPid!)).toBe(true);
+    const [spawnerPid, jobPid] = line.trim().split(" ").map(Number);
+    expect(isAlive(spawnerPid!)).toBe(true);
     parent.kill("SIGKILL");
-    expect(await waitDead(launcherPid!)).toBe(true);
-    // Nobody is left to record the job's result: the launcher ended it (orphaned-jobs.test.ts has the details).
+    expect(await waitDead(spawnerPid!)).toBe(true);
+    // Nobody is left to record the job's result: the spawner ended it (orphaned-jobs.test.ts has the details).
     expect(await waitDead(jobPid!, 5000)).toBe(true);
   }, 20_000);
 });
 
-describe("LauncherClient fallback", () => {
-  it("runs jobs in process when the launcher cannot start", async () => {
-    const client = new LauncherClient("python", { python: "/nonexistent/python3" });
+describe("SpawnerClient fallback", () => {
+  it("runs jobs in process when the spawner cannot start", async () => {
+    const client = new SpawnerClient("python", { python: "/nonexistent/python3" });
     const jobs = await Promise.all([1, 2].map(() => run(client, spec(["bash", "-c", "echo $PPID"]))));
     for (const job of jobs) expect(Buffer.concat(job.out).toString().trim()).toBe(String(process.pid));
     expect(client.ready).toBe(false);
   });
 
-  it("runs jobs in process when the launcher exits before it is ready", async () => {
+  it("runs jobs in process when the spawner exits before it is ready", async () => {
     const dir = dirWith({ "broken.py": "import sys\nsys.exit('no posix_spawn here')" });
-    const client = new LauncherClient("python", { programPath: join(dir, "broken.py") });
+    const client = new SpawnerClient("python", { programPath: join(dir, "broken.py") });
     const job = await run(client, spec(["bash", "-c", "echo $PPID"]));
     expect(Buffer.concat(job.out).toString().trim()).toBe(String(process.pid));
   });
 
   it("runs jobs in process when the program file is missing", async () => {
-    const client = new LauncherClient("node", { programPath: "/nonexistent/launcher.mjs" });
+    const client = new SpawnerClient("node", { programPath: "/nonexistent/spawner.mjs" });
     const job = await run(client, spec(["true"]));
     expect(job.result).toEqual({ code: 0, signal: null });
   });
 });
 
-describe("launcherProgram", () => {
+describe("spawnerProgram", () => {
   it("finds the program beside the client and from the dist/ bundle", () => {
-    const expected = join(ROOT, "src/wrapper/launcher/launcher.py");
-    expect(launcherProgram("launcher.py")).toBe(expected);
-    expect(launcherProgram("launcher.py", pathToFileURL(join(ROOT, "dist/cli.mjs")).href)).toBe(expected);
-    expect(launcherProgram("no-such-launcher.py")).toBeUndefined();
+    const expected = join(ROOT, "src/wrapper/spawner/spawner.py");
+    expect(spawnerProgram("spawner.py")).toBe(expected);
+    expect(spawnerProgram("spawner.py", pathToFileURL(join(ROOT, "dist/cli.mjs")).href)).toBe(expected);
+    expect(spawnerProgram("no-such-spawner.py")).toBeUndefined();
   });
 });
 
-describe("launcherModeFromEnv", () => {
-  it("reads DATABUILD_LAUNCHER, defaulting to auto", () => {
-    expect(launcherModeFromEnv({})).toBe("auto");
-    expect(launcherModeFromEnv({ DATABUILD_LAUNCHER: "Python" })).toBe("python");
-    expect(launcherModeFromEnv({ DATABUILD_LAUNCHER: "inprocess" })).toBe("inprocess");
-    expect(() => launcherModeFromEnv({ DATABUILD_LAUNCHER: "fork" })).toThrow(/inprocess, node, python, auto/);
+describe("spawnerModeFromEnv", () => {
+  it("reads DATABUILD_SPAWNER, defaulting to auto", () => {
+    expect(spawnerModeFromEnv({})).toBe("auto");
+    expect(spawnerModeFromEnv({ DATABUILD_SPAWNER: "Python" })).toBe("python");
+    expect(spawnerModeFromEnv({ DATABUILD_SPAWNER: "inprocess" })).toBe("inprocess");
+    expect(() => spawnerModeFromEnv({ DATABUILD_SPAWNER: "fork" })).toThrow(/inprocess, node, python, auto/);
   });
 });

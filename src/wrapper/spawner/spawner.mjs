@@ -1,8 +1,8 @@
 /**
- * @module databuild job launcher (Node): spawns job processes for a large parent that should not fork per job.
+ * @module databuild job spawner (Node): spawns job processes for a large parent that should not fork per job.
  *
- * Started once per ProcessJobRunner by launcher-client.ts, which documents the
- * protocol; launcher.py speaks the same one. A small Node process forks far
+ * Started once per ProcessJobRunner by spawner-client.ts, which documents the
+ * protocol; spawner.py speaks the same one. A small Node process forks far
  * faster than databuild's big one (fork copies the page tables). Plain
  * JavaScript with no imports beyond node:, so that it runs from src/ and next
  * to the dist/ bundle alike. Exits when its stdin reaches EOF (its parent

@@ -5,15 +5,15 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { dirWith, isAlive } from "../fixtures/runs.ts";
 import { FrameDecoder, FrameKind } from "./frames.ts";
-import type { LauncherProgram } from "./launcher-client.ts";
-import { launcherProgram } from "./locate.ts";
+import type { SpawnerProgram } from "./spawner-client.ts";
+import { spawnerProgram } from "./locate.ts";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 /**
  * Jobs that write their pid (and their background sleep's) to files, then
  * wait in their process group: on a 60 s sleep, or on `yes` flooding stdout
- * (a parent killed meanwhile breaks the launcher's stdout before it reads
+ * (a parent killed meanwhile breaks the spawner's stdout before it reads
  * stdin's EOF). One ignores SIGTERM (and so does its sleep, which inherits
  * that), so only the SIGKILL after the grace ends it. Name, script, whether
  * it takes the SIGKILL.
@@ -29,7 +29,7 @@ const groups: number[] = [];
 const children: ChildProcess[] = [];
 
 afterEach(() => {
-  // A failed test must not leave 60 s sleeps (or a launcher) behind.
+  // A failed test must not leave 60 s sleeps (or a spawner) behind.
   for (const pgid of groups.splice(0)) {
     try {
       process.kill(-pgid, "SIGKILL");
@@ -81,14 +81,14 @@ async function waitFor(check: () => boolean, ms = 5000): Promise<boolean> {
   return true;
 }
 
-/** Starts a launcher as LauncherClient does, and resolves once it is ready. */
-async function startLauncher(program: LauncherProgram): Promise<{ launcher: ChildProcess; spawned: Promise<number> }> {
-  const path = launcherProgram(program === "python" ? "launcher.py" : "launcher.mjs")!;
+/** Starts a spawner as SpawnerClient does, and resolves once it is ready. */
+async function startSpawner(program: SpawnerProgram): Promise<{ spawner: ChildProcess; spawned: Promise<number> }> {
+  const path = spawnerProgram(program === "python" ? "spawner.py" : "spawner.mjs")!;
   const [file, args] = program === "python" ? ["python3", ["-I", "-S", path]] : [process.execPath, [path]];
   const env = { ...process.env };
   delete env.NODE_OPTIONS;
-  const launcher = spawn(file, args, { stdio: ["pipe", "pipe", "inherit"], detached: true, env });
-  children.push(launcher);
+  const spawner = spawn(file, args, { stdio: ["pipe", "pipe", "inherit"], detached: true, env });
+  children.push(spawner);
   let onReady = (): void => {};
   let onSpawned = (_pid: number): void => {};
   const ready = new Promise<void>((resolve) => (onReady = resolve));
@@ -97,34 +97,34 @@ async function startLauncher(program: LauncherProgram): Promise<{ launcher: Chil
     if (kind === FrameKind.Ready) onReady();
     if (kind === FrameKind.Spawned) onSpawned(Number(payload.toString("latin1")));
   });
-  launcher.stdout!.on("data", (chunk: Buffer) => decoder.push(chunk));
+  spawner.stdout!.on("data", (chunk: Buffer) => decoder.push(chunk));
   await ready;
-  return { launcher, spawned };
+  return { spawner, spawned };
 }
 
-describe.each<LauncherProgram>(["python", "node"])("the %s launcher at stdin EOF", (program) => {
+describe.each<SpawnerProgram>(["python", "node"])("the %s spawner at stdin EOF", (program) => {
   it("exits at once when no job is running", async () => {
-    const { launcher } = await startLauncher(program);
-    const exited = new Promise<number | null>((resolve) => launcher.once("exit", resolve));
+    const { spawner } = await startSpawner(program);
+    const exited = new Promise<number | null>((resolve) => spawner.once("exit", resolve));
     const start = Date.now();
-    launcher.stdin!.end();
+    spawner.stdin!.end();
     expect(await exited).toBe(0);
     expect(Date.now() - start).toBeLessThan(1000);
   });
 
   it.each(JOBS)("ends %s, its whole process group, then exits", async (_name, script, escalates) => {
     const dir = tempDir();
-    const { launcher, spawned } = await startLauncher(program);
-    const exited = new Promise<number | null>((resolve) => launcher.once("exit", resolve));
+    const { spawner, spawned } = await startSpawner(program);
+    const exited = new Promise<number | null>((resolve) => spawner.once("exit", resolve));
     const request = { op: "spawn", id: 1, argv: ["sh", "-c", script], cwd: dir, env: process.env, stdin: "" };
-    launcher.stdin!.write(JSON.stringify(request) + "\n");
+    spawner.stdin!.write(JSON.stringify(request) + "\n");
     const pid = await spawned;
     groups.push(pid);
     expect(await pidIn(join(dir, "job.pid"))).toBe(pid);
     const sleepPid = await pidIn(join(dir, "sleep.pid"));
 
     const start = Date.now();
-    launcher.stdin!.end(); // as when databuild dies
+    spawner.stdin!.end(); // as when databuild dies
     expect(await Promise.race([exited, sleep(5000).then(() => "still running")])).toBe(0);
     const took = Date.now() - start;
     expect(gone(pid)).toBe(true);
@@ -139,8 +139,8 @@ describe.each<LauncherProgram>(["python", "node"])("the %s launcher at stdin EOF
     async (_name, script) => {
       const dir = tempDir();
       const parentScript = [
-        `import { LauncherClient } from ${JSON.stringify(pathToFileURL(join(ROOT, "src/wrapper/launcher/launcher-client.ts")).href)};`,
-        `const client = new LauncherClient(${JSON.stringify(program)});`,
+        `import { SpawnerClient } from ${JSON.stringify(pathToFileURL(join(ROOT, "src/wrapper/spawner/spawner-client.ts")).href)};`,
+        `const client = new SpawnerClient(${JSON.stringify(program)});`,
         "const noop = () => {};",
         `client.launch({ argv: ['sh', '-c', ${JSON.stringify(script)}], cwd: ${JSON.stringify(dir)}, env: process.env, stdin: '' },`,
         "  { spawned: (pid) => console.log(client.pid + ' ' + pid), spawnFailed: noop, stdout: noop, stderr: noop, exit: noop, close: noop, lost: noop });",
@@ -153,15 +153,15 @@ describe.each<LauncherProgram>(["python", "node"])("the %s launcher at stdin EOF
       const line = await new Promise<string>((resolve) =>
         parent.stdout.once("data", (d: Buffer) => resolve(d.toString())),
       );
-      const [launcherPid, pid] = line.trim().split(" ").map(Number) as [number, number];
-      groups.push(launcherPid, pid);
+      const [spawnerPid, pid] = line.trim().split(" ").map(Number) as [number, number];
+      groups.push(spawnerPid, pid);
       expect(await pidIn(join(dir, "job.pid"))).toBe(pid);
       const sleepPid = await pidIn(join(dir, "sleep.pid"));
 
       parent.kill("SIGKILL");
       expect(await waitFor(() => gone(pid))).toBe(true);
       expect(await waitFor(() => !isAlive(sleepPid))).toBe(true);
-      expect(await waitFor(() => !isAlive(launcherPid))).toBe(true);
+      expect(await waitFor(() => !isAlive(spawnerPid))).toBe(true);
     },
     20_000,
   );

@@ -1,13 +1,13 @@
 /**
- * @module The in-process launcher: node:child_process.spawn from databuild's own process.
+ * @module The in-process spawner: node:child_process.spawn from databuild's own process.
  * Always available (and the only path on Windows), but each spawn forks the whole parent.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import type { JobProcess, JobProcessEvents, JobProcessSpec, Launcher } from "./job-process.ts";
+import type { JobProcess, JobProcessEvents, JobProcessSpec, Spawner } from "./job-process.ts";
 
 const noop = (): void => {};
 
-export class InProcessLauncher implements Launcher {
+export class InProcessSpawner implements Spawner {
   launch(spec: JobProcessSpec, events: JobProcessEvents): JobProcess {
     let child: ChildProcess;
     try {

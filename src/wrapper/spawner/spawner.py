@@ -1,11 +1,11 @@
-"""databuild job launcher (Python): spawns job processes for a large parent that should not fork per job.
+"""databuild job spawner (Python): spawns job processes for a large parent that should not fork per job.
 
-Started once per ProcessJobRunner by launcher-client.ts, which documents the
+Started once per ProcessJobRunner by spawner-client.ts, which documents the
 protocol. In short: JSON requests, one per line, on stdin
 ({"op": "spawn" | "kill" | "close", ...}); binary frames on stdout, each a
 9-byte header (kind u8, job id u32 LE, payload length u32 LE) then the
 payload. os.posix_spawn is vfork based, so a spawn costs the same whatever
-the parent's size. The launcher exits when its stdin reaches EOF (its parent
+the parent's size. The spawner exits when its stdin reaches EOF (its parent
 closed it or died, even by SIGKILL). Jobs still running then are ended first
 (SIGTERM to each process group, up to 2 s of grace, then SIGKILL): nobody is
 left to record their result, and another build will take their work over,
@@ -27,7 +27,7 @@ READ_SIZE = 65536
 # How long jobs ended at stdin EOF get between SIGTERM and SIGKILL, and then to be gone after SIGKILL.
 TERM_GRACE = 2.0
 KILL_WAIT = 1.0
-# Signals a job must not inherit as ignored: Python ignores SIGPIPE and SIGXFSZ, the launcher SIGINT.
+# Signals a job must not inherit as ignored: Python ignores SIGPIPE and SIGXFSZ, the spawner SIGINT.
 SIGDEF = tuple(s for s in (signal.SIGPIPE, getattr(signal, "SIGXFSZ", None), signal.SIGINT) if s is not None)
 
 selector = selectors.DefaultSelector()
@@ -284,7 +284,7 @@ def end_jobs():
 
 def main():
     if sys.version_info < (3, 8) or not hasattr(os, "posix_spawn"):
-        sys.exit("databuild launcher: needs Python 3.8+ with os.posix_spawn")
+        sys.exit("databuild spawner: needs Python 3.8+ with os.posix_spawn")
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)

@@ -1,5 +1,5 @@
 /**
- * @module LauncherClient: runs job processes through one persistent launcher process instead of forking databuild.
+ * @module SpawnerClient: runs job processes through one persistent spawner process instead of forking databuild.
  */
 /*
  * Why: node:child_process.spawn forks the calling process (libuv uses fork,
@@ -7,12 +7,12 @@
  * grows with the parent's memory. databuild holds SQLite, the graph and the
  * plan (~200 MB RSS on workload W), where one spawn costs ~7 ms: three
  * thousand `touch` jobs spent 22 of 28 s in ChildProcess.spawn. A small
- * launcher process started once does the spawning instead: launcher.py with
- * os.posix_spawn (vfork: constant cost), or launcher.mjs, a tiny Node whose
+ * spawner process started once does the spawning instead: spawner.py with
+ * os.posix_spawn (vfork: constant cost), or spawner.mjs, a tiny Node whose
  * forks are cheap because it is small. databuild itself then never forks per
  * job.
  *
- * Protocol. Requests, JSON one per line on the launcher's stdin (JSON escapes
+ * Protocol. Requests, JSON one per line on the spawner's stdin (JSON escapes
  * newlines, so a line is always one request):
  *   {"op":"spawn","id":N,"argv":[...],"cwd":"/abs","env":{...},"stdin":"<JobConfig JSON>"}
  *   {"op":"close","id":N}                 close our ends of the job's pipes (the drain rule)
@@ -30,27 +30,27 @@
  * are unref'd, so databuild exits as if it did not exist; it exits when its
  * stdin reaches EOF, which happens when databuild closes it (close()) or dies,
  * even by SIGKILL. It runs in its own process group, so a terminal's Ctrl-C
- * reaches databuild (which cancels the jobs) and not the launcher.
+ * reaches databuild (which cancels the jobs) and not the spawner.
  *
- * Fallback. If the launcher cannot start (no python3, too old, program file
+ * Fallback. If the spawner cannot start (no python3, too old, program file
  * missing) or dies before its Ready frame, every pending and later launch
- * goes to `fallback` (by default: the Node launcher, then in process). If it dies later,
+ * goes to `fallback` (by default: the Node spawner, then in process). If it dies later,
  * launches it never confirmed fail as launch failures, jobs it had started
  * are SIGKILLed and reported lost, and later launches use the fallback.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { resolve } from "node:path";
 import { FrameDecoder, FrameKind } from "./frames.ts";
-import { InProcessLauncher } from "./in-process.ts";
-import type { JobProcess, JobProcessEvents, JobProcessSpec, Launcher } from "./job-process.ts";
-import { launcherProgram } from "./locate.ts";
+import { InProcessSpawner } from "./in-process.ts";
+import type { JobProcess, JobProcessEvents, JobProcessSpec, Spawner } from "./job-process.ts";
+import { spawnerProgram } from "./locate.ts";
 
-export type LauncherProgram = "python" | "node";
+export type SpawnerProgram = "python" | "node";
 
-export interface LauncherClientOptions {
-  /** Where launches go when the launcher cannot run; default an InProcessLauncher. */
-  readonly fallback?: Launcher;
-  /** The program file; default launcher.py or launcher.mjs found by launcherProgram. */
+export interface SpawnerClientOptions {
+  /** Where launches go when the spawner cannot run; default an InProcessSpawner. */
+  readonly fallback?: Spawner;
+  /** The program file; default spawner.py or spawner.mjs found by spawnerProgram. */
   readonly programPath?: string;
   /** The Python interpreter; default "python3". */
   readonly python?: string;
@@ -58,7 +58,7 @@ export interface LauncherClientOptions {
 
 type State = "stopped" | "starting" | "ready" | "failed";
 
-/** Last bytes of the launcher's own stderr kept for messages. */
+/** Last bytes of the spawner's own stderr kept for messages. */
 const STDERR_KEEP = 2000;
 
 interface Unreffable {
@@ -75,7 +75,7 @@ class LaunchedJob implements JobProcess {
     readonly id: number,
     readonly spec: JobProcessSpec,
     readonly events: JobProcessEvents,
-    private readonly client: LauncherClient,
+    private readonly client: SpawnerClient,
   ) {}
 
   killGroup(signal: NodeJS.Signals): void {
@@ -94,31 +94,31 @@ class LaunchedJob implements JobProcess {
   }
 }
 
-export class LauncherClient implements Launcher {
+export class SpawnerClient implements Spawner {
   private state: State = "stopped";
   private child: ChildProcess | undefined;
   private nextId = 1;
   private readonly jobs = new Map<number, LaunchedJob>();
-  /** Requests written before Ready, kept in case the launcher never gets there. */
+  /** Requests written before Ready, kept in case the spawner never gets there. */
   private queued: string[] = [];
   private stderr = "";
-  private readonly fallback: Launcher;
+  private readonly fallback: Spawner;
   private readonly programPath: string | undefined;
 
   constructor(
-    readonly program: LauncherProgram,
-    private readonly options: LauncherClientOptions = {},
+    readonly program: SpawnerProgram,
+    private readonly options: SpawnerClientOptions = {},
   ) {
-    this.fallback = options.fallback ?? new InProcessLauncher();
-    this.programPath = options.programPath ?? launcherProgram(program === "python" ? "launcher.py" : "launcher.mjs");
+    this.fallback = options.fallback ?? new InProcessSpawner();
+    this.programPath = options.programPath ?? spawnerProgram(program === "python" ? "spawner.py" : "spawner.mjs");
   }
 
-  /** True once the launcher answered; false while starting or after it failed (launches use the fallback). */
+  /** True once the spawner answered; false while starting or after it failed (launches use the fallback). */
   get ready(): boolean {
     return this.state === "ready";
   }
 
-  /** The launcher's pid while it runs. */
+  /** The spawner's pid while it runs. */
   get pid(): number | undefined {
     return this.child?.pid;
   }
@@ -140,13 +140,13 @@ export class LauncherClient implements Launcher {
     return job;
   }
 
-  /** Ends the launcher (stdin EOF); jobs still running are reported lost. The next launch starts a new one. */
+  /** Ends the spawner (stdin EOF); jobs still running are reported lost. The next launch starts a new one. */
   close(): void {
     this.fallback.close();
     const child = this.child;
     if (!child) return;
     child.stdin?.end();
-    this.died(child, "the launcher was closed", "stopped");
+    this.died(child, "the spawner was closed", "stopped");
   }
 
   /** Writes one request line; queued until Ready. */
@@ -166,7 +166,7 @@ export class LauncherClient implements Launcher {
         ? [this.options.python ?? "python3", ["-I", "-S", this.programPath]]
         : [process.execPath, [this.programPath]];
     const env = { ...process.env };
-    delete env.NODE_OPTIONS; // e.g. a loader the parent runs under; launcher.mjs needs none
+    delete env.NODE_OPTIONS; // e.g. a loader the parent runs under; spawner.mjs needs none
     let child: ChildProcess;
     try {
       child = spawn(file, args, { stdio: ["pipe", "pipe", "pipe"], detached: true, env, windowsHide: true });
@@ -185,9 +185,9 @@ export class LauncherClient implements Launcher {
     const decoder = new FrameDecoder((kind, id, payload) => this.onFrame(kind, id, payload));
     child.stdout!.on("data", (chunk: Buffer) => decoder.push(chunk));
     child.stderr!.on("data", (chunk: Buffer) => (this.stderr = (this.stderr + chunk.toString()).slice(-STDERR_KEEP)));
-    child.on("error", (error) => this.died(child, `the launcher could not start: ${error.message}`));
+    child.on("error", (error) => this.died(child, `the spawner could not start: ${error.message}`));
     // 'close' comes after its stdout ended, so every frame has been handled.
-    child.on("close", (code, signal) => this.died(child, `the launcher exited (${signal ?? `code ${code}`})`));
+    child.on("close", (code, signal) => this.died(child, `the spawner exited (${signal ?? `code ${code}`})`));
   }
 
   private onFrame(kind: FrameKind, id: number, payload: Buffer): void {
@@ -234,7 +234,7 @@ export class LauncherClient implements Launcher {
     if (this.jobs.size === 0) this.unref();
   }
 
-  /** The launcher is gone (or failed to start): hand over or fail what it had. */
+  /** The spawner is gone (or failed to start): hand over or fail what it had. */
   private died(child: ChildProcess, reason: string, next: State = "failed"): void {
     if (this.child !== child) return; // already handled
     const neverReady = this.state === "starting";
@@ -266,25 +266,26 @@ export class LauncherClient implements Launcher {
   }
 }
 
-/** How DATABUILD_LAUNCHER (or an option) chooses the launcher. */
-export type LauncherMode = "inprocess" | "node" | "python" | "auto";
+/** How DATABUILD_SPAWNER (or an option) chooses the spawner. */
+export type SpawnerMode = "inprocess" | "node" | "python" | "auto";
 
 /**
- * The launcher for `mode`. "auto" (the default): the Python launcher
- * (posix_spawn, the fastest), else the Node launcher, else in process.
- * "python" and "node" force that launcher, which still falls back in process
+ * The spawner for `mode`. "auto" (the default): the Python spawner
+ * (posix_spawn, the fastest), else the Node spawner, else in process.
+ * "python" and "node" force that spawner, which still falls back in process
  * when it cannot start. Windows always spawns in process.
  */
-export function createLauncher(mode: LauncherMode = "auto"): Launcher {
-  if (mode === "inprocess" || process.platform === "win32") return new InProcessLauncher();
-  if (mode === "node") return new LauncherClient("node");
-  if (mode === "python") return new LauncherClient("python");
-  return new LauncherClient("python", { fallback: new LauncherClient("node") });
+export function createSpawner(mode: SpawnerMode = "auto"): Spawner {
+  if (mode === "inprocess" || process.platform === "win32") return new InProcessSpawner();
+  if (mode === "node") return new SpawnerClient("node");
+  if (mode === "python") return new SpawnerClient("python");
+  return new SpawnerClient("python", { fallback: new SpawnerClient("node") });
 }
 
-/** Reads DATABUILD_LAUNCHER; an unknown value is an error naming the valid ones. */
-export function launcherModeFromEnv(env: NodeJS.ProcessEnv = process.env): LauncherMode {
-  const value = env.DATABUILD_LAUNCHER?.trim().toLowerCase() || "auto";
+/** Reads DATABUILD_SPAWNER; an unknown value is an error naming the valid ones. */
+export function spawnerModeFromEnv(env: NodeJS.ProcessEnv = process.env): SpawnerMode {
+  // DATABUILD_LAUNCHER: its name before "launcher" came to mean --launcher (SPEC 3.9).
+  const value = (env.DATABUILD_SPAWNER ?? env.DATABUILD_LAUNCHER)?.trim().toLowerCase() || "auto";
   if (value === "inprocess" || value === "node" || value === "python" || value === "auto") return value;
-  throw new Error(`DATABUILD_LAUNCHER=${env.DATABUILD_LAUNCHER} is not one of inprocess, node, python, auto`);
+  throw new Error(`DATABUILD_SPAWNER=${env.DATABUILD_SPAWNER ?? env.DATABUILD_LAUNCHER} is not one of inprocess, node, python, auto`);
 }

@@ -1,8 +1,8 @@
 /**
- * @module The launcher's output framing: a 9-byte header (kind u8, job id u32 LE, payload length u32 LE), then the payload.
+ * @module The spawner's output framing: a 9-byte header (kind u8, job id u32 LE, payload length u32 LE), then the payload.
  */
 
-/** Frame kinds, as numbered in launcher.py and launcher.mjs. */
+/** Frame kinds, as numbered in spawner.py and spawner.mjs. */
 export const FrameKind = { Ready: 0, Spawned: 1, SpawnError: 2, Stdout: 3, Stderr: 4, Exit: 5, Closed: 6 } as const;
 export type FrameKind = (typeof FrameKind)[keyof typeof FrameKind];
 
@@ -10,7 +10,7 @@ const HEADER_BYTES = 9;
 
 export type FrameSink = (kind: FrameKind, id: number, payload: Buffer) => void;
 
-/** Reassembles frames from the launcher's stdout chunks; payloads are views into the chunks, never copied twice. */
+/** Reassembles frames from the spawner's stdout chunks; payloads are views into the chunks, never copied twice. */
 export class FrameDecoder {
   private pending: Buffer | undefined;
 

@@ -1,19 +1,19 @@
 /**
- * @module Finds a launcher program file at run time, from src/ (tsx, vitest) and from the dist/ bundle alike.
+ * @module Finds a spawner program file at run time, from src/ (tsx, vitest) and from the dist/ bundle alike.
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
-const FOLDER = join("src", "wrapper", "launcher");
+const FOLDER = join("src", "wrapper", "spawner");
 
 /**
- * The absolute path of `file` (e.g. "launcher.py"), or undefined. Looks
+ * The absolute path of `file` (e.g. "spawner.py"), or undefined. Looks
  * beside this module first (running from src/), then walks up from it for
- * `src/wrapper/launcher/<file>`: the bundle is dist/cli.mjs, and dist/ and
+ * `src/wrapper/spawner/<file>`: the bundle is dist/cli.mjs, and dist/ and
  * src/ are siblings in the repository and in the npm package ("files").
  */
-export function launcherProgram(file: string, from: string = import.meta.url): string | undefined {
+export function spawnerProgram(file: string, from: string = import.meta.url): string | undefined {
   let dir = dirname(fileURLToPath(from));
   if (existsSync(join(dir, file))) return join(dir, file);
   for (;;) {

@@ -169,3 +169,73 @@ describe("declareLost", () => {
     expect(host.kills).toEqual([{ pid: 200, group: true }]);
   });
 });
+
+describe("whyLost, with job runs on workers", () => {
+  /**
+   * The holder "h" (process 100 here, a 30 s lease) offered its job run r1,
+   * which worker w1 (process 300 on another host, a 30 s lease, started at
+   * T0) took.
+   */
+  const onWorker = (lease: { hostname?: string } = {}) => {
+    const history = holder(lease);
+    history.add(
+      "",
+      payload("workerStarted", { workerId: "w1", hostname: "far", pid: 300, slots: 1, heartbeatTimeoutMs: 30 * S }),
+      T0,
+    );
+    history.add("h", payload("jobScheduleSuccess", { task: { job: { label: "x" } }, attempt: 1 }), T0, "r1");
+    history.add("h", payload("jobRunOffered", { request: { buildRequestId: "h", jobRunId: "r1" } }), T0, "r1");
+    history.add("h", payload("jobRunTaken", { workerId: "w1", hostname: "far" }), T0, "r1");
+    return history;
+  };
+  const workerBeat = (history: History, ms: number) =>
+    history.add("", payload("workerHeartbeat", { workerId: "w1", runningJobRunIds: ["r1"] }), ms);
+  const gone = new FakeHost(); // the holder's process 100 is gone here
+
+  it("never declares lost a build whose open job run a live worker holds, even with its process gone here", () => {
+    const history = onWorker();
+    expect(lostAt(holder(), T0 + S, gone)).toBe("its process 100 on here is gone"); // without the worker
+    expect(lostAt(history, T0 + S, gone)).toBeUndefined();
+    expect(lostAt(history, T0 + 30 * S, gone)).toBeUndefined();
+    const { claims } = history.view();
+    expect(decideLost(claims, "h", "finder", T0 + S, gone)).toBeUndefined();
+    expect(goneBuildRequests(claims, "me", T0 + S, gone)).toEqual([]);
+  });
+
+  it("keeps such a build alive as long as its worker heartbeats, however silent the build itself", () => {
+    const history = onWorker({ hostname: "elsewhere" });
+    for (let ms = T0 + 10 * S; ms <= T0 + 100 * S; ms += 10 * S) workerBeat(history, ms);
+    expect(lostAt(history, T0 + 129 * S, gone)).toBeUndefined();
+    expect(lostAt(history, T0 + 131 * S, gone)).toBe("no heartbeat for 131 s (its heartbeat timeout is 30 s)");
+  });
+
+  it("declares the build lost as before once its worker's lease runs out", () => {
+    const history = onWorker();
+    workerBeat(history, T0 + 5 * S);
+    expect(lostAt(history, T0 + 35 * S, gone)).toBeUndefined(); // exactly the worker's timeout
+    expect(lostAt(history, T0 + 35 * S + 1, gone)).toBe("its process 100 on here is gone");
+    // A build whose process runs here is still never lost.
+    expect(lostAt(history, T0 + 3600 * S, new FakeHost().process(100, running()))).toBeUndefined();
+  });
+
+  it("declares the build lost as before once its worker is declared lost, with its runs", () => {
+    const history = onWorker();
+    history.add("", payload("workerLost", { workerId: "w1", reason: "gone", lostJobRunIds: ["r1"] }), T0 + 2 * S);
+    expect(lostAt(history, T0 + 3 * S, gone)).toBe("its process 100 on here is gone");
+    const lost = decideLost(history.view().claims, "h", "finder", T0 + 3 * S, gone)!;
+    expect(lost.openRuns.map((r) => [r.jobRunId, r.workerId])).toEqual([["r1", "w1"]]);
+  });
+
+  it("declares the build lost as before once the worker's run ended, the worker alive or not", () => {
+    const history = onWorker();
+    history.add("h", payload("jobExecFail", { category: ExitCategory.EXIT_JOB_FAILURE }), T0 + 2 * S, "r1");
+    workerBeat(history, T0 + 3 * S);
+    expect(lostAt(history, T0 + 4 * S, gone)).toBe("its process 100 on here is gone");
+  });
+
+  it("spares only the build whose run the worker holds", () => {
+    const history = onWorker().received("other", T0, { pid: 101 });
+    const { claims } = history.view();
+    expect(goneBuildRequests(claims, "me", T0 + S, gone).map((l) => l.buildRequestId)).toEqual(["other"]);
+  });
+});

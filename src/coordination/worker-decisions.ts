@@ -65,9 +65,11 @@ export function decideWorkerLost(
 
 /**
  * WorkerLost, then each held job run's job.exec path ended where it was cut
- * off, in its own build request: after the launch the task failed; after
- * the config was validated, the launch failed; before that it has no path
- * (its build request records the job failure, as for any failed run).
+ * off, in its own build request: after a failure step (the worker recorded
+ * it, but not yet the jobExecFail that follows), the jobExecFail alone;
+ * after the launch the task failed; after the config was validated, the
+ * launch failed; before that it has no path (its build request records the
+ * job failure, as for any failed run).
  */
 export function workerLostEvents(
   worker: WorkerLease,
@@ -92,7 +94,9 @@ export function workerLostEvents(
   for (const run of runs) {
     const scope = { buildRequestId: run.buildRequestId, jobRunId: run.jobRunId };
     const message = lostRunMessage(run, worker, reason);
-    if (run.launched) {
+    if (run.failed) {
+      events.push(newEvent(scope, payload("jobExecFail", { category: ExitCategory.EXIT_LOST, message }), nowMs));
+    } else if (run.launched) {
       events.push(
         newEvent(scope, payload("taskFailed", { category: ExitCategory.EXIT_LOST, message }), nowMs),
         newEvent(scope, payload("jobExecFail", { category: ExitCategory.EXIT_LOST, message }), nowMs),

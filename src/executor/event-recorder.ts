@@ -45,6 +45,8 @@ export interface RecorderFence {
    */
   readonly filter?: EventFilter;
   readonly check?: (events: readonly LoggedEvent[]) => DeclaredLost | undefined;
+  /** The offset up to which the caller knows `check` holds nothing (default 0: the whole log is read once). */
+  readonly checkedUpTo?: number;
   /** Called once, when a batch was refused because this build request was declared lost. */
   onLost(detectedBy: string, reason: string): void;
   /** Called once, when an append failed (nothing more will be recorded). */
@@ -81,7 +83,9 @@ export class EventRecorder {
     private readonly log: EventLog | undefined,
     private readonly observers: readonly EventObserver[] = [],
     private readonly fence?: RecorderFence,
-  ) {}
+  ) {
+    this.fenceCursor = fence?.checkedUpTo ?? 0;
+  }
 
   /** The error of the first append that failed (nothing after it is recorded), if any. */
   get appendFailure(): unknown {

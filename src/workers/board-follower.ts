@@ -39,7 +39,11 @@ export class BoardFollower {
 
   /** Loads the board and starts following (once); resolves when the board is loaded. */
   start(): Promise<void> {
-    this.loading ??= this.load();
+    // A load that failed (the server was unavailable) is tried again by the next call.
+    this.loading ??= this.load().catch((error: unknown) => {
+      this.loading = undefined;
+      throw error;
+    });
     return this.loading;
   }
 

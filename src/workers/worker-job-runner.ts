@@ -13,8 +13,7 @@
  * In-process (TypeScript function) jobs cannot leave the process: they run
  * on `local`, as with `--launcher local`.
  */
-import { create } from "@bufbuild/protobuf";
-import { ExitCategory, JobRunOfferedSchema, type BuildEvent, type JobRunRequest } from "../gen/databuild_pb.ts";
+import { ExitCategory, type BuildEvent, type JobRunRequest } from "../gen/databuild_pb.ts";
 import { eventPayload } from "../core/build-event.ts";
 import type { EventLog, LoggedEvent } from "../core/event-log.ts";
 import type { EmitRunEvent, JobOutcome, JobRunner, RunningJob } from "../core/job-runner.ts";
@@ -102,7 +101,7 @@ export class WorkerJobRunner implements JobRunner {
       if (!this.options.local) throw new Error(`in-process job ${request.task?.job?.label} needs a local runner`);
       return this.options.local.start(request, emit, fn);
     }
-    this.follower.start();
+    this.follower.start().catch(() => undefined); // check() tries again
     this.timer ??= setInterval(() => void this.check(), CHECK_EVERY_MS);
     const label = request.task?.job?.label ?? "";
     const requires = this.options.requirementsOf?.(label) ?? { labels: {}, slots: 1 };
@@ -126,7 +125,7 @@ export class WorkerJobRunner implements JobRunner {
       newEvent(
         { buildRequestId: request.buildRequestId, jobRunId: request.jobRunId },
         eventPayload("jobRunOffered", {
-          request: create(JobRunOfferedSchema, { request }).request,
+          request,
           requires: { labels: { ...requires.labels }, slots: requires.slots },
         }),
       ),
@@ -196,7 +195,11 @@ export class WorkerJobRunner implements JobRunner {
 
   /** Declares lost the workers holding this build's runs that went silent; reports runs nobody can take. */
   private async check(): Promise<void> {
-    if (this.checking || !this.follower.ready) return;
+    if (this.checking) return;
+    if (!this.follower.ready) {
+      await this.follower.start().catch(() => undefined);
+      return;
+    }
     this.checking = true;
     try {
       const now = Date.now();

@@ -51,6 +51,8 @@ interface HeldRun {
   /** What of its path is durable, for ending it if its events can no longer be recorded. */
   validated: boolean;
   launched: boolean;
+  /** Its failure step (taskFailed, taskLaunchFail, configValidateFail) is durable: only jobExecFail is missing. */
+  failed: boolean;
   ended: boolean;
 }
 
@@ -61,6 +63,7 @@ interface UnrecordedEnd {
   readonly workerId: string;
   readonly validated: boolean;
   readonly launched: boolean;
+  readonly failed: boolean;
   readonly reason: string;
 }
 
@@ -232,51 +235,75 @@ export class Worker {
   }
 
   private launch(offer: Offer): void {
-    const { request } = offer;
+    const cap = Math.floor(this.options.heartbeatTimeoutMs / 3);
+    const request = { ...offer.request, killGraceMs: Math.min(offer.request.killGraceMs || cap, cap) };
     const workerId = this.workerId;
     const label = request.task?.job?.label ?? "";
-    let run: HeldRun | undefined;
+    // Set once the job starts; the recorder's callbacks may come before (never, in practice).
+    const self: { run?: HeldRun } = {};
     const recorder = new EventRecorder(this.log, [], {
       buildRequestId: request.buildRequestId,
-      filter: { kinds: ["workerLost"] },
+      // Fenced on this worker's loss, and on its build request's: either ended the run already.
+      filter: { kinds: ["workerLost", "buildRequestLost"] },
+      checkedUpTo: this.follower.cursor,
       check: (found) => {
         for (const { event } of found) {
           const p = event.event;
           if (p.case === "workerLost" && p.value.workerId === workerId)
             return { detectedBy: p.value.detectedBy, reason: p.value.reason };
+          if (p.case === "buildRequestLost" && event.buildRequestId === request.buildRequestId)
+            return {
+              detectedBy: p.value.detectedByBuildRequestId,
+              reason: `its build request was lost: ${p.value.reason}`,
+            };
         }
         return undefined;
       },
-      onLost: () => run?.handle.cancel(`worker ${workerId} was declared lost: nothing more of this run is recorded`),
+      onLost: () =>
+        self.run?.handle.cancel(`worker ${workerId} was declared lost: nothing more of this run is recorded`),
       onAppendFailed: (error) => {
         const message = (error as Error).message;
         this.options.say(
           `job run ${request.jobRunId} (${label}): its events cannot be recorded (${message}); stopping it`,
         );
-        run?.handle.cancel(`its events cannot be recorded: ${message}`);
-        if (run && !run.ended)
+        self.run?.handle.cancel(`its events cannot be recorded: ${message}`);
+        if (self.run && !self.run.ended)
           this.unrecorded.set(request.jobRunId, {
             request,
             workerId,
-            validated: run.validated,
-            launched: run.launched,
+            validated: self.run.validated,
+            launched: self.run.launched,
+            failed: self.run.failed,
             reason: `worker ${workerId} could not record its events (${message})`,
           });
       },
       retryUnavailableMs: this.selfFenceAfterMs(),
       onDurable: (events) => {
+        const run = self.run;
         if (!run) return;
         for (const e of events) {
           const kind = e.event.case;
           if (kind === "configValidateSuccess") run.validated = true;
           else if (kind === "taskLaunchSuccess") run.launched = true;
+          else if (kind === "taskFailed" || kind === "taskLaunchFail" || kind === "configValidateFail")
+            run.failed = true;
           else if (kind === "partitionManifest" || kind === "jobExecFail") run.ended = true;
         }
       },
     });
     recorder.markScheduled(request.jobRunId);
     const handle = this.options.runner.start(request, (event) => recorder.record(event));
-    run = { offer, handle, recorder, startedMs: Date.now(), validated: false, launched: false, ended: false };
+    const run: HeldRun = {
+      offer,
+      handle,
+      recorder,
+      startedMs: Date.now(),
+      validated: false,
+      launched: false,
+      failed: false,
+      ended: false,
+    };
+    self.run = run;
     this.held.set(request.jobRunId, run);
     this.options.say(`took ${label} (job run ${request.jobRunId}, build request ${request.buildRequestId})`);
     void handle.done.then(async (outcome) => {
@@ -328,16 +355,13 @@ export class Worker {
   }
 
   /**
-   * How long after its last heartbeat the worker stops its jobs when it
-   * cannot renew its lease: a third of the lease, or earlier if a job's kill
-   * grace (SIGTERM to SIGKILL) would not end it a sixth of the lease before
-   * anyone may declare the worker lost.
+   * How long after its last recorded heartbeat the worker stops its jobs
+   * when it cannot renew its lease: a third of it. Jobs get at most another
+   * third between SIGTERM and SIGKILL (`launch` caps their kill grace), so
+   * they are gone before anyone may declare the worker lost.
    */
   private selfFenceAfterMs(): number {
-    const lease = this.options.heartbeatTimeoutMs;
-    let grace = 0;
-    for (const run of this.held.values()) grace = Math.max(grace, run.offer.request.killGraceMs);
-    return Math.max(this.options.heartbeatMs, Math.min(lease / 3, lease - grace - lease / 6));
+    return this.options.heartbeatTimeoutMs / 3;
   }
 
   /** Stops every job once the last recorded heartbeat is older than the self-fence allows. */
@@ -353,13 +377,16 @@ export class Worker {
   /** Ends, in the log, the runs whose events could not all be recorded, on a path the job.exec diagram allows. */
   private async recordUnrecordedEnds(): Promise<void> {
     for (const [id, end] of this.unrecorded) {
-      if (this.follower.board.workers.worker(end.workerId)?.lost) {
+      // Ended meanwhile (this worker was declared lost, or its build request was): nothing to add.
+      if (this.follower.board.offer(id)?.takenBy !== end.workerId) {
         this.unrecorded.delete(id);
         continue;
       }
       const scope = { buildRequestId: end.request.buildRequestId, jobRunId: id };
       const events: BuildEvent[] = [];
-      if (end.launched)
+      if (end.failed) {
+        // Only jobExecFail is missing.
+      } else if (end.launched)
         events.push(newEvent(scope, payload("taskFailed", { category: ExitCategory.EXIT_LOST, message: end.reason })));
       else {
         if (!end.validated) events.push(newEvent(scope, configValidateSuccess(undefined)));

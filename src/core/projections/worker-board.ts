@@ -19,6 +19,7 @@ const RUN_STEP_KINDS: readonly EventCase[] = [
   "configValidateFail",
   "taskLaunchSuccess",
   "taskLaunchFail",
+  "taskFailed",
   "partitionManifest",
   "jobExecFail",
 ];
@@ -50,13 +51,16 @@ export interface Offer {
   cancelled: boolean;
   validated: boolean;
   launched: boolean;
+  /** Its path reached a failure step (configValidateFail, taskLaunchFail, taskFailed): only its jobExecFail is missing. */
+  failed: boolean;
   pid: number;
   hostname: string;
 }
 
 export class WorkerBoard implements ReadModel {
   readonly name = "worker-board";
-  readonly version = 1;
+  // 2: failure steps (Offer.failed; taskFailed read).
+  readonly version = 2;
   readonly kinds = WORKER_BOARD_KINDS;
   readonly workers = new WorkerLeases();
   private readonly offers = new Map<string, Offer>();
@@ -99,6 +103,7 @@ export class WorkerBoard implements ReadModel {
           cancelled: false,
           validated: false,
           launched: false,
+          failed: false,
           pid: 0,
           hostname: "",
         });
@@ -141,6 +146,8 @@ export class WorkerBoard implements ReadModel {
         return;
       case "configValidateFail":
       case "taskLaunchFail":
+      case "taskFailed":
+        this.step(id, event, (offer) => (offer.failed = true));
         return;
       case "partitionManifest":
       case "jobExecFail": {

@@ -160,6 +160,28 @@ describe.skipIf(unavailable !== undefined)("workers on three hosts", () => {
     expectValidPaths(events);
   });
 
+  it("a worker on another host killed with -9: declared lost when its lease runs out, its job runs again on the other host", async () => {
+    const p = await project();
+    const slow = { POOL_SLOW_N: "1", POOL_SLOW_SECONDS: "60" };
+    const killed = await p.worker(h1, ["--slots", "1"], slow);
+    const build = p.build(h2, ["--retries", "1", "total/n=2"], slow);
+    await killed.waitFor(/took part/);
+    await waitFor(() => p.runs().some((r) => r.ref === "part/n=1"));
+    await p.worker(h2, ["--slots", "2"], { POOL_SLOW_N: "1", POOL_SLOW_SECONDS: "0.2" });
+    killed.child.kill("SIGKILL");
+    const result = await build.done;
+    expect(result.code, result.stderr).toBe(0);
+    const events = await p.events();
+    const lost = events.filter((e) => e.event.case === "workerLost");
+    expect(lost).toHaveLength(1);
+    // Another host cannot see its process: only the lease tells.
+    expect(lost[0]!.event.value).toMatchObject({ reason: expect.stringMatching(/no heartbeat/) });
+    const parts = p.runs().filter((r) => r.kind === "end" && r.ref.startsWith("part/"));
+    expect(parts.map((r) => r.ref).sort()).toEqual(["part/n=1", "part/n=2"]);
+    expect(takenOn(events).filter((h) => h === "h1").length).toBeGreaterThanOrEqual(1);
+    expectValidPaths(events);
+  });
+
   it("PostgreSQL stopped for a few seconds mid-build: the build and the workers ride it out, each partition built once", async () => {
     const p = await project();
     const env = { POOL_JOB_SECONDS: "0.5" };

@@ -4,7 +4,7 @@
  * until stopped. The first SIGINT or SIGTERM lets the running jobs finish
  * and leaves the pool; a second stops them; a third exits at once (130).
  */
-import { InvalidArgumentError, type Command } from "commander";
+import { InvalidArgumentError, Option, type Command } from "commander";
 import { availableParallelism } from "node:os";
 import { ProcessJobRunner } from "../../wrapper/index.ts";
 import { Worker } from "../../workers/index.ts";
@@ -33,11 +33,10 @@ export function registerWorker(program: Command, context: () => CommandContext):
       positiveInteger("--slots"),
       availableParallelism(),
     )
-    .option(
-      "--label <key=value>",
-      "a label jobs may require (requires.labels); repeat for several",
-      parseLabel,
-      {} as Record<string, string>,
+    .addOption(
+      new Option("--label <key=value>", "a label jobs may require (requires.labels); repeat for several")
+        .argParser(parseLabel)
+        .default({}, "none"),
     )
     .option(
       "--heartbeat <seconds>",

@@ -41,6 +41,15 @@ export interface Explained {
   readonly claimedAt?: Timestamp;
   /** PENDING: how the build request that asked for it ended ("failed"), if it did. */
   readonly requesterEnded?: string;
+  /** CLAIMED under `--launcher worker`: its job run was offered to the worker pool, and who took it, if anyone. */
+  readonly offer?: OfferFacts;
+}
+
+/** Where an offered job run is: waiting for a worker, or taken by one. */
+export interface OfferFacts {
+  readonly jobRunId: string;
+  readonly offeredAt?: Timestamp;
+  readonly takenBy?: { readonly workerId: string; readonly hostname: string; readonly at?: Timestamp };
 }
 
 /**
@@ -172,6 +181,7 @@ async function explainState(
       explanation,
       holderGone: whyLost(claims, owner, nowMs, facts.host),
       claimedAt: await claimedAt(facts.log, owner.buildRequestId, ref),
+      offer: run && !run.launched ? await offerFacts(facts.log, run.jobRunId) : undefined,
     };
   }
   if (!status) {
@@ -221,6 +231,20 @@ async function claimedAt(log: EventLog, buildRequestId: string, ref: string): Pr
     if (event.event.case === "partitionsClaimed" && event.event.value.partitions.some((p) => p.str === ref))
       at = event.timestamp;
   return at;
+}
+
+/** Whether `jobRunId` was offered to the worker pool, and taken (read by its job run id: a few events). */
+async function offerFacts(log: EventLog, jobRunId: string): Promise<OfferFacts | undefined> {
+  const events = await log.read(0, { jobRunId, kinds: ["jobRunOffered", "jobRunTaken"] });
+  const offered = events.find((e) => e.event.event.case === "jobRunOffered");
+  if (!offered) return undefined;
+  const taken = events.find((e) => e.event.event.case === "jobRunTaken")?.event;
+  const take = taken?.event.case === "jobRunTaken" ? taken.event.value : undefined;
+  return {
+    jobRunId,
+    offeredAt: offered.event.timestamp,
+    takenBy: take && { workerId: take.workerId, hostname: take.hostname, at: taken?.timestamp },
+  };
 }
 
 /** The last stderr lines a failed job run left (kept on its taskFailed event, not in the JobRunView). */

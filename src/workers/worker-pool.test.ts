@@ -14,7 +14,7 @@ import { diagramViolations, eventsByBuild } from "../core/diagrams/diagram-paths
 import { killCliProcesses, startCli, type CliProcess } from "../testing/cli-process.ts";
 import { LOG_BACKENDS, type LogBackend } from "../testing/log-backends.ts";
 import { isRunning } from "../testing/processes.ts";
-import { tempDir } from "../testing/run-cli.ts";
+import { runDatabuild, tempDir } from "../testing/run-cli.ts";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "pool-graph");
 /** Short leases, so that a lost worker is noticed within seconds. */
@@ -144,6 +144,8 @@ describe.each(LOG_BACKENDS)("the worker pool on $name", (backend) => {
     const build = p.build(["gpu/n=1"]);
     await build.waitFor(/waits for a worker: it needs label gpu=yes, and the live workers \(1\) lack what it needs/);
     expect(p.runs()).toEqual([]);
+    const status = await runDatabuild(["--db", p.db, "status", "gpu/n=1"], { cwd: p.dir });
+    expect(status.stdout).toMatch(/was offered to the worker pool .* ago, and no worker has taken it yet/);
     const gpu = await p.worker(["--label", "gpu=yes"]);
     const result = await build.done;
     expect(result.code, result.stderr).toBe(0);

@@ -42,8 +42,14 @@ export function explanationSummary(x: Explained, nowMs: number): string {
     case PartitionState.CLAIMED:
     case PartitionState.BUILDING: {
       const by = `build request ${shortId(e.claimedBy?.buildRequestId ?? "")}${e.claimedBy?.requester ? ` (${e.claimedBy.requester})` : ""}`;
-      if (e.state === PartitionState.CLAIMED)
+      if (e.state === PartitionState.CLAIMED) {
+        const offer = x.offer;
+        if (offer?.takenBy)
+          return `claimed by ${by} ${ago(x.claimedAt)}; job run ${shortId(offer.jobRunId)} was taken by worker ${shortId(offer.takenBy.workerId)} on ${offer.takenBy.hostname} ${ago(offer.takenBy.at)}, and its job has not started yet`;
+        if (offer)
+          return `claimed by ${by} ${ago(x.claimedAt)}; job run ${shortId(offer.jobRunId)} was offered to the worker pool ${ago(offer.offeredAt)}, and no worker has taken it yet`;
         return `claimed by ${by} ${ago(x.claimedAt)}; its job has not started yet`;
+      }
       const run = e.jobRun;
       return `being built by ${by}: job run ${shortId(run?.jobRunId ?? "")} of job ${run?.task?.job?.label}, started ${ago(run?.startedAt)}`;
     }

@@ -18,6 +18,7 @@ const outerLayers = [
   "**/executor/**",
   "**/coordination/**",
   "**/wrapper/**",
+  "**/workers/**",
   "**/service/**",
   "**/dashboard/**",
 ];
@@ -126,9 +127,33 @@ export default tseslint.config(
     ),
   },
   {
+    files: ["src/workers/**/*.ts"],
+    ignores: [tests],
+    rules: forbid(
+      group(
+        [
+          ...io.filter((p) => p !== "node:*"),
+          "**/cli/**",
+          "**/wrapper/**",
+          "**/loader/**",
+          "**/manifest/**",
+          "**/gsl/**",
+        ],
+        "src/workers runs job runs through the ports (EventLog, JobRunner, HostProcesses): src/cli wires in the exec wrapper and the log.",
+      ),
+      eventLogPort("workers"),
+      throughEntry("coordination"),
+    ),
+  },
+  {
     files: ["src/cli/**/*.ts"],
     ignores: [tests],
-    rules: forbid(throughEntry("coordination"), throughEntry("event-log"), throughEntry("wrapper")),
+    rules: forbid(
+      throughEntry("coordination"),
+      throughEntry("event-log"),
+      throughEntry("wrapper"),
+      throughEntry("workers"),
+    ),
   },
   {
     // Every other folder of src/ (event-log, wrapper, manifest, loader, testing, the public API).
@@ -140,6 +165,7 @@ export default tseslint.config(
       "src/gsl/**",
       "src/coordination/**",
       "src/executor/**",
+      "src/workers/**",
       "src/cli/**",
     ],
     rules: forbid(noCli, throughEntry("coordination")),

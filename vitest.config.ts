@@ -6,5 +6,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     exclude: ["**/node_modules/**", "bench/out/**", "examples/**/data/**"],
+    // One throwaway PostgreSQL server per run, for the PostgreSQL event log's tests.
+    globalSetup: ["src/testing/postgres-global-setup.ts"],
   },
 });

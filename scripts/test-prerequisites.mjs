@@ -3,9 +3,9 @@
 // passes on a fresh machine as written. A missing Debian package is installed
 // with apt-get when we run as root on a machine that has it; otherwise this
 // fails at once, naming the packages to install. Add a row to PREREQUISITES
-// when tests start to need another program (PostgreSQL, later).
+// when tests start to need another program.
 import { spawnSync } from "node:child_process";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync, readdirSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -27,12 +27,24 @@ function executable(name, env) {
   });
 }
 
+/**
+ * True when PostgreSQL's server programs are installed where
+ * src/testing/postgres-server.ts looks: $DATABUILD_PG_BIN, else
+ * /usr/lib/postgresql/<version>/bin (Debian's layout).
+ */
+function postgresServerPrograms(env) {
+  if (env.DATABUILD_PG_BIN) return executable(join(env.DATABUILD_PG_BIN, "initdb"), env);
+  const root = "/usr/lib/postgresql";
+  if (!existsSync(root)) return false;
+  return readdirSync(root).some((version) => executable(join(root, version, "bin", "initdb"), env));
+}
+
 /** What the tests need: a check, and the Debian package that provides it. */
 export const PREREQUISITES = [
   {
     name: "python3",
     debianPackage: "python3",
-    neededFor: "Python jobs and the Python job launcher",
+    neededFor: "Python jobs and the Python job spawner",
     present: (env) => executable("python3", env),
   },
   {
@@ -42,6 +54,27 @@ export const PREREQUISITES = [
     neededFor: "rendering mermaid output in a real browser",
     where: (env) => env.DATABUILD_CHROMIUM || "/usr/bin/chromium",
     present: (env) => executable(env.DATABUILD_CHROMIUM || "/usr/bin/chromium", env),
+  },
+  {
+    // The tests start a throwaway server of their own (src/testing/postgres-global-setup.ts).
+    name: "PostgreSQL server",
+    debianPackage: "postgresql",
+    neededFor: "the PostgreSQL event log's tests, against a real server",
+    where: (env) => env.DATABUILD_PG_BIN || "/usr/lib/postgresql/<version>/bin",
+    present: (env) => postgresServerPrograms(env),
+  },
+  {
+    // src/testing/network-namespaces.ts: hosts for the multi-host worker tests.
+    name: "ip",
+    debianPackage: "iproute2",
+    neededFor: "network namespaces as hosts in the multi-host worker tests",
+    present: (env) => executable("ip", env) || executable("/usr/sbin/ip", env) || executable("/sbin/ip", env),
+  },
+  {
+    name: "unshare",
+    debianPackage: "util-linux",
+    neededFor: "a host name of its own for each namespace host in the multi-host worker tests",
+    present: (env) => executable("unshare", env) || executable("/usr/bin/unshare", env),
   },
 ];
 

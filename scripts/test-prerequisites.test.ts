@@ -53,6 +53,15 @@ describe("npm test's prerequisites", () => {
     expect(result.ms).toBeLessThan(10_000);
   });
 
+  it("names Debian's postgresql package when the PostgreSQL server programs are missing", async () => {
+    const asUser = process.getuid?.() === 0 ? { uid: 65534, gid: 65534 } : undefined;
+    const result = await check({ ...process.env, DATABUILD_PG_BIN: "/nonexistent/bin" }, asUser);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("PostgreSQL server (Debian package postgresql, at /nonexistent/bin)");
+    expect(result.stderr).toContain("sudo apt-get install postgresql");
+    expect(result.stderr).not.toContain("chromium (");
+  });
+
   it("fails at once, naming the package, when there is no apt-get to install with", async () => {
     const result = await check({ ...process.env, PATH: "/nonexistent" });
     expect(result.code).toBe(1);

@@ -6,7 +6,7 @@ import { assertValidRef } from "../core/partition-ref.ts";
 import { basename, delimiter, dirname, relative, resolve } from "node:path";
 import type { EventLog } from "../core/event-log.ts";
 import { findGraphFile } from "../loader/find-graph-file.ts";
-import { eventLogLocation } from "./event-log-location.ts";
+import { eventLogLocation, shownLocation } from "./event-log-location.ts";
 import type { OpenEventLogOptions } from "./open-event-log.ts";
 import type { CliIO } from "./io.ts";
 
@@ -29,6 +29,11 @@ export class CommandContext {
   /** The build event log's path or URL. */
   eventLogLocation(): string {
     return eventLogLocation(this.options().db, this.io.env, this.io.cwd, () => this.graphFile());
+  }
+
+  /** The log's path or URL as messages show it: a URL without its password. */
+  shownEventLogLocation(): string {
+    return shownLocation(this.eventLogLocation());
   }
 
   /**
@@ -78,7 +83,7 @@ export class CommandContext {
       (dirname(graph) === this.io.cwd && this.options().graph === undefined && !this.io.env.DATABUILD_GRAPH);
     if (!discovered) parts.push("--graph", relative(this.io.cwd, graph!) || graph!);
     const db = this.options().db;
-    if (db !== undefined) parts.push("--db", db);
+    if (db !== undefined) parts.push("--db", shownLocation(db));
     return parts.join(" ");
   }
 

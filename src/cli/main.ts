@@ -116,7 +116,7 @@ export const COMMANDS: readonly CommandEntry[] = [
   },
 ];
 
-/** The program's options that take a value: `--graph <path>`, `--db <path>`. */
+/** The program's options that take a value: `--graph <path>`, `--db <path-or-url>`. */
 const VALUE_OPTIONS = new Set(["--graph", "--db"]);
 
 /**
@@ -161,8 +161,8 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
       "graph file (.ts/.js module or .yaml/.json manifest); default: databuild.{ts,js,yaml,json} here, or $DATABUILD_GRAPH",
     )
     .option(
-      "--db <path>",
-      "build event log (SQLite file); default: .databuild/databuild.db beside the graph file, or $DATABUILD_DB",
+      "--db <path-or-url>",
+      "build event log: an SQLite file, or a PostgreSQL database (postgres://USER@HOST:PORT/DB); default: $DATABUILD_DB, else .databuild/databuild.db beside the graph file",
     )
     // Set before the commands are added: subcommands inherit both.
     .showHelpAfterError("(run with --help for usage)")

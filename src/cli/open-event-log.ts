@@ -1,11 +1,20 @@
 /**
- * @module Chooses the event log backend for a location: a file path is the
- * embedded SQLite log (a postgres:// URL will select PostgreSQL).
+ * @module Chooses the event log backend for a location: a postgres:// or
+ * postgresql:// URL is a PostgreSQL database, a file path the embedded
+ * SQLite log.
  */
 import { statSync } from "node:fs";
 import type { EventLog } from "../core/event-log.ts";
 import { UsageError } from "../core/errors.ts";
-import { EventLogStorageError, MemoryEventLog, openSqliteEventLog } from "../event-log/index.ts";
+import {
+  EventLogFileError,
+  EventLogStorageError,
+  isPostgresUrl,
+  MemoryEventLog,
+  openPostgresEventLog,
+  openSqliteEventLog,
+  shownUrl,
+} from "../event-log/index.ts";
 
 export interface OpenEventLogOptions {
   /**
@@ -22,9 +31,10 @@ export interface OpenEventLogOptions {
 }
 
 export async function openEventLog(location: string, options: OpenEventLogOptions = {}): Promise<EventLog> {
+  if (isPostgresUrl(location)) return openPostgres(location, options);
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) {
     throw new UsageError(
-      `unsupported event log URL ${JSON.stringify(location)}: only SQLite file paths are supported so far`,
+      `unsupported event log URL ${JSON.stringify(shownUrl(location))}: give a postgres:// (or postgresql://) URL or an SQLite file path`,
     );
   }
   if (options.mustExist || options.readOnly) {
@@ -43,10 +53,23 @@ export async function openEventLog(location: string, options: OpenEventLogOption
   return openSqliteEventLog(location, { readOnly: options.readOnly ?? false });
 }
 
+/** A database that has no log yet is "no event log" to a command that only reads, as a missing file is. */
+async function openPostgres(url: string, options: OpenEventLogOptions): Promise<EventLog> {
+  try {
+    return await openPostgresEventLog(url, {
+      readOnly: options.readOnly ?? false,
+      mustExist: options.mustExist ?? false,
+    });
+  } catch (error) {
+    if (error instanceof EventLogFileError && error.problem === "missing") throw new NoEventLogError(error.path);
+    throw error;
+  }
+}
+
 /** A read command found no log: nothing was built yet, or --db is wrong. */
 export class NoEventLogError extends UsageError {
   override readonly code = "NO_EVENT_LOG";
   constructor(readonly location: string) {
-    super(`no build event log at ${location}: nothing has been built with this graph yet (or pass --db PATH)`);
+    super(`no build event log at ${location}: nothing has been built with this graph yet (or pass --db PATH or URL)`);
   }
 }

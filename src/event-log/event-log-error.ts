@@ -1,9 +1,11 @@
 /**
- * @module The errors thrown when the file at an event log path cannot be
- * used as one (EventLogFileError: not SQLite, another application's
- * database, corrupted, or written by a newer databuild), and when the
- * storage under it fails (EventLogStorageError: a full disk, read-only,
- * no permission, deleted or replaced while open, an I/O error).
+ * @module The errors thrown when the file (or database) at an event log
+ * location cannot be used as one (EventLogFileError: not SQLite, another
+ * application's database, corrupted, written by a newer databuild, or no log
+ * there at all), and when the storage under it fails (EventLogStorageError:
+ * a full disk, read-only, no permission, deleted or replaced while open, an
+ * I/O error, a database server that cannot be reached). `path` is the file
+ * path, or a database URL without its password.
  */
 import { DatabuildError } from "../core/errors.ts";
 
@@ -20,7 +22,9 @@ export type EventLogFileProblem =
   /** The file or its directory cannot be opened or created (permissions, not a directory, ...). */
   | "unreadable"
   /** Another process held the write lock longer than the busy timeout. */
-  | "busy";
+  | "busy"
+  /** A database that exists but holds no databuild event log (opened by a command that only reads). */
+  | "missing";
 
 /**
  * The file at `path` is not a usable databuild event log. Thrown by opening
@@ -35,9 +39,9 @@ export class EventLogFileError extends DatabuildError {
     readonly problem: EventLogFileProblem,
     /** What was found, in words, without a final period ("it starts with the text ..."). */
     readonly detail: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; advice?: string },
   ) {
-    super(`${path}: ${HEADLINES[problem]}: ${detail}. ${ADVICE[problem]}`.trimEnd(), options);
+    super(`${path}: ${HEADLINES[problem]}: ${detail}. ${options?.advice ?? ADVICE[problem]}`.trimEnd(), options);
   }
 
   /** A lock held too long is not the caller's mistake (exit 1); every other problem is the file given (exit 2). */
@@ -53,6 +57,7 @@ const HEADLINES: Record<EventLogFileProblem, string> = {
   "newer-schema": "event log written by a newer databuild",
   unreadable: "cannot open the event log",
   busy: "the event log stayed locked by another process",
+  missing: "no build event log there",
 };
 
 const ADVICE: Record<EventLogFileProblem, string> = {
@@ -62,6 +67,7 @@ const ADVICE: Record<EventLogFileProblem, string> = {
   "newer-schema": "Upgrade databuild to use this log.",
   unreadable: "",
   busy: "Another databuild process (or a paused one) holds its write lock; retry, or find the process with `fuser`.",
+  missing: "Nothing has been built with this log yet, or --db names another database.",
 };
 
 /** What went wrong with the storage under the event log. */
@@ -75,7 +81,13 @@ export type EventLogStorageProblem =
   /** The file was deleted, or the path now holds another file, while the log was open. */
   | "moved"
   /** The operating system reported an I/O error (SQLITE_IOERR, EIO). */
-  | "io-error";
+  | "io-error"
+  /**
+   * The database server cannot be reached, or went away while in use (a
+   * refused connection, an unknown host, a server shutting down or
+   * restarting, a dropped connection).
+   */
+  | "unavailable";
 
 /** What the failed operation was doing, which decides what the message says happened as a result. */
 export type EventLogOperation = "create" | "open" | "read" | "append";
@@ -109,10 +121,13 @@ const STORAGE_HEADLINES: Record<EventLogStorageProblem, string> = {
   "permission-denied": "the event log cannot be read",
   moved: "the event log was deleted or replaced while in use",
   "io-error": "the event log could not be read or written: I/O error",
+  unavailable: "the event log's database server is unavailable",
 };
 
 function consequence(problem: EventLogStorageProblem, operation: EventLogOperation): string {
   if (operation === "create") return "No event log was created (databuild removed what it had begun to write). ";
+  if (operation === "append" && problem === "unavailable")
+    return "Everything acknowledged before is in the log; the events being recorded when the server went away may or may not have been committed, and nothing after them was, so the command stopped. ";
   if (operation === "append" && problem === "moved")
     return "What was recorded after that is not in the file at that path, and nothing more was recorded: the command stopped. ";
   if (operation === "append")
@@ -128,4 +143,6 @@ const STORAGE_ADVICE: Record<EventLogStorageProblem, string> = {
   moved: "Put the log back at that path (or remove what is there to start a new log), then run the command again.",
   "io-error":
     "Check the disk and the file system (dmesg, the mount); if the error stays, restore the log from a backup.",
+  unavailable:
+    "Check that the PostgreSQL server is running and reachable from here, then run the command again: a build takes up the work where this one stopped.",
 };

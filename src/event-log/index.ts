@@ -1,6 +1,7 @@
 /**
- * @module The build event log backends: what the composition root (the CLI,
- * later the service) needs to open one. The port itself is in
+ * @module The build event log backends (in memory, an SQLite file, a
+ * PostgreSQL database): what the composition root (the CLI, later the
+ * service) needs to open one. The port itself is in
  * src/core/event-log.ts; the shared contract suite (event-log-contract.ts)
  * is for tests and deliberately not exported here, since it imports vitest.
  */
@@ -14,3 +15,6 @@ export {
 export { MemoryEventLog } from "./memory-event-log.ts";
 export { openSqliteEventLog, type SqliteEventLogOptions } from "./sqlite/open-sqlite-event-log.ts";
 export type { SqliteEventLog } from "./sqlite/sqlite-event-log.ts";
+export { isPostgresUrl, shownUrl } from "./postgres/connection-url.ts";
+export { openPostgresEventLog, type PostgresEventLogOptions } from "./postgres/open-postgres-event-log.ts";
+export type { LockStats, PostgresEventLog } from "./postgres/postgres-event-log.ts";

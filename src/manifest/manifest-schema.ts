@@ -23,7 +23,10 @@ const JOB_KEYS = [
 /** What a worker must offer to run the job (--launcher worker). */
 const requiresSchema = z.strictObject({
   labels: z
-    .record(z.string().min(1, "a label name is empty"), z.string({ error: "label values must be strings (quote them)" }))
+    .record(
+      z.string().min(1, "a label name is empty"),
+      z.string({ error: "label values must be strings (quote them)" }),
+    )
     .optional(),
   slots: z
     .number()

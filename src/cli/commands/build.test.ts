@@ -1,6 +1,6 @@
 // `databuild build` as a user runs it: the real bin, real job processes in
-// bash and Python, a real SQLite event log, and the faults a build must
-// survive.
+// bash and Python, a real SQLite event log (and PostgreSQL where a fault is
+// about the log), and the faults a build must survive.
 import { fromJsonString } from "@bufbuild/protobuf";
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { BuildEventSchema, PartitionStatus, type BuildEvent } from "../../gen/databuild_pb.ts";
 import { diagramViolations, eventsByBuild } from "../../core/diagrams/diagram-paths.ts";
+import { LOG_BACKENDS } from "../../testing/log-backends.ts";
 import { manifestJob, manifestProject } from "../../testing/manifest-project.ts";
 import { DATABUILD_BIN, REPO_ROOT, runDatabuild, tempDir } from "../../testing/run-cli.ts";
 
@@ -129,48 +130,52 @@ describe("databuild build", () => {
     expect(existsSync(join(dir, "data/w/1"))).toBe(false);
   });
 
-  it("recovers from kill -9 mid-build: the rerun finishes, nothing unfinished was marked available", async () => {
-    const refs = Array.from({ length: 8 }, (_, i) => `w/${i}`);
-    const dir = manifestProject({
-      "databuild.yaml": `name: killme\njobs:\n${manifestJob("w", "w/{x}", ["env", "SLEEP=0.4", "jobs/write.sh"])}`,
-      "jobs/write.sh": WRITE_SH,
-    });
-    const child = spawn(process.execPath, [DATABUILD_BIN, "build", "--parallel", "2", ...refs], {
-      cwd: dir,
-      stdio: "ignore",
-    });
-    await waitFor(
-      () =>
-        existsSync(join(dir, "data/w")) &&
-        readdirSync(join(dir, "data/w")).filter((f) => !f.endsWith(".tmp")).length >= 3,
-      20_000,
-    );
-    child.kill("SIGKILL");
-    await new Promise((resolve) => child.on("close", resolve));
+  for (const backend of LOG_BACKENDS) {
+    it(`recovers from kill -9 mid-build: the rerun finishes, nothing unfinished was marked available (${backend.name})`, async () => {
+      const refs = Array.from({ length: 8 }, (_, i) => `w/${i}`);
+      const dir = manifestProject({
+        "databuild.yaml": `name: killme\njobs:\n${manifestJob("w", "w/{x}", ["env", "SLEEP=0.4", "jobs/write.sh"])}`,
+        "jobs/write.sh": WRITE_SH,
+      });
+      const env = { DATABUILD_DB: await backend.freshLocation(dir) };
+      const child = spawn(process.execPath, [DATABUILD_BIN, "build", "--parallel", "2", ...refs], {
+        cwd: dir,
+        env: { ...process.env, DATABUILD_GRAPH: "", ...env },
+        stdio: "ignore",
+      });
+      await waitFor(
+        () =>
+          existsSync(join(dir, "data/w")) &&
+          readdirSync(join(dir, "data/w")).filter((f) => !f.endsWith(".tmp")).length >= 3,
+        20_000,
+      );
+      child.kill("SIGKILL");
+      await new Promise((resolve) => child.on("close", resolve));
 
-    const builds = await runDatabuild(["builds"], { cwd: dir });
-    expect(builds.stdout).toMatch(/executing .*\n    probably lost: its process \d+ on .+ is gone/);
-    const afterKill = parseEvents((await runDatabuild(["events", "--json"], { cwd: dir })).stdout);
-    const available = afterKill
-      .filter((e) => e.event.case === "partitionManifest")
-      .flatMap((e) => (e.event.value as { outputs: { str: string }[] }).outputs.map((o) => o.str));
-    expect(available.length).toBeGreaterThanOrEqual(1);
-    for (const ref of available) expect(readFileSync(join(dir, "data", ref), "utf8")).toBe(`built ${ref}\n`);
+      const builds = await runDatabuild(["builds"], { cwd: dir, env });
+      expect(builds.stdout).toMatch(/executing .*\n    probably lost: its process \d+ on .+ is gone/);
+      const afterKill = parseEvents((await runDatabuild(["events", "--json"], { cwd: dir, env })).stdout);
+      const available = afterKill
+        .filter((e) => e.event.case === "partitionManifest")
+        .flatMap((e) => (e.event.value as { outputs: { str: string }[] }).outputs.map((o) => o.str));
+      expect(available.length).toBeGreaterThanOrEqual(1);
+      for (const ref of available) expect(readFileSync(join(dir, "data", ref), "utf8")).toBe(`built ${ref}\n`);
 
-    const rerun = await runDatabuild(["build", "--parallel", "2", ...refs], { cwd: dir });
-    expect(rerun.code).toBe(0);
-    expect(rerun.stderr).toMatch(
-      new RegExp(
-        `built ${refs.length - available.length} partitions? in ${refs.length - available.length} jobs?, ${available.length} already available`,
-      ),
-    );
-    for (const ref of refs) expect(readFileSync(join(dir, "data", ref), "utf8")).toBe(`built ${ref}\n`);
-    const statuses = (await runDatabuild(["status", "--json", ...refs], { cwd: dir })).stdout
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l).status);
-    expect(statuses.every((s) => s === PartitionStatus[PartitionStatus.PARTITION_AVAILABLE])).toBe(true);
-  }, 60_000);
+      const rerun = await runDatabuild(["build", "--parallel", "2", ...refs], { cwd: dir, env });
+      expect(rerun.code).toBe(0);
+      expect(rerun.stderr).toMatch(
+        new RegExp(
+          `built ${refs.length - available.length} partitions? in ${refs.length - available.length} jobs?, ${available.length} already available`,
+        ),
+      );
+      for (const ref of refs) expect(readFileSync(join(dir, "data", ref), "utf8")).toBe(`built ${ref}\n`);
+      const statuses = (await runDatabuild(["status", "--json", ...refs], { cwd: dir, env })).stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l).status);
+      expect(statuses.every((s) => s === PartitionStatus[PartitionStatus.PARTITION_AVAILABLE])).toBe(true);
+    }, 60_000);
+  }
 
   it("follows a running build's events until it ends, and lists it in builds", async () => {
     const dir = manifestProject({

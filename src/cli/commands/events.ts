@@ -46,9 +46,13 @@ export function registerEvents(program: Command, context: () => CommandContext):
       const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       const filter: EventFilter = {
         buildRequestId:
-          options.build === undefined ? undefined : await resolveBuildId(log, options.build, ctx.eventLogLocation()),
+          options.build === undefined
+            ? undefined
+            : await resolveBuildId(log, options.build, ctx.shownEventLogLocation()),
         jobRunId:
-          options.jobRun === undefined ? undefined : await resolveJobRunId(log, options.jobRun, ctx.eventLogLocation()),
+          options.jobRun === undefined
+            ? undefined
+            : await resolveJobRunId(log, options.jobRun, ctx.shownEventLogLocation()),
       };
       const describer = new EventDescriber();
       const line = (logged: LoggedEvent) =>

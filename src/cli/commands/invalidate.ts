@@ -65,7 +65,7 @@ function refuseIfWrong(decision: InvalidationDecision, ctx: CommandContext, comm
   if (decision.neverBuilt.length > 0) {
     const n = decision.neverBuilt.length;
     throw new UsageError(
-      `cannot invalidate ${decision.neverBuilt.join(", ")}: never built (no manifest for ${n === 1 ? "it" : "them"} in ${ctx.eventLogLocation()}); nothing was invalidated`,
+      `cannot invalidate ${decision.neverBuilt.join(", ")}: never built (no manifest for ${n === 1 ? "it" : "them"} in ${ctx.shownEventLogLocation()}); nothing was invalidated`,
     );
   }
   if (decision.busy.length > 0) {

@@ -45,7 +45,7 @@ export function registerLogs(program: Command, context: () => CommandContext): v
         const { model: runs } = await loadReadModel(log, () => new JobRuns(), { note: ctx.note });
         const matches = runs.matching(id);
         if (matches.length === 0)
-          throw new UsageError(`no job run with id ${JSON.stringify(id)} in ${ctx.eventLogLocation()}`);
+          throw new UsageError(`no job run with id ${JSON.stringify(id)} in ${ctx.shownEventLogLocation()}`);
         if (matches.length > 1) {
           throw new UsageError(
             `job run id ${JSON.stringify(id)} is ambiguous: ${matches

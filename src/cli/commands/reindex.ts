@@ -28,7 +28,9 @@ export function registerReindex(program: Command, context: () => CommandContext)
             `${m.name} (version ${m.version}): ${m.events.toLocaleString("en-US")} events, up to offset ${m.offset} (${m.ms} ms)\n`,
           ),
         );
-        ctx.io.stderr.write(`reindexed ${ctx.eventLogLocation()} in ${Math.round(performance.now() - started)} ms\n`);
+        ctx.io.stderr.write(
+          `reindexed ${ctx.shownEventLogLocation()} in ${Math.round(performance.now() - started)} ms\n`,
+        );
       } finally {
         await log.close();
       }

@@ -86,7 +86,7 @@ export function registerWorker(program: Command, context: () => CommandContext):
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
       try {
-        say(`serving ${ctx.eventLogLocation().replace(/\/\/([^:@/]+):[^@/]*@/, "//$1:***@")}`);
+        say(`serving ${ctx.shownEventLogLocation()}`);
         await worker.run();
         say("left the pool");
       } finally {

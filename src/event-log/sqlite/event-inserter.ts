@@ -4,10 +4,10 @@
  * the index never lags behind or runs ahead of the events it points to.
  */
 import type { Database, Statement } from "better-sqlite3";
-import type { EventRow } from "./event-row.ts";
+import type { EventRow } from "../event-row.ts";
 import { Interner } from "./interner.ts";
 import { EVENT_KEY } from "./layout-v3.ts";
-import { toStoredId } from "./stored-id.ts";
+import { toStoredId } from "../stored-id.ts";
 
 /** The offset of the event whose stored id is @id: a seek in the events_event_key index, then whole ids compared. */
 export const FIND_BY_ID = `SELECT "offset" FROM events

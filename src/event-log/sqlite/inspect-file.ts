@@ -9,7 +9,7 @@
 import { closeSync, openSync, readSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { EventLogFileError, EventLogStorageError } from "../event-log-error.ts";
-import { fromPayload } from "./event-row.ts";
+import { fromPayload } from "../event-row.ts";
 import { APPLICATION_ID, SCHEMA_VERSION } from "./schema.ts";
 import { asFileError, storageProblemOfErrno, thisUser } from "./sqlite-errors.ts";
 

@@ -11,7 +11,7 @@ import { BuildEventSchema, type BuildEvent } from "../../gen/databuild_pb.ts";
 import { randomHistory } from "../../testing/random-history.ts";
 import { EventLogFileError } from "../event-log-error.ts";
 import { sampleEvents } from "../sample-events.ts";
-import { toEventRow } from "./event-row.ts";
+import { toEventRow } from "../event-row.ts";
 import { KINDS_WITH_PARTITIONS } from "./migrate-v3.ts";
 import { openSqliteEventLog } from "./open-sqlite-event-log.ts";
 import { applyMigrations, MIGRATIONS } from "./schema.ts";

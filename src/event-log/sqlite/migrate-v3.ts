@@ -11,10 +11,10 @@ import type { EventCase } from "../../core/build-event.ts";
 import { BuildEventSchema } from "../../gen/databuild_pb.ts";
 import { EventInserter } from "./event-inserter.ts";
 import { V3_INDEXES, V3_TABLES } from "./layout-v3.ts";
-import { partitionsOf, type EventRow } from "./event-row.ts";
-import { kindCode } from "./kind-code.ts";
+import { partitionsOf, type EventRow } from "../event-row.ts";
+import { kindCode } from "../kind-code.ts";
 import { splitEnvelope, type SplitEnvelope } from "./split-envelope.ts";
-import { idTimeMs, toStoredId } from "./stored-id.ts";
+import { idTimeMs, toStoredId } from "../stored-id.ts";
 
 /** Rows converted per read of the old table (better-sqlite3 runs no other statement while one iterates). */
 const CHUNK = 2000;

@@ -8,7 +8,7 @@ import { isDatabuildError } from "../../core/errors.ts";
 import { EventLogFileError, type EventLogFileProblem } from "../event-log-error.ts";
 import { sampleEvents } from "../sample-events.ts";
 import { openSqliteEventLog } from "./open-sqlite-event-log.ts";
-import { toStoredId } from "./stored-id.ts";
+import { toStoredId } from "../stored-id.ts";
 import { APPLICATION_ID, applyMigrations, MIGRATIONS, SCHEMA_VERSION, type Migration } from "./schema.ts";
 
 let dir: string;

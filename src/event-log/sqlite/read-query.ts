@@ -4,8 +4,8 @@
  * columns of a StoredEvent (event-row.ts), so one decoder reads them all.
  */
 import type { EventFilter } from "../../core/event-log.ts";
-import { kindCode } from "./kind-code.ts";
-import { toStoredId } from "./stored-id.ts";
+import { kindCode } from "../kind-code.ts";
+import { toStoredId } from "../stored-id.ts";
 
 export interface ReadQuery {
   readonly sql: string;

@@ -9,7 +9,7 @@ import { fromBinary } from "@bufbuild/protobuf";
 import { BinaryReader, WireType } from "@bufbuild/protobuf/wire";
 import { TimestampSchema } from "@bufbuild/protobuf/wkt";
 import { BuildEventSchema } from "../../gen/databuild_pb.ts";
-import { exactMs } from "./event-row.ts";
+import { exactMs } from "../event-row.ts";
 
 const EVENT_ID = BuildEventSchema.field.eventId.number;
 const TIMESTAMP = BuildEventSchema.field.timestamp.number;

@@ -11,9 +11,9 @@ import { describeEventLogContract } from "../event-log-contract.ts";
 import { EventLogFileError } from "../event-log-error.ts";
 import { sampleEvents } from "../sample-events.ts";
 import { FIND_BY_ID } from "./event-inserter.ts";
-import { startAppendChild } from "./fixtures/run-append-child.ts";
+import { startAppendChild } from "../fixtures/run-append-child.ts";
 import { openSqliteEventLog } from "./open-sqlite-event-log.ts";
-import { toStoredId } from "./stored-id.ts";
+import { toStoredId } from "../stored-id.ts";
 import { readQuery } from "./read-query.ts";
 import { APPLICATION_ID, SCHEMA_VERSION } from "./schema.ts";
 

@@ -101,7 +101,7 @@ import { PollWatch } from "../poll-watch.ts";
 import { requireEventIds } from "../require-event-ids.ts";
 import { matchesFilter } from "../event-filter.ts";
 import { EventInserter } from "./event-inserter.ts";
-import { fromStoredEvent, toEventRow, type EventRow, type StoredEvent } from "./event-row.ts";
+import { fromStoredEvent, toEventRow, type EventRow, type StoredEvent } from "../event-row.ts";
 import { checkStillThere, identityOf, sizeOf, type FileIdentity } from "./file-checks.ts";
 import { frozenReadIsStale, type ReadConnection, type FrozenStamp } from "./read-connection.ts";
 import { readQuery, SELECT_EVENTS, type ReadQuery } from "./read-query.ts";

@@ -1,17 +1,13 @@
 /**
  * @module Read-model snapshots in the log's own SQLite file (table
- * `snapshots`, schema version 2). A state is stored as V8's structured
- * serialization (it keeps Maps, Sets, bigints and shared references) with a
- * SHA-256 checksum, so a damaged row is recognised and ignored rather than
- * restored. Each save is one small transaction: a crash (kill -9) leaves the
- * previous snapshot or the new one, never half of either.
+ * `snapshots`, schema version 2), stored as snapshot-codec.ts says (V8
+ * serialization and a checksum). Each save is one small transaction: a
+ * crash (kill -9) leaves the previous snapshot or the new one, never half of
+ * either.
  */
-import { createHash } from "node:crypto";
-import { deserialize, serialize } from "node:v8";
 import type { Database } from "better-sqlite3";
 import type { ReadModelSnapshot, SnapshotStore } from "../../core/read-model.ts";
-
-type Row = { version: number; offset: number; checksum: Buffer; state: Buffer };
+import { decodeSnapshot, encodeSnapshotState, type StoredSnapshot } from "../snapshot-codec.ts";
 
 export class SqliteSnapshotStore implements SnapshotStore {
   constructor(
@@ -22,29 +18,22 @@ export class SqliteSnapshotStore implements SnapshotStore {
   ) {}
 
   async load(name: string): Promise<{ snapshot?: ReadModelSnapshot; problem?: string }> {
-    let row: Row | undefined;
+    let row: StoredSnapshot | undefined;
     try {
       row = this.db().prepare(`SELECT version, "offset", checksum, state FROM snapshots WHERE name = ?`).get(name) as
-        Row | undefined;
+        StoredSnapshot | undefined;
     } catch (error) {
       // A log written before snapshots existed (schema version 1), opened read-only: none to load.
       if (/no such table/.test((error as Error).message)) return {};
       throw error;
     }
     if (!row) return {};
-    if (!createHash("sha256").update(row.state).digest().equals(row.checksum))
-      return { problem: "its snapshot is damaged (checksum mismatch)" };
-    try {
-      return { snapshot: { name, version: row.version, offset: row.offset, state: deserialize(row.state) } };
-    } catch (error) {
-      return { problem: `its snapshot does not decode (${(error as Error).message})` };
-    }
+    return decodeSnapshot(name, row);
   }
 
   async save(snapshot: ReadModelSnapshot): Promise<void> {
     if (!this.writable) return;
-    const state = serialize(snapshot.state);
-    const checksum = createHash("sha256").update(state).digest();
+    const { state, checksum } = encodeSnapshotState(snapshot.state);
     this.writing(() =>
       this.db()
         .prepare(

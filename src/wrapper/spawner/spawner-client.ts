@@ -287,5 +287,7 @@ export function spawnerModeFromEnv(env: NodeJS.ProcessEnv = process.env): Spawne
   // DATABUILD_LAUNCHER: its name before "launcher" came to mean --launcher (SPEC 3.9).
   const value = (env.DATABUILD_SPAWNER ?? env.DATABUILD_LAUNCHER)?.trim().toLowerCase() || "auto";
   if (value === "inprocess" || value === "node" || value === "python" || value === "auto") return value;
-  throw new Error(`DATABUILD_SPAWNER=${env.DATABUILD_SPAWNER ?? env.DATABUILD_LAUNCHER} is not one of inprocess, node, python, auto`);
+  throw new Error(
+    `DATABUILD_SPAWNER=${env.DATABUILD_SPAWNER ?? env.DATABUILD_LAUNCHER} is not one of inprocess, node, python, auto`,
+  );
 }

@@ -1,16 +1,17 @@
 /**
- * @module How one BuildEvent is stored as one row (schema version 3), and
- * read back. The envelope fields that have columns (event id, build request,
- * job run, and the timestamp when a column holds it exactly) are cleared
- * from the payload before encoding, so each is stored once; reading fills
- * them back in from the columns.
+ * @module How one BuildEvent is stored as one row, and read back, by the
+ * backends that keep the envelope in columns (SQLite's schema version 3,
+ * PostgreSQL). The envelope fields that have columns (event id, build
+ * request, job run, and the timestamp when a column holds it exactly) are
+ * cleared from the payload before encoding, so each is stored once; reading
+ * fills them back in from the columns.
  */
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { partitionRefsOf } from "../../core/partition-refs.ts";
-import { BuildEventSchema, type BuildEvent } from "../../gen/databuild_pb.ts";
-import { installFastTextEncoding } from "../fast-text-encoding.ts";
-import { upcastEvent } from "../upcast-event.ts";
+import { partitionRefsOf } from "../core/partition-refs.ts";
+import { BuildEventSchema, type BuildEvent } from "../gen/databuild_pb.ts";
+import { installFastTextEncoding } from "./fast-text-encoding.ts";
+import { upcastEvent } from "./upcast-event.ts";
 import { kindCodeOf } from "./kind-code.ts";
 import { fromStoredId, idTimeMs, toStoredId, type StoredId } from "./stored-id.ts";
 
@@ -19,7 +20,7 @@ installFastTextEncoding();
 /** An event ready to insert: its columns, and the partitions it is about (the per-partition index). */
 export interface EventRow {
   readonly eventId: StoredId;
-  /** The ids to intern into the `ids` table; "" for none (NULL column). */
+  /** The build request and job run ids (SQLite interns them into its `ids` table); "" for none (NULL column). */
   readonly buildRequestId: string;
   readonly jobRunId: string;
   /** kind-code.ts; null for an event without a payload this databuild knows. */
@@ -41,7 +42,7 @@ export type StoredEvent = [
   payload: Buffer,
 ];
 
-/** Encodes `event` for the v3 layout. */
+/** Encodes `event` as a row. */
 export function toEventRow(event: BuildEvent): EventRow {
   const eventId = toStoredId(event.eventId);
   const ms = event.timestamp && exactMs(event.timestamp);

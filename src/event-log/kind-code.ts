@@ -5,8 +5,8 @@
  * renumbered, retired ones `reserved`), so stored codes never depend on the
  * order of anything in this code.
  */
-import type { EventCase } from "../../core/build-event.ts";
-import { BuildEventSchema, type BuildEvent } from "../../gen/databuild_pb.ts";
+import type { EventCase } from "../core/build-event.ts";
+import { BuildEventSchema, type BuildEvent } from "../gen/databuild_pb.ts";
 
 const PAYLOAD = BuildEventSchema.oneofs.find((o) => o.localName === "event");
 const CODES = new Map<string, number>(PAYLOAD?.fields.map((f) => [f.localName, f.number]));

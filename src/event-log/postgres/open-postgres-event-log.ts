@@ -39,7 +39,9 @@ export interface PostgresEventLogOptions {
    * transaction longer than this (idle_in_transaction_session_timeout):
    * appendAtomically holds the log's lock across statements, and a process
    * paused there (SIGSTOP, a debugger) must not hold up every writer
-   * for ever. Its append then fails as "unavailable". Default 30,000.
+   * for more than a few seconds. Its append then fails as "unavailable"
+   * (and is retried, if its caller retries). Default 5,000: the longest a
+   * legitimate transaction idles is one synchronous decision.
    */
   readonly idleInTransactionTimeoutMs?: number;
 }
@@ -73,7 +75,7 @@ export async function openPostgresEventLog(
         oid === INT8 ? Number : pg.types.getTypeParser(oid, format)) as never,
     },
     options: [
-      `-c idle_in_transaction_session_timeout=${Math.max(1, Math.round(options.idleInTransactionTimeoutMs ?? 30_000))}`,
+      `-c idle_in_transaction_session_timeout=${Math.max(1, Math.round(options.idleInTransactionTimeoutMs ?? 5_000))}`,
       ...(readOnly ? ["-c default_transaction_read_only=on"] : []),
     ].join(" "),
   };

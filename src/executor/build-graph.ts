@@ -68,6 +68,8 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
     // A database server restarting for a few seconds need not stop the build: within half its
     // lease nobody can have declared it lost (and the fence would refuse the batch if they had).
     retryUnavailableMs: request.heartbeatTimeoutMs / 2,
+    // A worker waits for it (--launcher worker).
+    urgentKinds: new Set(["jobRunOffered"]),
   });
   const scope = { buildRequestId };
   const refs = [...new Set(request.refs)];

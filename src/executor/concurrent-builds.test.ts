@@ -27,6 +27,8 @@ const APPEND_PY = `#!/usr/bin/env python3
 import os, sys, time
 while not os.path.exists("data/GO"):
     time.sleep(0.05)
+# Like append.sh, the work takes its time before anything is written: a job killed meanwhile leaves no trace.
+time.sleep(float(os.environ.get("SLEEP", "0.1")))
 ref = sys.argv[1]
 os.makedirs(os.path.dirname("data/" + ref), exist_ok=True)
 with open("data/" + ref + ".runs", "a") as f:
@@ -34,7 +36,6 @@ with open("data/" + ref + ".runs", "a") as f:
 if ref == os.environ.get("FAIL_REF"):
     sys.stderr.write("clean: refusing " + ref + "\\n")
     sys.exit(3)
-time.sleep(float(os.environ.get("SLEEP", "0.1")))
 `;
 
 /** raw/{x} (bash) -> clean/{x} (Python) -> report/{x} (bash). */
@@ -235,7 +236,7 @@ for (const backend of LOG_BACKENDS) {
         expect(ends.map((e) => e.event.case)).toEqual(["taskFailed"]);
         expect((ends[0]!.event.value as { category: ExitCategory }).category).toBe(ExitCategory.EXIT_LOST);
       }
-      // The killed jobs died before writing (their launcher ended them); each partition was written once.
+      // The killed jobs died before writing (their spawner ended them); each partition was written once.
       for (const x of [1, 2, 3])
         for (const ref of [`raw/${x}`, `clean/${x}`, `report/${x}`]) expect(runsOf(dir, ref), ref).toHaveLength(1);
       for (const [ref, list] of manifestsByRef(events)) {

@@ -60,6 +60,12 @@ export interface RecorderFence {
    * which the log recognises by their ids if the first attempt did commit.
    */
   readonly retryUnavailableMs?: number;
+  /**
+   * Kinds another process waits for (a worker for an offer, a build for a
+   * run's end): recording one flushes at the end of the current tick instead
+   * of after FLUSH_MS.
+   */
+  readonly urgentKinds?: ReadonlySet<string>;
 }
 
 /** The first retry of an append to an unavailable server waits this long; later ones up to a second. */
@@ -76,6 +82,8 @@ export class EventRecorder {
   private failure: unknown;
   private fenceCursor = 0;
   private fenced = false;
+  /** A flush at the end of this tick is scheduled (an urgent kind was recorded). */
+  private urgent = false;
   /** Job runs whose jobScheduleSuccess was recorded here and that have not ended for good. */
   private readonly scheduled = new Set<string>();
 
@@ -127,7 +135,12 @@ export class EventRecorder {
     }
     this.pending.push(event);
     if (this.pending.length >= BATCH_EVENTS) this.flush();
-    else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+    else if (this.fence?.urgentKinds?.has(event.event.case ?? "") && !this.urgent) {
+      // Everything recorded in this tick goes in the same batch.
+      this.urgent = true;
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.flush(), 0);
+    } else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
     return event;
   }
 
@@ -141,6 +154,7 @@ export class EventRecorder {
   private flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.urgent = false;
     if (this.pending.length === 0 || !this.log) return;
     const batch = this.pending;
     this.pending = [];

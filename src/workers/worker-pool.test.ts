@@ -162,31 +162,36 @@ describe.each(LOG_BACKENDS)("the worker pool on $name", (backend) => {
     expect((await build.done).code).toBe(0);
   });
 
-  it("a worker paused past its lease is declared lost, its job killed; resumed, it records nothing more of the run and joins again", async () => {
-    const p = await pool(backend);
-    const env = { POOL_SLOW_N: "1", POOL_SLOW_SECONDS: "30" };
-    const paused = await p.worker(["--slots", "1"], env);
-    const build = p.build(["--retries", "1", "part/n=1"], env);
-    await paused.waitFor(/took part/);
-    await waitFor(() => p.runs().some((r) => r.kind === "start"));
-    const lostRun = p.runs()[0]!;
-    paused.child.kill("SIGSTOP");
-    const other = await p.worker(["--slots", "1"], { POOL_SLOW_N: "1", POOL_SLOW_SECONDS: "0.2" });
-    const result = await build.done;
-    expect(result.code, result.stderr).toBe(0);
-    await other.waitFor(/succeeded/);
-    // Declared lost on this host: the job process it left was killed.
-    expect(isRunning(lostRun.pid)).toBe(false);
-    paused.child.kill("SIGCONT");
-    await paused.waitFor(/was declared lost by/);
-    await paused.waitFor(/joined the pool[^]*joined the pool/);
-    const events = await p.events();
-    expect(ofCase(events, "workerLost")).toHaveLength(1);
-    const lostIndex = events.findIndex((e) => e.event.case === "workerLost");
-    expect(events.slice(lostIndex + 3).filter((e) => e.jobRunId === lostRun.jobRunId)).toEqual([]);
-    expect(ofCase(events, "workerStarted")).toHaveLength(3);
-    expectValidPaths(events);
-  });
+  // On SQLite a process paused inside a write transaction (a worker heartbeats five times a second) holds the
+  // file's write lock until it resumes, and every other writer gives up: only a server can end its session.
+  it.skipIf(backend.name === "sqlite")(
+    "a worker paused past its lease is declared lost, its job killed; resumed, it records nothing more of the run and joins again",
+    async () => {
+      const p = await pool(backend);
+      const env = { POOL_SLOW_N: "1", POOL_SLOW_SECONDS: "30" };
+      const paused = await p.worker(["--slots", "1"], env);
+      const build = p.build(["--retries", "1", "part/n=1"], env);
+      await paused.waitFor(/took part/);
+      await waitFor(() => p.runs().some((r) => r.kind === "start"));
+      const lostRun = p.runs()[0]!;
+      paused.child.kill("SIGSTOP");
+      const other = await p.worker(["--slots", "1"], { POOL_SLOW_N: "1", POOL_SLOW_SECONDS: "0.2" });
+      const result = await build.done;
+      expect(result.code, result.stderr).toBe(0);
+      await other.waitFor(/succeeded/);
+      // Declared lost on this host: the job process it left was killed.
+      expect(isRunning(lostRun.pid)).toBe(false);
+      paused.child.kill("SIGCONT");
+      await paused.waitFor(/was declared lost by/);
+      await paused.waitFor(/joined the pool[^]*joined the pool/);
+      const events = await p.events();
+      expect(ofCase(events, "workerLost")).toHaveLength(1);
+      const lostIndex = events.findIndex((e) => e.event.case === "workerLost");
+      expect(events.slice(lostIndex + 3).filter((e) => e.jobRunId === lostRun.jobRunId)).toEqual([]);
+      expect(ofCase(events, "workerStarted")).toHaveLength(3);
+      expectValidPaths(events);
+    },
+  );
 
   it("a build killed with -9 while a worker runs its job: the job finishes and is recorded, and the next build does not run it again", async () => {
     const p = await pool(backend);

@@ -27,6 +27,8 @@ import { EventRecorder } from "../executor/event-recorder.ts";
 import { BoardFollower } from "./board-follower.ts";
 import { declareLostWorkers } from "./declare-lost-worker.ts";
 
+const RUN_ENDS: ReadonlySet<string> = new Set(["partitionManifest", "jobExecFail"]);
+
 export interface WorkerOptions {
   /** Job run slots (a job takes its `requires.slots`, default 1). */
   readonly slots: number;
@@ -82,6 +84,8 @@ export class Worker {
   private taking = false;
   private takeAgain = false;
   private stopping = false;
+  /** Where among the oldest offers this worker starts looking (see takeOffers). */
+  private readonly spread = Math.floor(Math.random() * 1024);
   private registering: Promise<void> | undefined;
   private stopped!: () => void;
   private readonly finished = new Promise<void>((resolve) => (this.stopped = resolve));
@@ -202,35 +206,52 @@ export class Worker {
       });
   }
 
-  /** Takes offers this worker can run while it has free slots, oldest first. */
+  /**
+   * Takes offers this worker can run while it has free slots, oldest first,
+   * as many as fit in one atomic append. Idle workers all see the same
+   * oldest offers; each starts at its own place among the few oldest, so
+   * they seldom race for the same one.
+   */
   private async takeOffers(): Promise<void> {
     const tried = new Set<string>();
     for (;;) {
       if (this.stopping || this.selfFenced || this.registering || !this.workerId) return;
       const free = this.freeSlots();
       if (free <= 0) return;
-      const offer = [...this.follower.board.untaken()].find(
-        (o) => !tried.has(o.jobRunId) && canRun(o.requires, this.options.labels, free),
-      );
-      if (!offer) return;
-      tried.add(offer.jobRunId);
-      let taken: BuildEvent | undefined;
+      const candidates = [...this.follower.board.untaken()]
+        .filter((o) => !tried.has(o.jobRunId) && canRun(o.requires, this.options.labels, free))
+        .slice(0, 4 * free);
+      if (candidates.length === 0) return;
+      const start = this.spread % candidates.length;
+      const ordered = [...candidates.slice(start), ...candidates.slice(0, start)];
+      for (const o of ordered) tried.add(o.jobRunId);
+      let taken: { offer: Offer; event: BuildEvent }[] = [];
       const outcome = await this.log.appendAtomically(this.follower.cursor, this.follower.filter, (found) => {
         this.follower.apply(found);
-        const decision = decideTake(
-          this.follower.board,
-          this.workerId,
-          this.hostname,
-          offer.jobRunId,
-          this.freeSlots(),
-          Date.now(),
-        );
-        taken = "event" in decision ? decision.event : undefined;
-        return { append: taken ? [taken] : [], result: undefined };
+        taken = [];
+        let left = this.freeSlots();
+        for (const offer of ordered) {
+          if (left < offer.requires.slots) continue;
+          const decision = decideTake(
+            this.follower.board,
+            this.workerId,
+            this.hostname,
+            offer.jobRunId,
+            left,
+            Date.now(),
+          );
+          if (!("event" in decision)) continue;
+          taken.push({ offer, event: decision.event });
+          left -= offer.requires.slots;
+        }
+        return { append: taken.map((t) => t.event), result: undefined };
       });
-      if (!taken) continue;
-      this.follower.applyAppended([taken], outcome.offsets);
-      this.launch(offer);
+      if (taken.length === 0) continue;
+      this.follower.applyAppended(
+        taken.map((t) => t.event),
+        outcome.offsets,
+      );
+      for (const { offer } of taken) this.launch(offer);
     }
   }
 
@@ -278,6 +299,8 @@ export class Worker {
           });
       },
       retryUnavailableMs: this.selfFenceAfterMs(),
+      // The build waits for the run's end; its steps before that go in the same batch.
+      urgentKinds: RUN_ENDS,
       onDurable: (events) => {
         const run = self.run;
         if (!run) return;

@@ -115,12 +115,13 @@ describe("IsolatedFunctionRunner", () => {
     setTimeout(() => polite.running.cancel("Ctrl-C"), 100);
     const started = Date.now();
     expect(await polite.outcome).toMatchObject({ kind: "failure", category: ExitCategory.EXIT_CANCELLED });
-    expect(Date.now() - started).toBeLessThan(2_000);
+    // Well within its 10 s grace: it stopped when asked, not when killed (the bound leaves room for a loaded machine).
+    expect(Date.now() - started).toBeLessThan(5_000);
 
     const stubborn = startCollecting(runner, request("stubborn", { killGraceMs: 300 }), fn);
     setTimeout(() => stubborn.running.cancel("Ctrl-C"), 100);
     expect(await stubborn.outcome).toMatchObject({ kind: "failure", category: ExitCategory.EXIT_CANCELLED });
-    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(Date.now() - started).toBeLessThan(9_000);
   });
 
   it("fails a job that exhausts its worker's heap, and databuild goes on", async () => {

@@ -75,6 +75,10 @@ export class WorkerJobRunner implements JobRunner {
   private readonly follower: BoardFollower;
   private timer: NodeJS.Timeout | undefined;
   private checking = false;
+  /** Offers waiting for the board to be loaded. */
+  private heldOffers: (() => void)[] = [];
+  /** Every run's emit, also after it settled: its later events (and its take) still reach the build's view. */
+  private readonly emitters = new Map<string, EmitRunEvent>();
 
   constructor(
     private readonly log: EventLog,
@@ -101,7 +105,7 @@ export class WorkerJobRunner implements JobRunner {
       if (!this.options.local) throw new Error(`in-process job ${request.task?.job?.label} needs a local runner`);
       return this.options.local.start(request, emit, fn);
     }
-    this.follower.start().catch(() => undefined); // check() tries again
+    this.startFollowing();
     this.timer ??= setInterval(() => void this.check(), CHECK_EVERY_MS);
     const label = request.task?.job?.label ?? "";
     const requires = this.options.requirementsOf?.(label) ?? { labels: {}, slots: 1 };
@@ -121,15 +125,21 @@ export class WorkerJobRunner implements JobRunner {
       lastWaitingNoteMs: 0,
     };
     this.runs.set(request.jobRunId, run);
-    emit(
-      newEvent(
-        { buildRequestId: request.buildRequestId, jobRunId: request.jobRunId },
-        eventPayload("jobRunOffered", {
-          request,
-          requires: { labels: { ...requires.labels }, slots: requires.slots },
-        }),
-      ),
-    );
+    this.emitters.set(request.jobRunId, emit);
+    const offer = () =>
+      emit(
+        newEvent(
+          { buildRequestId: request.buildRequestId, jobRunId: request.jobRunId },
+          eventPayload("jobRunOffered", {
+            request,
+            requires: { labels: { ...requires.labels }, slots: requires.slots },
+          }),
+        ),
+      );
+    // Offered only once the board follows the log: its load folds in what came before without
+    // showing it, so a run offered earlier could end unseen.
+    if (this.follower.ready) offer();
+    else this.heldOffers.push(offer);
     return {
       done,
       cancel: () => {
@@ -137,6 +147,17 @@ export class WorkerJobRunner implements JobRunner {
         run.cancelledAtMs ??= Date.now();
       },
     };
+  }
+
+  /** Loads the board (once; again after a failure), then makes the offers that waited for it. */
+  private startFollowing(): void {
+    this.follower
+      .start()
+      .then(() => {
+        const offers = this.heldOffers.splice(0);
+        for (const offer of offers) offer();
+      })
+      .catch(() => undefined); // check() tries again
   }
 
   /** Every event of the board's kinds, once, in offset order (the board already applied them). */
@@ -152,9 +173,16 @@ export class WorkerJobRunner implements JobRunner {
         continue;
       }
       const run = this.runs.get(event.jobRunId);
-      if (!run || run.settled) continue;
-      if (p.case === "jobRunTaken") run.takenBy = p.value.workerId;
-      else if (p.case === "jobCancels" && run.takenBy === undefined) {
+      if (!run || run.settled) {
+        // A late step of a run settled already (a jobExecFail after its workerLost): the view still takes it.
+        if (event.buildRequestId !== "" && (p.case === "jobRunTaken" || RUN_KIND_SET.has(p.case ?? "")))
+          this.emitters.get(event.jobRunId)?.(event, offset);
+        continue;
+      }
+      if (p.case === "jobRunTaken") {
+        run.takenBy = p.value.workerId;
+        run.emit(event, offset);
+      } else if (p.case === "jobCancels" && run.takenBy === undefined) {
         this.end(event.jobRunId, run, cancelledOutcome(p.value.reason));
       } else if (RUN_KIND_SET.has(p.case ?? "")) this.onRunEvent(event, offset, run);
     }
@@ -197,7 +225,7 @@ export class WorkerJobRunner implements JobRunner {
   private async check(): Promise<void> {
     if (this.checking) return;
     if (!this.follower.ready) {
-      await this.follower.start().catch(() => undefined);
+      this.startFollowing();
       return;
     }
     this.checking = true;

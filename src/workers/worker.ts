@@ -84,6 +84,9 @@ export class Worker {
   private taking = false;
   private takeAgain = false;
   private stopping = false;
+  private finishing = false;
+  /** Job runs this worker launched (a take is launched once). */
+  private readonly launched = new Set<string>();
   /** Where among the oldest offers this worker starts looking (see takeOffers). */
   private readonly spread = Math.floor(Math.random() * 1024);
   private registering: Promise<void> | undefined;
@@ -105,9 +108,12 @@ export class Worker {
   /** Joins the pool and works until `drain` or `stopNow` ends it. */
   async run(): Promise<void> {
     await this.follower.start();
-    await this.register();
-    this.heartbeatTimer = setInterval(() => void this.tick(), this.options.heartbeatMs);
-    this.scheduleTake();
+    // Asked to stop meanwhile: finishIfIdle already ran (or runs) without this worker having joined.
+    if (!this.stopping) await this.register();
+    if (!this.stopping) {
+      this.heartbeatTimer = setInterval(() => void this.tick(), this.options.heartbeatMs);
+      this.scheduleTake();
+    } else void this.finishIfIdle();
     await this.finished;
   }
 
@@ -147,10 +153,17 @@ export class Worker {
         version: options.version,
       }),
     );
-    const offsets = await this.log.append([started]);
-    this.lastBeatOkMs = Date.now();
+    const sentAt = Date.now();
+    // Atomically with reading what came since the board's cursor: a plain append would move the
+    // cursor past events the watch has not delivered yet (a take by another worker, say).
+    const outcome = await this.log.appendAtomically(this.follower.cursor, this.follower.filter, (found) => {
+      this.follower.apply(found);
+      return { append: [started], result: undefined };
+    });
+    // Peers judge the lease from the event's timestamp, not from when its append returned.
+    this.lastBeatOkMs = sentAt;
     this.selfFenced = false;
-    this.follower.applyAppended([started], offsets);
+    this.follower.applyAppended([started], outcome.offsets);
     const labels = Object.entries(options.labels).map(([k, v]) => `${k}=${v}`);
     options.say(
       `worker ${this.workerId} joined the pool on ${this.hostname} (${options.slots} slot(s)${labels.length > 0 ? `, labels ${labels.join(", ")}` : ""})`,
@@ -160,7 +173,15 @@ export class Worker {
   private onEvents(events: readonly LoggedEvent[]): void {
     for (const { event } of events) {
       const p = event.event;
-      if (p.case === "workerLost" && p.value.workerId === this.workerId)
+      // A take of this worker's, seen in the log: launched here whether takeOffers made it just now or
+      // its append failed after committing (its answer lost with the connection).
+      if (p.case === "jobRunTaken" && p.value.workerId === this.workerId && !this.held.has(event.jobRunId)) {
+        const offer = this.follower.board.offer(event.jobRunId);
+        if (offer && !this.launched.has(event.jobRunId)) {
+          this.launched.add(event.jobRunId);
+          this.launch(offer);
+        }
+      } else if (p.case === "workerLost" && p.value.workerId === this.workerId)
         this.onDeclaredLost(p.value.reason, p.value.detectedBy);
       else if (p.case === "jobCancels")
         for (const id of p.value.jobRunIds)
@@ -199,7 +220,8 @@ export class Worker {
       .catch((error: unknown) => this.options.say(`could not take work: ${(error as Error).message}`))
       .finally(() => {
         this.taking = false;
-        if (this.takeAgain) {
+        if (this.stopping) void this.finishIfIdle();
+        else if (this.takeAgain) {
           this.takeAgain = false;
           this.scheduleTake();
         }
@@ -251,7 +273,7 @@ export class Worker {
         taken.map((t) => t.event),
         outcome.offsets,
       );
-      for (const { offer } of taken) this.launch(offer);
+      // onEvents launched them, as it launches any take naming this worker (see there).
     }
   }
 
@@ -353,8 +375,9 @@ export class Worker {
       payload("workerHeartbeat", { workerId: this.workerId, runningJobRunIds: [...this.held.keys()] }),
     );
     try {
+      const sentAt = Date.now();
       await settleWithin(this.log.append([beat]), this.selfFenceAfterMs());
-      this.lastBeatOkMs = Date.now();
+      this.lastBeatOkMs = sentAt;
       if (this.selfFenced) {
         this.selfFenced = false;
         this.options.say("the event log answers again");
@@ -400,24 +423,17 @@ export class Worker {
   /** Ends, in the log, the runs whose events could not all be recorded, on a path the job.exec diagram allows. */
   private async recordUnrecordedEnds(): Promise<void> {
     for (const [id, end] of this.unrecorded) {
-      // Ended meanwhile (this worker was declared lost, or its build request was): nothing to add.
-      if (this.follower.board.offer(id)?.takenBy !== end.workerId) {
-        this.unrecorded.delete(id);
-        continue;
-      }
-      const scope = { buildRequestId: end.request.buildRequestId, jobRunId: id };
-      const events: BuildEvent[] = [];
-      if (end.failed) {
-        // Only jobExecFail is missing.
-      } else if (end.launched)
-        events.push(newEvent(scope, payload("taskFailed", { category: ExitCategory.EXIT_LOST, message: end.reason })));
-      else {
-        if (!end.validated) events.push(newEvent(scope, configValidateSuccess(undefined)));
-        events.push(newEvent(scope, payload("taskLaunchFail", { message: end.reason })));
-      }
-      events.push(newEvent(scope, payload("jobExecFail", { category: ExitCategory.EXIT_LOST, message: end.reason })));
+      let events: BuildEvent[] = [];
       try {
-        await this.log.append(events);
+        // Decided on the log as it is: a peer may have declared this worker lost (and ended the run)
+        // while it was cut off, before the watch has shown it here.
+        const outcome = await this.log.appendAtomically(this.follower.cursor, this.follower.filter, (found) => {
+          this.follower.apply(found);
+          const offer = this.follower.board.offer(id);
+          events = offer?.takenBy === end.workerId ? missingEnd(offer, end.reason) : [];
+          return { append: events, result: undefined };
+        });
+        this.follower.applyAppended(events, outcome.offsets);
         this.unrecorded.delete(id);
       } catch {
         return;
@@ -426,7 +442,9 @@ export class Worker {
   }
 
   private async finishIfIdle(): Promise<void> {
-    if (this.held.size > 0) return;
+    // A take in flight may commit: its run must be run (scheduleTake calls back once it settles).
+    if (this.held.size > 0 || this.taking || this.finishing) return;
+    this.finishing = true;
     clearInterval(this.heartbeatTimer);
     this.heartbeatTimer = undefined;
     await this.recordUnrecordedEnds();
@@ -460,4 +478,24 @@ function settleWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
       (error: unknown) => (clearTimeout(timer), reject(error as Error)),
     );
   });
+}
+
+/**
+ * The rest of a run's job.exec path, from where the board says its durable
+ * events left it, ended as EXIT_LOST: after a failure step only jobExecFail;
+ * after the launch, the task failed; before it, the launch failed.
+ */
+function missingEnd(offer: Offer, reason: string): BuildEvent[] {
+  const scope = { buildRequestId: offer.buildRequestId, jobRunId: offer.jobRunId };
+  const events: BuildEvent[] = [];
+  if (offer.failed) {
+    // Only jobExecFail is missing.
+  } else if (offer.launched) {
+    events.push(newEvent(scope, payload("taskFailed", { category: ExitCategory.EXIT_LOST, message: reason })));
+  } else {
+    if (!offer.validated) events.push(newEvent(scope, configValidateSuccess(undefined)));
+    events.push(newEvent(scope, payload("taskLaunchFail", { message: reason })));
+  }
+  events.push(newEvent(scope, payload("jobExecFail", { category: ExitCategory.EXIT_LOST, message: reason })));
+  return events;
 }

@@ -5,7 +5,7 @@
  * build processes run the bash jobs of fixtures/pool-graph, which log each
  * run's start, end or stop (with the time) to data/runs.log.
  */
-import { cpSync, existsSync, readFileSync } from "node:fs";
+import { cpSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -16,18 +16,12 @@ import { killCliProcesses, startCli, type CliProcess } from "../testing/cli-proc
 import { freshDatabase } from "../testing/fresh-database.ts";
 import { canMakeNamespaces, makeTestNetwork, type TestHost, type TestNetwork } from "../testing/network-namespaces.ts";
 import { startPostgresServer, type PostgresServer } from "../testing/postgres-server.ts";
+import { waitUntil } from "../testing/processes.ts";
 import { tempDir } from "../testing/run-cli.ts";
+import { poolRuns } from "./fixtures/pool-runs.ts";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "pool-graph");
 const unavailable = canMakeNamespaces();
-
-interface Run {
-  readonly kind: "start" | "end" | "killed";
-  readonly ref: string;
-  readonly jobRunId: string;
-  readonly pid: number;
-  readonly atNs: bigint;
-}
 
 describe.skipIf(unavailable !== undefined)("workers on three hosts", () => {
   let network: TestNetwork;
@@ -86,17 +80,7 @@ describe.skipIf(unavailable !== undefined)("workers on three hosts", () => {
           await log.close();
         }
       },
-      runs(): Run[] {
-        const file = join(dir, "data", "runs.log");
-        if (!existsSync(file)) return [];
-        return readFileSync(file, "utf8")
-          .trim()
-          .split("\n")
-          .map((line) => {
-            const [kind, ref, jobRunId, pid, atNs] = line.split(" ");
-            return { kind: kind as Run["kind"], ref: ref!, jobRunId: jobRunId!, pid: Number(pid), atNs: BigInt(atNs!) };
-          });
-      },
+      runs: () => poolRuns(dir),
     };
   }
 
@@ -132,7 +116,7 @@ describe.skipIf(unavailable !== undefined)("workers on three hosts", () => {
     const cut = await p.worker(h1, ["--slots", "1"], slow);
     const build = p.build(h2, ["--retries", "1", "part/n=1"], slow);
     await cut.waitFor(/took part/);
-    await waitFor(() => p.runs().some((r) => r.kind === "start"));
+    await waitUntil(() => p.runs().some((r) => r.kind === "start"), 20_000);
     const other = await p.worker(h2, ["--slots", "1"], { POOL_SLOW_N: "1", POOL_SLOW_SECONDS: "0.2" });
     h1.setLink(false);
     try {
@@ -166,7 +150,7 @@ describe.skipIf(unavailable !== undefined)("workers on three hosts", () => {
     const killed = await p.worker(h1, ["--slots", "1"], slow);
     const build = p.build(h2, ["--retries", "1", "total/n=2"], slow);
     await killed.waitFor(/took part/);
-    await waitFor(() => p.runs().some((r) => r.ref === "part/n=1"));
+    await waitUntil(() => p.runs().some((r) => r.ref === "part/n=1"), 20_000);
     await p.worker(h2, ["--slots", "2"], { POOL_SLOW_N: "1", POOL_SLOW_SECONDS: "0.2" });
     killed.child.kill("SIGKILL");
     const result = await build.done;
@@ -189,7 +173,7 @@ describe.skipIf(unavailable !== undefined)("workers on three hosts", () => {
     await p.worker(h1, ["--slots", "2", ...lease], env);
     await p.worker(h2, ["--slots", "2", ...lease], env);
     const build = p.build(h1, ["--heartbeat-timeout", "15", "total/n=8"], env);
-    await waitFor(() => p.runs().filter((r) => r.kind === "end").length >= 2);
+    await waitUntil(() => p.runs().filter((r) => r.kind === "end").length >= 2, 20_000);
     await server.stop("immediate");
     await new Promise((resolve) => setTimeout(resolve, 3000));
     await server.start();
@@ -201,11 +185,3 @@ describe.skipIf(unavailable !== undefined)("workers on three hosts", () => {
     expectValidPaths(await p.events());
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -66,7 +66,6 @@ interface OfferedRun {
   /** The last taskFailed, for the outcome's details. */
   failure: { exitCode: number; signal: string; stderrTail: string[] } | undefined;
   cancelledAtMs: number | undefined;
-  waitingSinceMs: number | undefined;
   lastWaitingNoteMs: number;
 }
 
@@ -121,7 +120,6 @@ export class WorkerJobRunner implements JobRunner {
       validated: false,
       failure: undefined,
       cancelledAtMs: undefined,
-      waitingSinceMs: undefined,
       lastWaitingNoteMs: 0,
     };
     this.runs.set(request.jobRunId, run);
@@ -251,11 +249,7 @@ export class WorkerJobRunner implements JobRunner {
 
   private noteIfWaiting(run: OfferedRun, now: number): void {
     const able = workersAbleToRun(this.follower.board, run.requires, now);
-    if (able.length > 0) {
-      run.waitingSinceMs = undefined;
-      return;
-    }
-    run.waitingSinceMs ??= now;
+    if (able.length > 0) return;
     if (now - run.lastWaitingNoteMs < WAITING_REPEAT_MS) return;
     run.lastWaitingNoteMs = now;
     const live = [...this.follower.board.workers.live()].filter((w) => !this.follower.board.workers.isExpired(w, now));

@@ -5,7 +5,7 @@
  * fixtures/pool-graph, which append a start and an end line per run to
  * data/runs.log.
  */
-import { cpSync, existsSync, readFileSync } from "node:fs";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import type { BuildEvent } from "../gen/databuild_pb.ts";
@@ -13,8 +13,9 @@ import { ExitCategory } from "../gen/databuild_pb.ts";
 import { diagramViolations, eventsByBuild } from "../core/diagrams/diagram-paths.ts";
 import { killCliProcesses, startCli, type CliProcess } from "../testing/cli-process.ts";
 import { LOG_BACKENDS, type LogBackend } from "../testing/log-backends.ts";
-import { isRunning } from "../testing/processes.ts";
+import { isRunning, waitUntil } from "../testing/processes.ts";
 import { runDatabuild, tempDir } from "../testing/run-cli.ts";
+import { poolRuns, type PoolRun } from "./fixtures/pool-runs.ts";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "pool-graph");
 /** Short leases, so that a lost worker is noticed within seconds. */
@@ -29,7 +30,7 @@ interface Pool {
   build(args: readonly string[], env?: NodeJS.ProcessEnv): CliProcess;
   events(): Promise<BuildEvent[]>;
   /** data/runs.log: one "start|end REF JOB_RUN_ID PID NANOS" line per step. */
-  runs(): { kind: string; ref: string; jobRunId: string; pid: number; atNs: bigint }[];
+  runs(): PoolRun[];
 }
 
 async function pool(backend: LogBackend): Promise<Pool> {
@@ -54,17 +55,7 @@ async function pool(backend: LogBackend): Promise<Pool> {
         await log.close();
       }
     },
-    runs() {
-      const file = join(dir, "data", "runs.log");
-      if (!existsSync(file)) return [];
-      return readFileSync(file, "utf8")
-        .trim()
-        .split("\n")
-        .map((line) => {
-          const [kind, ref, jobRunId, pid, atNs] = line.split(" ");
-          return { kind: kind!, ref: ref!, jobRunId: jobRunId!, pid: Number(pid), atNs: BigInt(atNs!) };
-        });
-    },
+    runs: () => poolRuns(dir),
   };
 }
 
@@ -77,7 +68,9 @@ function expectEachOfferTakenOnce(events: readonly BuildEvent[]): void {
   const takes = new Map<string, number>();
   for (const e of ofCase(events, "jobRunTaken")) takes.set(e.jobRunId, (takes.get(e.jobRunId) ?? 0) + 1);
   expect([...takes.values()].every((n) => n === 1)).toBe(true);
-  for (const e of ofCase(events, "jobRunOffered")) expect(takes.has(e.jobRunId) || true).toBe(true);
+  // ...and only offers are taken.
+  const offered = new Set(ofCase(events, "jobRunOffered").map((e) => e.jobRunId));
+  for (const id of takes.keys()) expect(offered.has(id), id).toBe(true);
 }
 
 function expectValidPaths(events: readonly BuildEvent[]): void {
@@ -115,7 +108,7 @@ describe.each(LOG_BACKENDS)("the worker pool on $name", (backend) => {
     const build = p.build(["--retries", "1", "part/n=1"], env);
     await first.waitFor(/took part/);
     const second = await p.worker(["--slots", "1"], { POOL_SLOW_N: "1", POOL_SLOW_SECONDS: "0.2" });
-    await waitFor(() => p.runs().some((r) => r.kind === "start"));
+    await waitUntil(() => p.runs().some((r) => r.kind === "start"), 20_000);
     const lostPid = p.runs()[0]!.pid;
     first.child.kill("SIGKILL");
     const result = await build.done;
@@ -172,7 +165,7 @@ describe.each(LOG_BACKENDS)("the worker pool on $name", (backend) => {
       const paused = await p.worker(["--slots", "1"], env);
       const build = p.build(["--retries", "1", "part/n=1"], env);
       await paused.waitFor(/took part/);
-      await waitFor(() => p.runs().some((r) => r.kind === "start"));
+      await waitUntil(() => p.runs().some((r) => r.kind === "start"), 20_000);
       const lostRun = p.runs()[0]!;
       paused.child.kill("SIGSTOP");
       const other = await p.worker(["--slots", "1"], { POOL_SLOW_N: "1", POOL_SLOW_SECONDS: "0.2" });
@@ -198,7 +191,7 @@ describe.each(LOG_BACKENDS)("the worker pool on $name", (backend) => {
     const env = { POOL_SLOW_N: "1", POOL_SLOW_SECONDS: "2" };
     const worker = await p.worker(["--slots", "2"], env);
     const killed = p.build(["total/n=2"], env);
-    await waitFor(() => p.runs().some((r) => r.ref === "part/n=1"));
+    await waitUntil(() => p.runs().some((r) => r.ref === "part/n=1"), 20_000);
     killed.child.kill("SIGKILL");
     await worker.waitFor(/part \(job run [^)]*\) succeeded[^]*part \(job run [^)]*\) succeeded/);
     const next = p.build(["total/n=2"], env);
@@ -225,11 +218,3 @@ describe.each(LOG_BACKENDS)("the worker pool on $name", (backend) => {
     expect(ofCase(events, "workerLost")).toHaveLength(0);
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -86,22 +86,26 @@ function withInterloper(log: MemoryEventLog, interloper: readonly BuildEvent[]):
   });
 }
 
+function oneSlotWorker(log: EventLog, runner: JobRunner): Worker {
+  return new Worker(log, {
+    slots: 1,
+    labels: {},
+    heartbeatMs: 50,
+    heartbeatTimeoutMs: 60_000,
+    runner,
+    version: "test",
+    say: () => {},
+    pollIntervalMs: 5,
+  });
+}
+
 describe("Worker", () => {
   it("does not take an offer another worker took just before it joined", async () => {
     const memory = new MemoryEventLog();
     await memory.append([offer()]);
     const log = withInterloper(memory, otherWorkerTakes());
     const runner = new RecordingRunner();
-    const worker = new Worker(log, {
-      slots: 1,
-      labels: {},
-      heartbeatMs: 50,
-      heartbeatTimeoutMs: 60_000,
-      runner,
-      version: "test",
-      say: () => {},
-      pollIntervalMs: 5,
-    });
+    const worker = oneSlotWorker(log, runner);
     const running = worker.run();
     await new Promise((resolve) => setTimeout(resolve, 300));
     worker.stopNow("test over");
@@ -115,16 +119,7 @@ describe("Worker", () => {
     const log = new MemoryEventLog();
     await log.append([offer()]);
     const runner = new RecordingRunner();
-    const worker = new Worker(log, {
-      slots: 1,
-      labels: {},
-      heartbeatMs: 50,
-      heartbeatTimeoutMs: 60_000,
-      runner,
-      version: "test",
-      say: () => {},
-      pollIntervalMs: 5,
-    });
+    const worker = oneSlotWorker(log, runner);
     const running = worker.run();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(runner.started).toEqual([RUN]);

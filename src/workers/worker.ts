@@ -21,10 +21,11 @@ import { newId } from "../core/ids.ts";
 import type { JobOutcome, JobRunner, RunningJob } from "../core/job-runner.ts";
 import { newEvent } from "../core/new-event.ts";
 import { canRun, WORKER_BOARD_KINDS, type Offer } from "../core/projections/worker-board.ts";
-import { configValidateSuccess } from "../core/hot-payloads.ts";
 import { decideTake, PROC_HOST, type HostProcesses } from "../coordination/index.ts";
 import { EventRecorder } from "../executor/event-recorder.ts";
 import { BoardFollower } from "./board-follower.ts";
+import { missingEnd } from "./missing-end.ts";
+import { settleWithin } from "./settle-within.ts";
 import { declareLostWorkers } from "./declare-lost-worker.ts";
 
 const RUN_ENDS: ReadonlySet<string> = new Set(["partitionManifest", "jobExecFail"]);
@@ -50,11 +51,7 @@ interface HeldRun {
   readonly handle: RunningJob;
   readonly recorder: EventRecorder;
   readonly startedMs: number;
-  /** What of its path is durable, for ending it if its events can no longer be recorded. */
-  validated: boolean;
-  launched: boolean;
-  /** Its failure step (taskFailed, taskLaunchFail, configValidateFail) is durable: only jobExecFail is missing. */
-  failed: boolean;
+  /** Its end (manifest or jobExecFail) is durable: nothing is missing if later events cannot be recorded. */
   ended: boolean;
 }
 
@@ -63,9 +60,6 @@ interface UnrecordedEnd {
   readonly request: JobRunRequest;
   /** The worker id that held it: if that worker was declared lost, the declaration ended the run already. */
   readonly workerId: string;
-  readonly validated: boolean;
-  readonly launched: boolean;
-  readonly failed: boolean;
   readonly reason: string;
 }
 
@@ -314,9 +308,6 @@ export class Worker {
           this.unrecorded.set(request.jobRunId, {
             request,
             workerId,
-            validated: self.run.validated,
-            launched: self.run.launched,
-            failed: self.run.failed,
             reason: `worker ${workerId} could not record its events (${message})`,
           });
       },
@@ -325,15 +316,8 @@ export class Worker {
       urgentKinds: RUN_ENDS,
       onDurable: (events) => {
         const run = self.run;
-        if (!run) return;
-        for (const e of events) {
-          const kind = e.event.case;
-          if (kind === "configValidateSuccess") run.validated = true;
-          else if (kind === "taskLaunchSuccess") run.launched = true;
-          else if (kind === "taskFailed" || kind === "taskLaunchFail" || kind === "configValidateFail")
-            run.failed = true;
-          else if (kind === "partitionManifest" || kind === "jobExecFail") run.ended = true;
-        }
+        if (run && events.some((e) => e.event.case === "partitionManifest" || e.event.case === "jobExecFail"))
+          run.ended = true;
       },
     });
     recorder.markScheduled(request.jobRunId);
@@ -343,9 +327,6 @@ export class Worker {
       handle,
       recorder,
       startedMs: Date.now(),
-      validated: false,
-      launched: false,
-      failed: false,
       ended: false,
     };
     self.run = run;
@@ -467,35 +448,4 @@ export class Worker {
 function describeOutcome(outcome: JobOutcome): string {
   if (outcome.kind === "success") return "succeeded";
   return `failed (${ExitCategory[outcome.category]}: ${outcome.message})`;
-}
-
-/** `promise`, or a rejection once `ms` passed without it settling (it is left to settle unobserved). */
-function settleWithin<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${(ms / 1000).toFixed(1)} s`)), ms);
-    promise.then(
-      (value) => (clearTimeout(timer), resolve(value)),
-      (error: unknown) => (clearTimeout(timer), reject(error as Error)),
-    );
-  });
-}
-
-/**
- * The rest of a run's job.exec path, from where the board says its durable
- * events left it, ended as EXIT_LOST: after a failure step only jobExecFail;
- * after the launch, the task failed; before it, the launch failed.
- */
-function missingEnd(offer: Offer, reason: string): BuildEvent[] {
-  const scope = { buildRequestId: offer.buildRequestId, jobRunId: offer.jobRunId };
-  const events: BuildEvent[] = [];
-  if (offer.failed) {
-    // Only jobExecFail is missing.
-  } else if (offer.launched) {
-    events.push(newEvent(scope, payload("taskFailed", { category: ExitCategory.EXIT_LOST, message: reason })));
-  } else {
-    if (!offer.validated) events.push(newEvent(scope, configValidateSuccess(undefined)));
-    events.push(newEvent(scope, payload("taskLaunchFail", { message: reason })));
-  }
-  events.push(newEvent(scope, payload("jobExecFail", { category: ExitCategory.EXIT_LOST, message: reason })));
-  return events;
 }

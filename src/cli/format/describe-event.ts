@@ -15,6 +15,8 @@ import {
   ExitCategory,
   LogStream,
   PartitionStatus,
+  TokenScope,
+  TriggerOutcome,
   type BuildEvent,
   type LogEntry,
   type LogTruncation,
@@ -173,6 +175,18 @@ export function describeEvent(event: BuildEvent, scheduled?: Task): string {
       return `offered to the worker pool: ${task(e.value.request?.task)}`;
     case "jobRunTaken":
       return `taken by worker ${shortId(e.value.workerId)} on ${e.value.hostname}`;
+    case "tokenCreated":
+      return `token ${e.value.name} created by ${e.value.createdBy} (${e.value.scopes.map(scopeName).join(", ")})`;
+    case "tokenRevoked":
+      return `token ${e.value.name} revoked by ${e.value.revokedBy}`;
+    case "triggerTick":
+      return `trigger ${e.value.trigger} tick ${e.value.tickKey}: ${TriggerOutcome[e.value.outcome]}${e.value.message ? `: ${e.value.message}` : ""}`;
+    case "triggerPaused":
+      return `trigger ${e.value.trigger} paused by ${e.value.by}`;
+    case "triggerResumed":
+      return `trigger ${e.value.trigger} resumed by ${e.value.by}`;
+    case "buildRequestAdopted":
+      return `lost build request ${shortId(e.value.lostBuildRequestId)} continued by ${shortId(e.value.successorBuildRequestId)} (replica ${e.value.adoptedBy})`;
     case undefined:
       return "(empty event)";
     default: {
@@ -180,4 +194,8 @@ export function describeEvent(event: BuildEvent, scheduled?: Task): string {
       return `(unknown event ${(unhandled as { case: string }).case})`;
     }
   }
+}
+
+function scopeName(scope: TokenScope): string {
+  return (TokenScope[scope] ?? String(scope)).replace(/^TOKEN_SCOPE_/, "").toLowerCase();
 }

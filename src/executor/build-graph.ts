@@ -28,7 +28,7 @@
  * claims its own outputs atomically, and waits for the delegated ones,
  * taking them over if their holder lets go of them or is lost.
  */
-import { BuildRequestStatus, PartitionStatus } from "../gen/databuild_pb.ts";
+import { BuildRequestStatus, PartitionStatus, type BuildEvent } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
 import { AnalyzeError } from "../core/errors.ts";
 import { AnalyzeCancelledError } from "../planner/analyze.ts";
@@ -48,9 +48,37 @@ import {
   SNAPSHOT_AFTER_EVENTS,
   type ClaimedPlan,
   type ClaimPlanContext,
+  type HostProcesses,
 } from "../coordination/index.ts";
 
 export type { BuildDependencies } from "./build-request.ts";
+
+/** The BuildRequestReceived that starts `request`'s events (recorded by the build, or by its caller: `receivedRecorded`). */
+export function buildRequestReceivedPayload(
+  graphLabel: string,
+  request: BuildRequest,
+  host: Pick<HostProcesses, "hostname" | "pid"> = PROC_HOST,
+): BuildEvent["event"] {
+  return payload("buildRequestReceived", {
+    requestedPartitions: [...new Set(request.refs)].map((str) => ({ str })),
+    graphLabel,
+    requester: request.requester,
+    options: {
+      parallel: request.parallel,
+      keepGoing: request.keepGoing,
+      force: request.force,
+      dryRun: request.dryRun,
+      heartbeatIntervalMs: request.heartbeatMs,
+      heartbeatTimeoutMs: request.heartbeatTimeoutMs,
+    },
+    hostname: host.hostname,
+    pid: host.pid,
+    wantKey: request.received?.wantKey ?? "",
+    origin: request.received?.origin ?? "",
+    trigger: request.received?.trigger ?? "",
+    continuesBuildRequestId: request.received?.continuesBuildRequestId ?? "",
+  });
+}
 
 /** Runs one build request to its end. Never throws for a failed build: see `status`. */
 export async function buildGraph(deps: BuildDependencies, request: BuildRequest): Promise<BuildResult> {
@@ -74,24 +102,7 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
   const scope = { buildRequestId };
   const refs = [...new Set(request.refs)];
 
-  recorder.emit(
-    scope,
-    payload("buildRequestReceived", {
-      requestedPartitions: refs.map((str) => ({ str })),
-      graphLabel: deps.graph.label,
-      requester: request.requester,
-      options: {
-        parallel: request.parallel,
-        keepGoing: request.keepGoing,
-        force: request.force,
-        dryRun: request.dryRun,
-        heartbeatIntervalMs: request.heartbeatMs,
-        heartbeatTimeoutMs: request.heartbeatTimeoutMs,
-      },
-      hostname: host.hostname,
-      pid: host.pid,
-    }),
-  );
+  if (!request.receivedRecorded) recorder.emit(scope, buildRequestReceivedPayload(deps.graph.label, request, host));
   recorder.emit(scope, payload("buildRequestStatusChanged", { status: BuildRequestStatus.BUILD_REQUEST_PLANNING }));
   for (const ref of refs) {
     recorder.emit(

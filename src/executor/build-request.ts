@@ -56,12 +56,29 @@ export interface BuildRequest {
   /** Who asked ("user@host pid N"). */
   readonly requester: string;
   readonly buildRequestId?: string;
+  /** What its BuildRequestReceived says beyond the above: the service's fields (RequestBuild, triggers, adoption). */
+  readonly received?: ReceivedFields;
+  /**
+   * Its BuildRequestReceived is in the log already: the caller recorded it
+   * (with `buildRequestReceivedPayload`, under `buildRequestId`) inside an
+   * atomic append that decided a want_key or a trigger tick. The build starts
+   * after it instead of recording it again.
+   */
+  readonly receivedRecorded?: boolean;
   /** Aborting cancels the build (Ctrl-C), while planning too. */
   readonly signal?: AbortSignal;
   /** Config limits for jobs that set none of their own (`--config-timeout`, `--config-max-output`). */
   readonly configLimits?: Partial<ConfigLimits>;
   /** The log limit of job runs whose job sets none (`--log-limit`); default 16 MiB (the exec wrapper's). */
   readonly logLimitBytes?: number;
+}
+
+export interface ReceivedFields {
+  readonly wantKey?: string;
+  /** "service", "trigger"; unset: the CLI. */
+  readonly origin?: string;
+  readonly trigger?: string;
+  readonly continuesBuildRequestId?: string;
 }
 
 export const DEFAULT_BUILD_REQUEST = {

@@ -14,20 +14,25 @@ export const BUILD_REQUEST_KINDS: readonly EventCase[] = [
   "partitionManifest",
   "jobFailure",
   "partitionDelegated",
+  "buildRequestAdopted",
 ];
 
 export class BuildRequests implements ReadModel {
   readonly name = "build-requests";
-  readonly version = 1;
+  readonly version = 2;
   readonly kinds = BUILD_REQUEST_KINDS;
   private readonly requests = new Map<string, BuildRequestView>();
+  /** want_key → the build request that has it (the first one recorded). */
+  private readonly wantKeys = new Map<string, string>();
 
   saveState(): unknown {
-    return { requests: this.requests };
+    return { requests: this.requests, wantKeys: this.wantKeys };
   }
 
   restoreState(state: unknown): void {
-    refill(this.name, this.requests, stateObject(this.name, state, ["requests"]).requests);
+    const saved = stateObject(this.name, state, ["requests", "wantKeys"]);
+    refill(this.name, this.requests, saved.requests);
+    refill(this.name, this.wantKeys, saved.wantKeys);
   }
 
   apply(event: BuildEvent): void {
@@ -43,8 +48,19 @@ export class BuildRequests implements ReadModel {
           graphLabel: payload.value.graphLabel,
           receivedAt: event.timestamp,
           updatedAt: event.timestamp,
+          wantKey: payload.value.wantKey,
+          origin: payload.value.origin,
+          continuesBuildRequestId: payload.value.continuesBuildRequestId,
+          trigger: payload.value.trigger,
         }),
       );
+      if (payload.value.wantKey && !this.wantKeys.has(payload.value.wantKey))
+        this.wantKeys.set(payload.value.wantKey, event.buildRequestId);
+      return;
+    }
+    if (payload.case === "buildRequestAdopted") {
+      const lost = this.requests.get(payload.value.lostBuildRequestId);
+      if (lost) lost.continuedBy = payload.value.successorBuildRequestId;
       return;
     }
     const view = this.requests.get(event.buildRequestId);
@@ -88,6 +104,12 @@ export class BuildRequests implements ReadModel {
     return [...this.requests.values()].filter(
       (r) => r.buildRequestId.startsWith(part) || r.buildRequestId.endsWith(part),
     );
+  }
+
+  /** The build request recorded with this want_key (RequestBuild's idempotency key). */
+  withWantKey(wantKey: string): BuildRequestView | undefined {
+    const id = this.wantKeys.get(wantKey);
+    return id === undefined ? undefined : this.requests.get(id);
   }
 
   /** All build requests, oldest first. */

@@ -187,6 +187,8 @@ export function describeEvent(event: BuildEvent, scheduled?: Task): string {
       return `trigger ${e.value.trigger} resumed by ${e.value.by}`;
     case "buildRequestAdopted":
       return `lost build request ${shortId(e.value.lostBuildRequestId)} continued by ${shortId(e.value.successorBuildRequestId)} (replica ${e.value.adoptedBy})`;
+    case "cancelRequested":
+      return `cancel requested by ${e.value.requestedBy}${e.value.reason ? `: ${e.value.reason}` : ""}`;
     case undefined:
       return "(empty event)";
     default: {

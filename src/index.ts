@@ -14,6 +14,15 @@ export type {
 } from "./gsl/define-job.ts";
 export { defineGraph } from "./gsl/define-graph.ts";
 export type { DefinedGraph } from "./gsl/define-graph.ts";
+export { defineSchedule, defineSensor } from "./gsl/define-trigger.ts";
+export type {
+  DefinedTrigger,
+  EagerSensorSpec,
+  FunctionSensorSpec,
+  ScheduleSpec,
+  SensorSpec,
+} from "./gsl/define-trigger.ts";
+export type { SensorContext, SensorFiring, SensorPartitionInfo, TickDates } from "./core/triggers.ts";
 export type { ExecContext } from "./core/job.ts";
 export type { JobConfig, PartitionRef, DataDep } from "./gen/databuild_pb.ts";
 export { DepType } from "./gen/databuild_pb.ts";

@@ -13,6 +13,14 @@ import type { CliIO } from "./io.ts";
 export interface GlobalOptions {
   graph?: string;
   db?: string;
+  server?: string;
+  token?: string;
+}
+
+/** The service a command talks to instead of the log (`--server`), and the token it sends. */
+export interface ServerOptions {
+  readonly url: string;
+  readonly token: string | undefined;
 }
 
 export class CommandContext {
@@ -20,6 +28,13 @@ export class CommandContext {
     readonly io: CliIO,
     private readonly options: () => GlobalOptions,
   ) {}
+
+  /** --server URL or $DATABUILD_SERVER (with --token or $DATABUILD_TOKEN), or undefined: open the log. */
+  server(): ServerOptions | undefined {
+    const url = this.options().server ?? this.io.env.DATABUILD_SERVER;
+    if (!url) return undefined;
+    return { url, token: this.options().token ?? (this.io.env.DATABUILD_TOKEN || undefined) };
+  }
 
   /** The graph file path, per --graph, $DATABUILD_GRAPH or discovery. */
   graphFile(): string {
@@ -84,6 +99,9 @@ export class CommandContext {
     if (!discovered) parts.push("--graph", relative(this.io.cwd, graph!) || graph!);
     const db = this.options().db;
     if (db !== undefined) parts.push("--db", shownLocation(db));
+    // A token is never echoed into a hint; $DATABUILD_SERVER reaches the service again by itself.
+    const server = this.options().server;
+    if (server !== undefined) parts.push("--server", server);
     return parts.join(" ");
   }
 

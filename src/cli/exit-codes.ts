@@ -15,6 +15,7 @@ export const EXIT_STORAGE = 3;
 /** Error codes with an exit code of their own, whatever their kind. */
 const EXIT_BY_CODE: Readonly<Record<string, number>> = {
   EVENT_LOG_STORAGE: EXIT_STORAGE, // EventLogStorageError (src/event-log/event-log-error.ts)
+  SERVICE_UNAVAILABLE: EXIT_STORAGE, // ServiceUnavailableError (src/cli/remote/remote-errors.ts): --server cannot be reached
 };
 
 /** The exit code for an error thrown by a command. */

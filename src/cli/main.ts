@@ -114,10 +114,28 @@ export const COMMANDS: readonly CommandEntry[] = [
     description: "rebuild every read model (status, explain, builds, ...) from the whole event log",
     load: async () => (await import("./commands/reindex.ts")).registerReindex,
   },
+  {
+    name: "triggers",
+    term: "triggers [options]",
+    description: "list the graph's schedules and sensors with their last and next ticks; pause or resume one",
+    load: async () => (await import("./commands/triggers.ts")).registerTriggers,
+  },
+  {
+    name: "serve",
+    term: "serve [options]",
+    description: "serve the graph's log over an API (Connect, gRPC, gRPC-Web), run its builds and triggers",
+    load: async () => (await import("./commands/serve.ts")).registerServe,
+  },
+  {
+    name: "token",
+    term: "token",
+    description: "create, list and revoke the bearer tokens of databuild serve (only their hashes are kept)",
+    load: async () => (await import("./commands/token.ts")).registerToken,
+  },
 ];
 
-/** The program's options that take a value: `--graph <path>`, `--db <path-or-url>`. */
-const VALUE_OPTIONS = new Set(["--graph", "--db"]);
+/** The program's options that take a value: `--graph <path>`, `--db <path-or-url>`, `--server <url>`, `--token <token>`. */
+const VALUE_OPTIONS = new Set(["--graph", "--db", "--server", "--token"]);
 
 /**
  * The command `argv` runs, found as commander finds it: the first operand
@@ -164,6 +182,11 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
       "--db <path-or-url>",
       "build event log: an SQLite file, or a PostgreSQL database (postgres://USER@HOST:PORT/DB); default: $DATABUILD_DB, else .databuild/databuild.db beside the graph file",
     )
+    .option(
+      "--server <url>",
+      "talk to a databuild serve at URL instead of opening the log (build, status, explain, events, builds, logs, invalidate); default: $DATABUILD_SERVER",
+    )
+    .option("--token <token>", "bearer token for --server; default: $DATABUILD_TOKEN")
     // Set before the commands are added: subcommands inherit both.
     .showHelpAfterError("(run with --help for usage)")
     // The commands not loaded are listed from COMMANDS.
@@ -181,7 +204,8 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
       "after",
       "\nExit codes: 0 success; 1 the work failed (cycle, unmatched or ambiguous ref, config or job failure);\n" +
         "2 the command was used wrongly (unknown flag, missing or invalid graph file, malformed ref);\n" +
-        "3 the event log could not be read or written (disk full, read-only, no permission, deleted or replaced while in use, I/O error).",
+        "3 the event log could not be read or written (disk full, read-only, no permission, deleted or replaced while in use, I/O error).\n" +
+        "With --server: 2 also when the service refuses the call (no token, or one without the scope); 3 when it cannot be reached.",
     );
   let exitCode = EXIT_OK;
   const setExitCode = (code: number) => {

@@ -59,12 +59,16 @@ export interface OfferFacts {
  * what this host tells about holders' processes.
  */
 export class LogFacts {
-  readonly view = new SharedView();
-
   private constructor(
     readonly log: EventLog,
     readonly host: HostProcesses,
+    readonly view: SharedView = new SharedView(),
   ) {}
+
+  /** Facts over a view kept live elsewhere (the service's LiveLog): nothing is loaded; never plan on it. */
+  static over(log: EventLog, view: SharedView, host: HostProcesses = PROC_HOST): LogFacts {
+    return new LogFacts(log, host, view);
+  }
 
   get builds(): BuildRequests {
     return this.view.builds;

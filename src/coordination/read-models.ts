@@ -10,6 +10,8 @@ import { BuildRequests } from "../core/projections/build-requests.ts";
 import { ClaimBook } from "../core/projections/claims.ts";
 import { JobRuns } from "../core/projections/job-runs.ts";
 import { PartitionCatalog } from "../core/projections/partition-catalog.ts";
+import { TriggerBook } from "../core/projections/triggers.ts";
+import { TokenBook } from "../core/projections/tokens.ts";
 import { loadReadModel, SNAPSHOT_AFTER_EVENTS, type LoadOptions } from "./read-model-loader.ts";
 import { SharedView, SharedViewModel } from "./shared-view.ts";
 
@@ -18,9 +20,15 @@ import { SharedView, SharedViewModel } from "./shared-view.ts";
  * claim book and the build requests are snapshotted once, inside the shared
  * view (commands that need only one of them load the shared view all the
  * same). Job runs are only for finding a run by an abbreviated id: a command
- * that knows the run reads that run's events alone.
+ * that knows the run reads that run's events alone. The token book is the
+ * service's (src/tokens/).
  */
-export const READ_MODELS: readonly (() => ReadModel)[] = [() => new SharedViewModel(), () => new JobRuns()];
+export const READ_MODELS: readonly (() => ReadModel)[] = [
+  () => new SharedViewModel(),
+  () => new JobRuns(),
+  () => new TokenBook(),
+  () => new TriggerBook(),
+];
 
 /** Every read model, including those only ever loaded inside another (for tests that compare with a replay). */
 export const ALL_READ_MODELS: readonly (() => ReadModel)[] = [

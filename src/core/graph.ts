@@ -6,6 +6,7 @@
 import { AmbiguousPatternError, AmbiguousRefError, GraphDefinitionError, UnmatchedRefError } from "./errors.ts";
 import type { JobDefinition, WantedPartition } from "./job.ts";
 import { patternsIntersect, type OutputPattern } from "./output-pattern.ts";
+import { triggerProblems, type TriggerDefinition } from "./triggers.ts";
 
 interface PatternEntry {
   readonly job: JobDefinition;
@@ -15,6 +16,8 @@ interface PatternEntry {
 export interface Graph {
   readonly label: string;
   readonly jobs: readonly JobDefinition[];
+  /** Its schedules and sensors (SPEC 3.8; src/core/triggers.ts), checked against its jobs. */
+  readonly triggers: readonly TriggerDefinition[];
   /** The file the graph was loaded from, when it came from one. */
   readonly file?: string;
   job(label: string): JobDefinition | undefined;
@@ -27,8 +30,13 @@ export interface Graph {
   producerOf(ref: string): (WantedPartition & { job: JobDefinition }) | undefined;
 }
 
-/** Builds a graph, rejecting duplicate labels and ambiguous patterns. */
-export function createGraph(label: string, jobs: readonly JobDefinition[], file?: string): Graph {
+/** Builds a graph, rejecting duplicate labels, ambiguous patterns and triggers that do not fit its jobs. */
+export function createGraph(
+  label: string,
+  jobs: readonly JobDefinition[],
+  file?: string,
+  triggers: readonly TriggerDefinition[] = [],
+): Graph {
   const byLabel = new Map<string, JobDefinition>();
   for (const job of jobs) {
     if (byLabel.has(job.label)) throw new GraphDefinitionError(`two jobs are labelled "${job.label}"`, file);
@@ -68,9 +76,10 @@ export function createGraph(label: string, jobs: readonly JobDefinition[], file?
     return found;
   };
 
-  return {
+  const graph: Graph = {
     label,
     jobs,
+    triggers,
     file,
     job: (l) => byLabel.get(l),
     producerOf,
@@ -92,6 +101,9 @@ export function createGraph(label: string, jobs: readonly JobDefinition[], file?
       return result;
     },
   };
+  const [problem] = triggerProblems(triggers, graph, patternsIntersect);
+  if (problem) throw new GraphDefinitionError(problem.problem, problem.definedAt ?? file);
+  return graph;
 }
 
 /**

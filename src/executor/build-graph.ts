@@ -38,6 +38,7 @@ import type { EventLog } from "../core/event-log.ts";
 import { BuildPlan } from "./build-plan.ts";
 import { BuildRun } from "./build-run.ts";
 import type { BuildDependencies, BuildRequest, BuildResult } from "./build-request.ts";
+import { CancelWatch } from "./cancel-watch.ts";
 import { EventRecorder } from "./event-recorder.ts";
 import {
   loadForBuild,
@@ -80,9 +81,28 @@ export function buildRequestReceivedPayload(
   });
 }
 
-/** Runs one build request to its end. Never throws for a failed build: see `status`. */
+/**
+ * Runs one build request to its end. Never throws for a failed build: see
+ * `status`. A CancelRequested of the build logged by any process (the
+ * service's CancelBuildRequest) cancels it as `request.signal` does.
+ */
 export async function buildGraph(deps: BuildDependencies, request: BuildRequest): Promise<BuildResult> {
   const buildRequestId = request.buildRequestId ?? newId();
+  if (request.dryRun) return runBuild(deps, { ...request, buildRequestId });
+  const cancelWatch = new CancelWatch(deps.log, buildRequestId);
+  const signals = request.signal ? [request.signal, cancelWatch.signal] : [cancelWatch.signal];
+  try {
+    return await runBuild(deps, { ...request, buildRequestId, signal: AbortSignal.any(signals) });
+  } finally {
+    cancelWatch.stop();
+  }
+}
+
+async function runBuild(
+  deps: BuildDependencies,
+  request: BuildRequest & { buildRequestId: string },
+): Promise<BuildResult> {
+  const { buildRequestId } = request;
   const host = deps.host ?? PROC_HOST;
   // The build's one live view of the log: loaded once, then kept up by its own appends and its watch.
   const view = new SharedView();

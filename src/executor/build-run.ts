@@ -26,6 +26,7 @@ import type { ClaimPlanContext, SharedView } from "../coordination/index.ts";
 import { TaskState, type BuildPlan } from "./build-plan.ts";
 import type { BuildDependencies, BuildRequest } from "./build-request.ts";
 import { Cancellation } from "./cancellation.ts";
+import { CancelRequestedError } from "./cancel-watch.ts";
 import { Delegations, LIVENESS_CHECK_MS } from "./delegations.ts";
 import type { EventRecorder } from "./event-recorder.ts";
 import { JobFailures } from "./job-failures.ts";
@@ -84,7 +85,12 @@ export class BuildRun {
   /** `fresh`: events the view took in while planning, not yet reacted to. */
   async execute(fresh: readonly LoggedEvent[] = []): Promise<RunResult> {
     const { state } = this;
-    const onAbort = () => this.cancellation.cancelAll("the build was cancelled (interrupt)", true);
+    // A cancel from another process says who asked (cancel-watch.ts).
+    const reason = () => {
+      const why: unknown = this.request.signal?.reason;
+      return why instanceof CancelRequestedError ? why.message : "the build was cancelled (interrupt)";
+    };
+    const onAbort = () => this.cancellation.cancelAll(reason(), true);
     if (this.request.signal?.aborted) onAbort();
     this.request.signal?.addEventListener("abort", onAbort);
     const heartbeat = setInterval(() => this.heartbeat(), this.request.heartbeatMs);

@@ -9,17 +9,30 @@ import type { JobDefinition, JobExec, WantedPartition } from "../core/job.ts";
 import { parseOutputPattern, type OutputPattern } from "../core/output-pattern.ts";
 import { parseVersion } from "../core/version.ts";
 import { callerLocation, limitConfigCall, toJobConfig, type DefinedJob, type JobSpec } from "./define-job.ts";
+import { isDefinedTrigger, toTriggerDefinition, type DefinedTrigger } from "./define-trigger.ts";
 
 export interface DefinedGraph {
   readonly kind: "databuild.graph";
   readonly label: string;
   readonly jobs: readonly DefinedJob[];
+  /** Schedules and sensors (defineSchedule, defineSensor). */
+  readonly triggers?: readonly DefinedTrigger[];
   readonly definedAt?: string;
 }
 
-/** Declares a graph: a label and its jobs. Export it as the module's default. */
-export function defineGraph(spec: { label: string; jobs: readonly DefinedJob[] }): DefinedGraph {
-  return { kind: "databuild.graph", label: spec.label, jobs: spec.jobs, definedAt: callerLocation() };
+/** Declares a graph: a label, its jobs and its triggers. Export it as the module's default. */
+export function defineGraph(spec: {
+  label: string;
+  jobs: readonly DefinedJob[];
+  triggers?: readonly DefinedTrigger[];
+}): DefinedGraph {
+  return {
+    kind: "databuild.graph",
+    label: spec.label,
+    jobs: spec.jobs,
+    triggers: spec.triggers,
+    definedAt: callerLocation(),
+  };
 }
 
 /** True when `value` is a graph made by defineGraph. */
@@ -44,7 +57,20 @@ export function toGraph(defined: DefinedGraph, options: { baseDir: string; file?
     }
     return toJobDefinition(job, options.baseDir, file);
   });
-  return createGraph(defined.label, jobs, file);
+  if (defined.triggers !== undefined && !Array.isArray(defined.triggers))
+    throw new GraphDefinitionError(
+      "defineGraph's `triggers` must be a list of defineSchedule/defineSensor results",
+      file,
+    );
+  const triggers = (defined.triggers ?? []).map((trigger, index) => {
+    if (!isDefinedTrigger(trigger))
+      throw new GraphDefinitionError(
+        `triggers[${index}] is not a defineSchedule(...) or defineSensor(...) result`,
+        file,
+      );
+    return toTriggerDefinition(trigger, jobs, trigger.definedAt ?? file);
+  });
+  return createGraph(defined.label, jobs, file, triggers);
 }
 
 function toJobDefinition(job: DefinedJob, baseDir: string, file: string | undefined): JobDefinition {

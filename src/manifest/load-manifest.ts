@@ -12,7 +12,9 @@ import { createGraph, type Graph } from "../core/graph.ts";
 import type { JobDefinition } from "../core/job.ts";
 import { parseOutputPattern, type OutputPattern } from "../core/output-pattern.ts";
 import { commandConfigure } from "./command-config.ts";
-import { manifestSchema, type Manifest, type ManifestJob } from "./manifest-schema.ts";
+import type { TriggerDefinition } from "../core/triggers.ts";
+import { toTriggerDefinition, type DefinedTrigger } from "../gsl/define-trigger.ts";
+import { manifestSchema, type Manifest, type ManifestJob, type ManifestTrigger } from "./manifest-schema.ts";
 
 /** At most this many schema problems are listed in one error. */
 const MAX_ISSUES = 10;
@@ -34,8 +36,11 @@ export async function loadManifestFile(file: string): Promise<Graph> {
   const jobs = manifest.jobs.map((job, index) =>
     toJobDefinition(job, cwd, `${file}:${source.lineOf(["jobs", index])}`),
   );
+  const triggers = (manifest.triggers ?? []).map((trigger, index) =>
+    toTrigger(trigger, jobs, `${file}:${source.lineOf(["triggers", index])}`),
+  );
   try {
-    return createGraph(manifest.name, jobs, file);
+    return createGraph(manifest.name, jobs, file, triggers);
   } catch (error) {
     if (error instanceof AmbiguousPatternError) throw locateAmbiguity(error, manifest, source, file);
     throw error;
@@ -217,6 +222,30 @@ function toJobDefinition(job: ManifestJob, cwd: string, definedAt: string): JobD
     exec: { kind: "command", command: job.exec, cwd },
     definedAt,
   };
+}
+
+/** A trigger of the manifest in the TypeScript GSL's terms, converted and checked as those are. */
+function toTrigger(trigger: ManifestTrigger, jobs: readonly JobDefinition[], definedAt: string): TriggerDefinition {
+  const defined: DefinedTrigger =
+    trigger.cron !== undefined
+      ? {
+          kind: "databuild.trigger",
+          type: "schedule",
+          spec: {
+            name: trigger.name,
+            cron: trigger.cron,
+            timeZone: trigger.time_zone,
+            partitions: trigger.partitions ?? [],
+            params: trigger.params,
+            catchUp: trigger.catch_up,
+          },
+        }
+      : {
+          kind: "databuild.trigger",
+          type: "sensor",
+          spec: { name: trigger.name, eager: trigger.eager!, on: trigger.on ?? [], params: trigger.params },
+        };
+  return toTriggerDefinition(defined, jobs, definedAt);
 }
 
 /** Re-raises an ambiguity with the line of the second job's overlapping pattern. */

@@ -5,8 +5,11 @@
 import { z } from "zod";
 import { parseOutputPattern } from "../core/output-pattern.ts";
 import { parseVersion } from "../core/version.ts";
+import { templateProblem, triggerNameProblem } from "../core/triggers.ts";
+import { compileCron, timeZoneProblem } from "../gsl/cron.ts";
 
-const MANIFEST_KEYS = ["name", "jobs"] as const;
+const MANIFEST_KEYS = ["name", "jobs", "triggers"] as const;
+const TRIGGER_KEYS = ["name", "cron", "time_zone", "partitions", "params", "catch_up", "eager", "on"] as const;
 const JOB_KEYS = [
   "label",
   "outputs",
@@ -89,6 +92,77 @@ const jobSchema = z.strictObject(
   { error: (issue) => (issue.code === "unrecognized_keys" ? unknownKeys(issue.keys, JOB_KEYS) : undefined) },
 );
 
+/** `params:` of a trigger: a parameter name → the values it takes. */
+const paramLists = z.record(
+  z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "a parameter name must be an identifier"),
+  z
+    .array(
+      z
+        .string({ error: "parameter values must be strings (quote them)" })
+        .min(1, "a parameter value is empty")
+        .regex(/^[^\s/]+$/, 'parameter values may hold neither "/" nor whitespace'),
+    )
+    .min(1, "a parameter needs at least one value"),
+);
+
+/**
+ * A trigger (SPEC 3.8): a schedule (`cron`, and `partitions` templates) or
+ * an eager sensor (`eager`, `on`). Checked against the jobs when the graph
+ * is built (templates no job produces, unknown eager targets).
+ */
+const triggerSchema = z
+  .strictObject(
+    {
+      name: z.string().superRefine((name, ctx) => {
+        const problem = triggerNameProblem(name);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+      }),
+      cron: z.string().optional(),
+      time_zone: z.string().optional(),
+      partitions: z.array(outputPattern).min(1, "a schedule must list at least one partition template").optional(),
+      params: paramLists.optional(),
+      catch_up: z
+        .number()
+        .int("catch_up must be a whole number of ticks")
+        .min(0, "catch_up must be 0 or more")
+        .optional(),
+      eager: z.string().min(1, "eager names a job's output pattern or label").optional(),
+      on: z.array(outputPattern).min(1, "on must list at least one pattern").optional(),
+    },
+    { error: (issue) => (issue.code === "unrecognized_keys" ? unknownKeys(issue.keys, TRIGGER_KEYS) : undefined) },
+  )
+  .superRefine((trigger, ctx) => {
+    const issue = (path: PropertyKey[], message: string) => ctx.addIssue({ code: "custom", path, message });
+    const isSchedule = trigger.cron !== undefined;
+    const isSensor = trigger.eager !== undefined;
+    if (isSchedule && isSensor) return issue(["eager"], "a trigger is a schedule (cron) or a sensor (eager), not both");
+    if (!isSchedule && !isSensor)
+      return issue(
+        [],
+        "a trigger needs `cron` (a schedule) or `eager` (a sensor); function sensors need the TypeScript GSL",
+      );
+    const misplaced = (isSchedule ? ["on"] : ["time_zone", "partitions", "catch_up"]) as (keyof typeof trigger)[];
+    for (const key of misplaced)
+      if (trigger[key] !== undefined) issue([key], `${key} belongs to a ${isSchedule ? "sensor" : "schedule"}`);
+    if (isSensor) {
+      if (trigger.on === undefined) issue([], "an eager sensor needs `on`: the patterns whose new partitions wake it");
+      return;
+    }
+    const zone = trigger.time_zone ?? "UTC";
+    const zoneProblem = timeZoneProblem(zone);
+    if (zoneProblem) issue(["time_zone"], zoneProblem);
+    else {
+      const cron = compileCron(trigger.cron, zone);
+      if (typeof cron === "string") issue(["cron"], cron);
+    }
+    if (trigger.partitions === undefined)
+      return issue([], "a schedule needs `partitions`: the templates of the partitions each tick requests");
+    const templates = trigger.partitions.map((source) => parseOutputPattern(source));
+    if (templates.some((t) => typeof t === "string")) return;
+    const problem = templateProblem(templates as Exclude<(typeof templates)[number], string>[], trigger.params ?? {});
+    if (problem) issue([trigger.params ? "params" : "partitions"], problem);
+  });
+
 /** The whole manifest. Labels must be unique; patterns are checked for ambiguity when the graph is built. */
 export const manifestSchema = z.strictObject(
   {
@@ -109,6 +183,22 @@ export const manifestSchema = z.strictObject(
             });
         });
       }),
+    triggers: z
+      .array(triggerSchema)
+      .superRefine((triggers, ctx) => {
+        const first = new Map<string, number>();
+        triggers.forEach((trigger, index) => {
+          const earlier = first.get(trigger.name);
+          if (earlier === undefined) first.set(trigger.name, index);
+          else
+            ctx.addIssue({
+              code: "custom",
+              path: [index, "name"],
+              message: `duplicate trigger name "${trigger.name}": triggers[${earlier}] already uses it`,
+            });
+        });
+      })
+      .optional(),
   },
   {
     error: (issue) => {
@@ -122,6 +212,7 @@ export const manifestSchema = z.strictObject(
 
 export type Manifest = z.infer<typeof manifestSchema>;
 export type ManifestJob = Manifest["jobs"][number];
+export type ManifestTrigger = NonNullable<Manifest["triggers"]>[number];
 
 function unknownKeys(keys: readonly string[], allowed: readonly string[]): string {
   const described = keys.map((key) => {

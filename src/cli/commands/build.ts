@@ -93,13 +93,31 @@ export function registerBuild(
     )
     .addOption(configTimeoutOption())
     .addOption(configMaxOutputOption())
-    .action(async (refArgs: string[], options: BuildOptions) => {
+    .action(async (refArgs: string[], options: BuildOptions, command: Command) => {
       const ctx = context();
       if (options.heartbeatTimeout <= options.heartbeat)
         throw new UsageError(
           `--heartbeat-timeout (${options.heartbeatTimeout} s) must be longer than --heartbeat (${options.heartbeat} s)`,
         );
       const refs = ctx.refs(refArgs);
+      if (ctx.server()) {
+        // Only what the user gave is sent: 0 leaves the choice to the service.
+        const given = (name: string) => command.getOptionValueSource(name) === "cli";
+        const local = REMOTE_UNSUPPORTED.filter(([name]) => given(name)).map(([, flag]) => flag);
+        const { remoteBuild } = await import("../remote/build.ts");
+        return remoteBuild(
+          ctx,
+          refs,
+          {
+            ...options,
+            parallel: given("parallel") ? options.parallel : 0,
+            heartbeat: given("heartbeat") ? options.heartbeat : 0,
+            heartbeatTimeout: given("heartbeatTimeout") ? options.heartbeatTimeout : 0,
+            local,
+          },
+          setExitCode,
+        );
+      }
       // In-process jobs run on worker threads that load the graph file (SPEC 3.2),
       // started once the plan has such jobs to run (a build with nothing to do starts none).
       const graphFile = ctx.graphFile();
@@ -172,6 +190,16 @@ export function registerBuild(
       }
     });
 }
+
+/** Options the service decides for itself (RequestBuild's BuildOptions has no field for them). */
+const REMOTE_UNSUPPORTED: readonly [string, string][] = [
+  ["retries", "--retries"],
+  ["killGrace", "--kill-grace"],
+  ["logLimit", "--log-limit"],
+  ["launcher", "--launcher"],
+  ["configTimeout", "--config-timeout"],
+  ["configMaxOutput", "--config-max-output"],
+];
 
 /** A graph module (which may hold in-process jobs), not a manifest. */
 function isModuleFile(file: string): boolean {

@@ -16,6 +16,7 @@ export function registerBuilds(program: Command, context: () => CommandContext):
     .option("--json", "one BuildRequestView per line as proto3 JSON")
     .action(async (options: { json?: boolean }) => {
       const ctx = context();
+      if (ctx.server()) return (await import("../remote/reads.ts")).remoteBuilds(ctx, options);
       const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       try {
         const { claims, builds } = (await loadReadModel(log, () => new SharedViewModel(), { note: ctx.note })).model;
@@ -38,7 +39,7 @@ export function registerBuilds(program: Command, context: () => CommandContext):
     });
 }
 
-function formatBuild(view: BuildRequestView): string {
+export function formatBuild(view: BuildRequestView): string {
   const status = BuildRequestStatus[view.status].replace("BUILD_REQUEST_", "").toLowerCase();
   const started = view.receivedAt ? timestampDate(view.receivedAt) : undefined;
   const took =

@@ -43,6 +43,7 @@ export function registerEvents(program: Command, context: () => CommandContext):
     .option("--json", "one BuildEvent per line as proto3 JSON")
     .action(async (options: EventsOptions) => {
       const ctx = context();
+      if (ctx.server()) return (await import("../remote/reads.ts")).remoteEvents(ctx, options);
       const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       const filter: EventFilter = {
         buildRequestId:
@@ -140,7 +141,7 @@ function only(ids: string[], what: string, part: string, where: string): string 
   return ids[0]!;
 }
 
-function formatLine({ offset, event }: LoggedEvent, describer: EventDescriber): string {
+export function formatLine({ offset, event }: LoggedEvent, describer: EventDescriber): string {
   const time = event.timestamp
     ? new Date(Number(event.timestamp.seconds) * 1000 + event.timestamp.nanos / 1e6).toISOString()
     : "?".padEnd(24);

@@ -34,6 +34,7 @@ export function registerExplain(program: Command, context: () => CommandContext)
       async (refArgs: string[], options: { json?: boolean; all?: boolean } & ConfigLimitFlags, command: Command) => {
         const ctx = context();
         const refs = ctx.refs(refArgs);
+        if (ctx.server()) return (await import("../remote/reads.ts")).remoteExplain(ctx, refs, options);
         const graph = await loadGraphOrError(ctx);
         const log = await openLog(ctx, command.optsWithGlobals<{ db?: string }>().db !== undefined);
         try {

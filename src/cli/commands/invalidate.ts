@@ -35,6 +35,7 @@ export function registerInvalidate(program: Command, context: () => CommandConte
     .action(async (refArgs: string[], options: { downstream?: boolean; reason?: string }) => {
       const ctx = context();
       const refs = [...new Set(ctx.refs(refArgs))];
+      if (ctx.server()) return (await import("../remote/invalidate.ts")).remoteInvalidate(ctx, refs, options);
       const log = await ctx.openEventLog({ mustExist: true });
       try {
         const view = new SharedView();

@@ -40,6 +40,7 @@ export function registerLogs(program: Command, context: () => CommandContext): v
           : ({ stdout: LogStream.STDOUT, stderr: LogStream.STDERR } as Record<string, LogStream>)[options.stream];
       if (options.stream !== undefined && wanted === undefined)
         throw new UsageError(`--stream must be stdout or stderr, got ${JSON.stringify(options.stream)}`);
+      if (ctx.server()) return (await import("../remote/reads.ts")).remoteLogs(ctx, id, wanted, options.json ?? false);
       const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       try {
         const { model: runs } = await loadReadModel(log, () => new JobRuns(), { note: ctx.note });

@@ -22,6 +22,7 @@ export function registerStatus(program: Command, context: () => CommandContext):
     .action(async (refArgs: string[], options: { json?: boolean; all?: boolean }) => {
       const ctx = context();
       const refs = ctx.refs(refArgs);
+      if (ctx.server()) return (await import("../remote/reads.ts")).remoteStatus(ctx, refs, options);
       const log = await ctx.openEventLog({ mustExist: true, readOnly: true });
       try {
         const facts = await LogFacts.load(log, ctx.note);

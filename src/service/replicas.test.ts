@@ -1,0 +1,173 @@
+// Replicas of `databuild serve` (real processes) on one PostgreSQL log:
+// 100 concurrent clients requesting overlapping partitions through both
+// build each partition once; kill -9 of a replica mid-build: the other
+// adopts its build request and finishes it; a want_key is one build request
+// across replicas; a schedule ticking every second while the replicas
+// restart makes exactly one build request per tick.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { BuildRequestStatus, TriggerOutcome } from "../gen/databuild_pb.ts";
+import type { EventLog } from "../core/event-log.ts";
+import { openPostgresEventLog } from "../event-log/index.ts";
+import { freshDatabase, type FreshDatabase } from "../testing/fresh-database.ts";
+import { killCliProcesses, startCli, type CliProcess } from "../testing/cli-process.ts";
+import { createToken } from "../tokens/index.ts";
+import { countingProject, eventually, runsOf, serviceClient, waitForEnd } from "./service-testing.ts";
+
+let database: FreshDatabase;
+let log: EventLog;
+let project: { dir: string; graphFile: string };
+let token: string;
+
+beforeAll(async () => {
+  database = await freshDatabase();
+  log = await openPostgresEventLog(database.url, { pollIntervalMs: 50 });
+  project = countingProject();
+  token = (await createToken(log, { name: "replica-test", scopes: ["build"], createdBy: "test" })).token;
+});
+
+afterEach(() => killCliProcesses());
+
+afterAll(async () => {
+  writeFileSync(join(project.dir, "open"), "");
+  await log?.close();
+  await database?.drop();
+});
+
+/** A replica on the test's PostgreSQL log, once it listens. */
+async function replica(name: string, graphFile = project.graphFile): Promise<{ process: CliProcess; url: string }> {
+  const process = startCli(
+    [
+      "--graph",
+      graphFile,
+      "--db",
+      database.url,
+      "serve",
+      "--port",
+      "0",
+      "--replica-id",
+      name,
+      "--heartbeat",
+      "0.2",
+      "--heartbeat-timeout",
+      "10",
+      "--max-concurrent-builds",
+      "8",
+      "--log-level",
+      "warn",
+    ],
+    { cwd: project.dir },
+  );
+  const [, url] = await process.waitFor(/listening on (http:\/\/[0-9.]+:\d+)/, 30_000);
+  return { process, url: url! };
+}
+
+/** Every event of `kind` in the log. */
+async function eventsOf(kind: "partitionManifest" | "triggerTick" | "buildRequestReceived" | "buildRequestAdopted") {
+  return log.read(0, { kinds: [kind] });
+}
+
+describe("two replicas on one PostgreSQL log", () => {
+  it(
+    "build each partition once for 100 concurrent clients asking for overlapping partitions through both",
+    { timeout: 150_000 },
+    async () => {
+      const [a, b] = await Promise.all([replica("a"), replica("b")]);
+      const clients = [serviceClient(a.url, token), serviceClient(b.url, token, "grpc")];
+      const ids = await Promise.all(
+        Array.from({ length: 100 }, (_, i) =>
+          clients[i % 2]!.requestBuild({
+            partitions: [{ str: `sum/o${i % 6}` }, { str: `part/o${(i + 1) % 6}` }],
+          }),
+        ),
+      );
+      const ended = await Promise.all(
+        ids.map(({ buildRequestId }, i) => waitForEnd(clients[i % 2]!, buildRequestId, 140_000)),
+      );
+      expect(ended.map((e) => BuildRequestStatus[e.status])).toEqual(Array(100).fill("BUILD_REQUEST_COMPLETED"));
+      const manifests = new Map<string, number>();
+      for (const { event } of await eventsOf("partitionManifest"))
+        if (event.event.case === "partitionManifest")
+          for (const output of event.event.value.outputs)
+            manifests.set(output.str, (manifests.get(output.str) ?? 0) + 1);
+      for (let k = 0; k < 6; k++) {
+        for (const ref of [`sum/o${k}`, `part/o${k}`]) {
+          expect(manifests.get(ref), ref).toBe(1);
+          expect(runsOf(project.dir, ref), ref).toBe(1);
+        }
+      }
+    },
+  );
+
+  it("continue a build request after kill -9 of the replica running it, and keep a want_key one build request", async () => {
+    const [a, b] = await Promise.all([replica("a2"), replica("b2")]);
+    const ca = serviceClient(a.url, token);
+    const cb = serviceClient(b.url, token);
+    // Both replicas race on one key: one build request.
+    const keyed = await Promise.all(
+      [0, 1, 2, 3].map((i) =>
+        [ca, cb][i % 2]!.requestBuild({ partitions: [{ str: "part/wk" }], wantKey: "nightly-1" }),
+      ),
+    );
+    expect(new Set(keyed.map((k) => k.buildRequestId)).size).toBe(1);
+    expect(keyed.filter((k) => !k.existing)).toHaveLength(1);
+
+    const { buildRequestId } = await ca.requestBuild({ partitions: [{ str: "held/k9" }] });
+    await eventually(() => (runsOf(project.dir, "held/k9") > 0 ? true : undefined));
+    a.process.child.kill("SIGKILL");
+    await a.process.done;
+    // b notices a's process is gone, declares the build request lost and continues it.
+    const lost = await eventually(async () => {
+      const view = await cb.getBuildRequest({ buildRequestId });
+      return view.continuedBy ? view : undefined;
+    }, 30_000);
+    expect(BuildRequestStatus[lost.status]).toBe("BUILD_REQUEST_LOST");
+    writeFileSync(join(project.dir, "open"), "");
+    const successor = await waitForEnd(cb, lost.continuedBy, 30_000);
+    expect(BuildRequestStatus[successor.status]).toBe("BUILD_REQUEST_COMPLETED");
+    expect(successor).toMatchObject({
+      continuesBuildRequestId: buildRequestId,
+      requester: "replica-test",
+      origin: "service",
+    });
+    expect((await eventsOf("buildRequestAdopted")).length).toBe(1);
+    expect((await cb.getPartitions({ partitions: [{ str: "held/k9" }] })).partitions[0]!.buildRequestId).toBe(
+      successor.buildRequestId,
+    );
+  });
+
+  it("make exactly one build request per tick of a schedule while the replicas restart", async () => {
+    const ticking = countingProject(`triggers:
+  - name: every_second
+    cron: "* * * * * *"
+    partitions: ["part/tick-{tick_date}"]
+`).graphFile;
+    let a = await replica("ta", ticking);
+    const b = await replica("tb", ticking);
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    a.process.child.kill("SIGTERM");
+    expect((await a.process.done).code).toBe(0);
+    a = await replica("ta", ticking);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    b.process.child.kill("SIGKILL");
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    a.process.child.kill("SIGTERM");
+    await a.process.done;
+    const ticks = (await eventsOf("triggerTick")).flatMap(({ event }) =>
+      event.event.case === "triggerTick" ? [{ ...event.event.value, buildRequestId: event.buildRequestId }] : [],
+    );
+    const keys = ticks.map((t) => t.tickKey);
+    expect(new Set(keys).size).toBe(keys.length);
+    const requested = ticks.filter((t) => t.outcome === TriggerOutcome.TRIGGER_REQUESTED);
+    expect(requested.length).toBeGreaterThanOrEqual(4);
+    const triggered = (await eventsOf("buildRequestReceived")).filter(
+      ({ event }) =>
+        event.event.case === "buildRequestReceived" &&
+        event.event.value.origin === "trigger" &&
+        event.event.value.continuesBuildRequestId === "",
+    );
+    expect(triggered.map((e) => e.event.buildRequestId).sort()).toEqual(requested.map((t) => t.buildRequestId).sort());
+    expect(new Set(ticks.map((t) => t.evaluatedBy))).toEqual(new Set(["ta", "tb"]));
+  });
+});

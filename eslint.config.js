@@ -153,6 +153,67 @@ export default tseslint.config(
       throughEntry("event-log"),
       throughEntry("wrapper"),
       throughEntry("workers"),
+      throughEntry("tokens"),
+      throughEntry("triggers"),
+      throughEntry("service"),
+      throughEntry("dashboard"),
+    ),
+  },
+  {
+    files: ["src/tokens/**/*.ts"],
+    ignores: [tests],
+    rules: forbid(
+      group(
+        [...io.filter((p) => p !== "node:*"), ...outerLayers.filter((p) => p !== "**/coordination/**")],
+        "src/tokens decides on the log through the EventLog port: it depends on the core and src/coordination only.",
+      ),
+      throughEntry("coordination"),
+    ),
+  },
+  {
+    files: ["src/triggers/**/*.ts"],
+    ignores: [tests],
+    rules: forbid(
+      group(
+        [
+          ...io,
+          "**/cli/**",
+          "**/event-log/**",
+          "**/wrapper/**",
+          "**/workers/**",
+          "**/loader/**",
+          "**/manifest/**",
+          "**/service/**",
+          "**/dashboard/**",
+        ],
+        "src/triggers evaluates schedules and sensors on the log (the EventLog port) and hands builds to its caller: core, planner, coordination and the executor's request types only.",
+      ),
+      throughEntry("coordination"),
+    ),
+  },
+  {
+    files: ["src/service/**/*.ts"],
+    ignores: [tests, "src/service/**/service-testing.ts", "src/service/fixtures/**"],
+    rules: forbid(
+      noCli,
+      eventLogPort("service"),
+      throughEntry("coordination"),
+      throughEntry("tokens"),
+      throughEntry("triggers"),
+      throughEntry("dashboard"),
+      throughEntry("wrapper"),
+      throughEntry("workers"),
+    ),
+  },
+  {
+    files: ["src/dashboard/**/*.ts"],
+    ignores: [tests, "src/dashboard/testing/**", "src/dashboard/app/**"],
+    rules: forbid(
+      noCli,
+      group(
+        ["**/event-log/**", "**/executor/**", "**/coordination/**", "**/wrapper/**", "**/workers/**", "**/service/**"],
+        "src/dashboard is the browser app, its static files and its one RPC: it reads the log only through the service's API (the LiveLog it is handed).",
+      ),
     ),
   },
   {
@@ -167,6 +228,10 @@ export default tseslint.config(
       "src/executor/**",
       "src/workers/**",
       "src/cli/**",
+      "src/tokens/**",
+      "src/triggers/**",
+      "src/service/**",
+      "src/dashboard/**",
     ],
     rules: forbid(noCli, throughEntry("coordination")),
   },

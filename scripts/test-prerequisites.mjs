@@ -76,6 +76,32 @@ export const PREREQUISITES = [
     neededFor: "a host name of its own for each namespace host in the multi-host worker tests",
     present: (env) => executable("unshare", env) || executable("/usr/bin/unshare", env),
   },
+  {
+    // src/service/grpc-python.test.ts: a gRPC client in another language (Debian's /usr/bin/python3, whose
+    // packages these are, whatever python3 comes first on PATH), with stubs made by protoc.
+    name: "protoc",
+    debianPackage: "protobuf-compiler",
+    neededFor: "Python stubs of the service API (the gRPC client test)",
+    present: (env) => executable("protoc", env),
+  },
+  {
+    name: "grpc_python_plugin",
+    debianPackage: "protobuf-compiler-grpc",
+    neededFor: "Python gRPC stubs of the service API (the gRPC client test)",
+    present: (env) => executable("grpc_python_plugin", env),
+  },
+  {
+    name: "python3-grpcio",
+    debianPackage: "python3-grpcio",
+    neededFor: "a Python gRPC client of the service (the gRPC client test)",
+    present: () => spawnSync("/usr/bin/python3", ["-c", "import grpc"], { stdio: "ignore" }).status === 0,
+  },
+  {
+    name: "python3-protobuf",
+    debianPackage: "python3-protobuf",
+    neededFor: "protobuf messages in the Python gRPC client test",
+    present: () => spawnSync("/usr/bin/python3", ["-c", "import google.protobuf"], { stdio: "ignore" }).status === 0,
+  },
 ];
 
 /** The prerequisites that are missing. */

@@ -28,6 +28,8 @@ export interface OpenEventLogOptions {
    * log and its folder. Without `mustExist`, a missing log reads as empty.
    */
   readonly readOnly?: boolean;
+  /** PostgreSQL: most connections the log's pool opens (a service running many builds at once needs more). */
+  readonly maxConnections?: number;
 }
 
 export async function openEventLog(location: string, options: OpenEventLogOptions = {}): Promise<EventLog> {
@@ -59,6 +61,7 @@ async function openPostgres(url: string, options: OpenEventLogOptions): Promise<
     return await openPostgresEventLog(url, {
       readOnly: options.readOnly ?? false,
       mustExist: options.mustExist ?? false,
+      maxConnections: options.maxConnections,
     });
   } catch (error) {
     if (error instanceof EventLogFileError && error.problem === "missing") throw new NoEventLogError(error.path);

@@ -102,7 +102,8 @@ export class BuildHost {
       const build = this.queue.shift()!;
       this.running.set(build.request.buildRequestId, build);
       build.started = true;
-      void this.execute(build);
+      // After the answer to the RPC that asked for it is out: loading the build's view reads synchronously (SQLite).
+      setImmediate(() => void this.execute(build));
     }
     this.options.onChange?.();
   }

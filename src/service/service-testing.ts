@@ -10,7 +10,7 @@ import { createClient, type Client, type Interceptor } from "@connectrpc/connect
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { BuildRequestStatus, DatabuildService, type BuildRequestView } from "../gen/databuild_pb.ts";
 import type { EventLog } from "../core/event-log.ts";
-import { COUNTING_JOB_SH, manifestJob, manifestProject } from "../testing/manifest-project.ts";
+import { COUNTING_JOB_SH, manifestProject } from "../testing/manifest-project.ts";
 import { createToken } from "../tokens/index.ts";
 
 export type ServiceClient = Client<typeof DatabuildService>;
@@ -22,16 +22,22 @@ export type Protocol = "connect" | "grpc" | "grpc-web";
  * appending a line to runs/<ref> per run. `extra`: more manifest text.
  */
 export function countingProject(extra = ""): { dir: string; graphFile: string } {
+  const job = (label: string, exec: string[], inputs = "") =>
+    `  - label: ${label}\n    outputs: ["${label}/{x}"]\n    config: ["env", "INPUTS=${inputs}", "jobs/config.sh"]\n    exec: ${JSON.stringify(exec)}\n`;
   const dir = manifestProject({
-    "databuild.yaml": `name: service_test\njobs:\n${manifestJob("part", "part/{x}", ["jobs/count.sh"])}${manifestJob(
-      "held",
-      "held/{x}",
-      ["env", "GATE=open", "jobs/count.sh"],
-    )}${manifestJob("sum", "sum/{x}", ["jobs/count.sh"], "part/{x}")}${extra}`,
+    "databuild.yaml": `name: service_test\njobs:\n${job("part", ["jobs/count.sh"])}${job("held", [
+      "env",
+      "GATE=open",
+      "jobs/count.sh",
+    ])}${job("sum", ["jobs/count.sh"], "part/{x}")}${extra}`,
     "jobs/count.sh": COUNTING_JOB_SH,
+    "jobs/config.sh": CONFIG_SH,
   });
   return { dir, graphFile: join(dir, "databuild.yaml") };
 }
+
+/** The jobs' config (fixtures/config.sh: bash, not Python, whose start would dominate these tests). */
+const CONFIG_SH = readFileSync(new URL("./fixtures/config.sh", import.meta.url), "utf8");
 
 /** How many times the job ran for `ref`, by its own output file. */
 export function runsOf(dir: string, ref: string): number {
@@ -74,15 +80,20 @@ const FINAL = new Set([
   BuildRequestStatus.BUILD_REQUEST_LOST,
 ]);
 
-/** Polls GetBuildRequest until the build request has ended. */
+/**
+ * Polls GetBuildRequest until the build request has ended; one lost and
+ * continued by another replica ends when its successor does.
+ */
 export async function waitForEnd(client: ServiceClient, id: string, timeoutMs = 30_000): Promise<BuildRequestView> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const view = await client.getBuildRequest({ buildRequestId: id });
-    if (FINAL.has(view.status)) return view;
+    if (view.continuedBy) return waitForEnd(client, view.continuedBy, Math.max(1, deadline - Date.now()));
+    if (FINAL.has(view.status) && view.status !== BuildRequestStatus.BUILD_REQUEST_LOST) return view;
+    if (view.status === BuildRequestStatus.BUILD_REQUEST_LOST && Date.now() > deadline) return view;
     if (Date.now() > deadline)
       throw new Error(`build request ${id} did not end in ${timeoutMs} ms: ${BuildRequestStatus[view.status]}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -90,13 +101,14 @@ export async function waitForEnd(client: ServiceClient, id: string, timeoutMs = 
 export async function eventually<T>(
   check: () => Promise<T | undefined> | T | undefined,
   timeoutMs = 20_000,
+  everyMs = 50,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value !== undefined) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }
 

@@ -129,7 +129,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     graph,
     log,
     runner,
-    maxConcurrentBuilds: options.maxConcurrentBuilds ?? 8,
+    maxConcurrentBuilds: options.maxConcurrentBuilds ?? 4,
     heartbeatMs: defaults.heartbeatMs,
     logger,
   });

@@ -67,6 +67,7 @@ describe("databuild serve", () => {
     expect(get()).toMatchObject({ status: "BUILD_REQUEST_COMPLETED", requester: "curl-user" });
     expect(runsOf(dir, "sum/c1")).toBe(1);
     // The service's own log: JSON lines, one per request, with method, code and principal.
+    await process.waitFor(/"event":"build_end"/);
     const lines = process
       .output()
       .split("\n")

@@ -65,7 +65,7 @@ export function registerServe(
       "--max-concurrent-builds <n>",
       "most build requests this replica runs at once; more wait in a queue (databuild_build_queue_depth)",
       positiveInteger("--max-concurrent-builds"),
-      8,
+      4,
     )
     .option(
       "--max-body-bytes <bytes>",
@@ -131,7 +131,8 @@ export function registerServe(
       if (problem) throw new UsageError(problem);
       const graphFile = ctx.graphFile();
       const graph = await ctx.loadGraph();
-      const log = await ctx.openEventLog();
+      // PostgreSQL: the pool's default (4) starves once several builds plan and claim at once.
+      const log = await ctx.openEventLog({ maxConnections: 4 + 2 * options.maxConcurrentBuilds });
       let service;
       try {
         service = await startService({

@@ -91,6 +91,16 @@ export default tseslint.config(
     ),
   },
   {
+    files: ["src/compile/**/*.ts"],
+    ignores: [tests],
+    rules: forbid(
+      group(
+        [...io, ...outerLayers, "**/planner/**", "**/gsl/**", "**/launchers/**"],
+        "src/compile turns a JobGraph into a script: it depends on the core only (src/cli plans, and writes the file).",
+      ),
+    ),
+  },
+  {
     files: ["src/coordination/**/*.ts"],
     ignores: [tests, procHost],
     rules: forbid(
@@ -153,6 +163,7 @@ export default tseslint.config(
       throughEntry("event-log"),
       throughEntry("wrapper"),
       throughEntry("workers"),
+      throughEntry("compile"),
     ),
   },
   {
@@ -166,6 +177,7 @@ export default tseslint.config(
       "src/coordination/**",
       "src/executor/**",
       "src/workers/**",
+      "src/compile/**",
       "src/cli/**",
     ],
     rules: forbid(noCli, throughEntry("coordination")),

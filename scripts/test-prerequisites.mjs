@@ -76,6 +76,13 @@ export const PREREQUISITES = [
     neededFor: "a host name of its own for each namespace host in the multi-host worker tests",
     present: (env) => executable("unshare", env) || executable("/usr/bin/unshare", env),
   },
+  {
+    // src/cli/commands/compile.test.ts: every script `databuild compile --bash` writes passes it.
+    name: "shellcheck",
+    debianPackage: "shellcheck",
+    neededFor: "checking the bash scripts `databuild compile --bash` writes",
+    present: (env) => executable("shellcheck", env),
+  },
 ];
 
 /** The prerequisites that are missing. */

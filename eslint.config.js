@@ -164,6 +164,7 @@ export default tseslint.config(
       throughEntry("wrapper"),
       throughEntry("workers"),
       throughEntry("compile"),
+      throughEntry("package"),
     ),
   },
   {

@@ -85,6 +85,16 @@ function expectValidPaths(events: readonly BuildEvent[]): void {
 
 afterEach(() => killCliProcesses());
 
+describe("databuild build: SLURM options", () => {
+  it("refuses --slurm-* and --wrapper without --launcher slurm (exit 2)", async () => {
+    const { dir, graph } = project(manifestJob("a", "a/{x}", ["true"]));
+    const result = await runDatabuild(["--graph", graph, "build", "--slurm-partition", "short", "a/1"], { cwd: dir });
+    expect(result.stderr).toContain("--slurm-partition is for --launcher slurm (the launcher is local)");
+    expect(result.code).toBe(2);
+    expect(existsSync(join(dir, "runs"))).toBe(false);
+  });
+});
+
 describe.skipIf(SKIP_SLURM)("databuild build --launcher slurm", () => {
   beforeAll(() => requireSlurm());
 
@@ -141,6 +151,16 @@ describe.skipIf(SKIP_SLURM)("databuild build --launcher slurm", () => {
     expect(slurmJob(id)).toMatchObject({ TimeLimit: "00:07:00", MinMemoryNode: "100M", JobState: "COMPLETED" });
     // What succeeded leaves no files behind.
     expect(readdirSync(join(dir, ".databuild", "slurm"))).toEqual([]);
+  });
+
+  it("refuses a --wrapper that is not an executable file (exit 2)", async () => {
+    const { dir, graph } = project(manifestJob("a", "a/{x}", ["true"]));
+    const result = await runDatabuild(
+      ["--graph", graph, "build", "--launcher", "slurm", "--wrapper", "no-such-wrapper", "a/1"],
+      { cwd: dir },
+    );
+    expect(result.stderr).toContain("--wrapper no-such-wrapper: not an executable file");
+    expect(result.code).toBe(2);
   });
 
   it("fails the build with the stderr of a job that fails on the node", async () => {

@@ -4,6 +4,7 @@
  */
 import type { JobConfig } from "../gen/databuild_pb.ts";
 import type { OutputPattern } from "./output-pattern.ts";
+import type { JobResources } from "./resources.ts";
 
 /** A ref a job is asked to produce, with the parameters its pattern matched. */
 export interface WantedPartition {
@@ -121,6 +122,11 @@ export interface JobDefinition {
    * one of these labels, and this many of its slots (default 1).
    */
   readonly requires?: WorkerRequirements;
+  /**
+   * What one run is given where a launcher allocates it (`--launcher slurm`:
+   * `--cpus-per-task`, `--mem`; the time limit comes from `timeoutMs`).
+   */
+  readonly resources?: JobResources;
   /**
    * Returns the configs that produce `wanted`, called once per analysis round
    * with every ref the round needs from this job. Throws ConfigError when the

@@ -8,6 +8,7 @@ import { createGraph, type Graph } from "../core/graph.ts";
 import type { JobDefinition, JobExec, WantedPartition } from "../core/job.ts";
 import { parseOutputPattern, type OutputPattern } from "../core/output-pattern.ts";
 import { parseVersion } from "../core/version.ts";
+import { cpusProblem, parseMemory } from "../core/resources.ts";
 import { callerLocation, limitConfigCall, toJobConfig, type DefinedJob, type JobSpec } from "./define-job.ts";
 import { isDefinedTrigger, toTriggerDefinition, type DefinedTrigger } from "./define-trigger.ts";
 
@@ -108,11 +109,23 @@ function toJobDefinition(job: DefinedJob, baseDir: string, file: string | undefi
     for (const [name, value] of Object.entries(requires.labels ?? {}))
       if (name === "" || typeof value !== "string") fail("`requires.labels` must map label names to strings");
   }
+  const resources = spec.resources;
+  let memoryBytes: number | undefined;
+  if (resources !== undefined) {
+    const cpus = resources.cpus === undefined ? undefined : cpusProblem(resources.cpus);
+    if (cpus) fail(`resources.${cpus}`);
+    if (resources.memory !== undefined) {
+      const parsed = parseMemory(resources.memory);
+      if (typeof parsed === "string") fail(`resources.${parsed}`);
+      memoryBytes = parsed as number;
+    }
+  }
   return {
     label: spec.label,
     outputs,
     version,
     requires: requires && { labels: { ...requires.labels }, slots: requires.slots ?? 1 },
+    resources: resources && { cpus: resources.cpus, memoryBytes },
     timeoutMs: spec.timeoutSeconds === undefined ? undefined : spec.timeoutSeconds * 1000,
     configTimeoutMs: configTimeout === undefined ? undefined : configTimeout * 1000,
     logLimitBytes: logLimit,

@@ -72,6 +72,12 @@ interface JobSpecBase<Ps extends readonly string[]> {
    * labels (`databuild worker --label k=v`) and this many slots (default 1).
    */
   readonly requires?: { readonly labels?: Readonly<Record<string, string>>; readonly slots?: number };
+  /**
+   * What one run is given where a launcher allocates it (`--launcher slurm`:
+   * `--cpus-per-task`, `--mem`): CPUs, and memory as a size ("4GiB") or bytes.
+   * The time limit is `timeoutSeconds`.
+   */
+  readonly resources?: { readonly cpus?: number; readonly memory?: string | number };
   /** A command (argv, relative paths against the graph file's directory) or an in-process function. */
   readonly exec: readonly string[] | ExecFunction;
 }

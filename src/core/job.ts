@@ -3,6 +3,7 @@
  * (TypeScript GSL, manifest) loads into.
  */
 import type { JobConfig } from "../gen/databuild_pb.ts";
+import type { ConfigSink } from "./config-sink.ts";
 import type { OutputPattern } from "./output-pattern.ts";
 
 /** A ref a job is asked to produce, with the parameters its pattern matched. */
@@ -131,6 +132,18 @@ export interface JobDefinition {
    * `options`, DEFAULT_CONFIG_LIMITS apply.
    */
   configure(wanted: readonly WantedPartition[], options?: ConfigureOptions): Promise<JobConfig[]> | JobConfig[];
+  /**
+   * The same configs as `configure`, handed to `sink` one at a time as plain
+   * data instead of returned as messages: what the planner calls when a job
+   * has it (the GSL and manifest jobs do), so that planning a million
+   * partitions makes no proto object per task or input. Same limits and
+   * failures as `configure`.
+   */
+  configureInto?(
+    wanted: readonly WantedPartition[],
+    sink: ConfigSink,
+    options?: ConfigureOptions,
+  ): Promise<void> | void;
   readonly exec: JobExec;
   /** Where the job is defined ("databuild.yaml, job 3"), for messages. */
   readonly definedAt?: string;

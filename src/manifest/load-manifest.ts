@@ -11,7 +11,7 @@ import { AmbiguousPatternError, GraphDefinitionError } from "../core/errors.ts";
 import { createGraph, type Graph } from "../core/graph.ts";
 import type { JobDefinition } from "../core/job.ts";
 import { parseOutputPattern, type OutputPattern } from "../core/output-pattern.ts";
-import { commandConfigure } from "./command-config.ts";
+import { commandConfigure, commandConfigureInto } from "./command-config.ts";
 import { manifestSchema, type Manifest, type ManifestJob } from "./manifest-schema.ts";
 
 /** At most this many schema problems are listed in one error. */
@@ -214,6 +214,7 @@ function toJobDefinition(job: ManifestJob, cwd: string, definedAt: string): JobD
     logLimitBytes: job.log_limit_bytes,
     requires: job.requires && { labels: job.requires.labels ?? {}, slots: job.requires.slots ?? 1 },
     configure: commandConfigure(job.label, job.config, cwd),
+    configureInto: commandConfigureInto(job.label, job.config, cwd),
     exec: { kind: "command", command: job.exec, cwd },
     definedAt,
   };

@@ -88,7 +88,7 @@ function isCanonicalConfig(config: unknown): boolean {
 function isCanonicalRef(ref: unknown): boolean {
   if (!isObject(ref)) return false;
   for (const key in ref) if (key !== "str") return false;
-  return isText(ref.str);
+  return ref.str === undefined || isText(ref.str);
 }
 
 function isCanonicalDep(dep: unknown): boolean {
@@ -98,18 +98,19 @@ function isCanonicalDep(dep: unknown): boolean {
       if (dep.depType !== "MATERIALIZE" && dep.depType !== "QUERY") return false;
     } else if (key !== "partitionRef") return false;
   }
-  return isCanonicalRef(dep.partitionRef);
+  return dep.partitionRef === undefined || isCanonicalRef(dep.partitionRef);
 }
 
 /** Feeds one config already checked by isCanonicalConfig. */
 function feedCanonicalConfig(config: JsonObject, sink: ConfigSink): void {
   sink.config();
-  const outputs = config.outputs as readonly { str: string }[] | undefined;
-  if (outputs) for (const ref of outputs) sink.output(ref.str);
-  const inputs = config.inputs as readonly { depType?: string; partitionRef: { str: string } }[] | undefined;
+  // An omitted field is its default: "" for a ref's str (a message left out reads as all defaults).
+  const outputs = config.outputs as readonly { str?: string }[] | undefined;
+  if (outputs) for (const ref of outputs) sink.output(ref.str ?? "");
+  const inputs = config.inputs as readonly { depType?: string; partitionRef?: { str?: string } }[] | undefined;
   if (inputs)
     for (const dep of inputs)
-      sink.input(dep.partitionRef.str, dep.depType === "QUERY" ? DepType.QUERY : DepType.MATERIALIZE);
+      sink.input(dep.partitionRef?.str ?? "", dep.depType === "QUERY" ? DepType.QUERY : DepType.MATERIALIZE);
   const args = config.args as readonly string[] | undefined;
   if (args) for (const arg of args) sink.arg(arg);
   const env = config.env as Record<string, string> | undefined;

@@ -57,13 +57,20 @@ export function createGraph(label: string, jobs: readonly JobDefinition[], file?
   const index = new PatternIndex(entries);
   const allPatterns = entries.map((e) => ({ job: e.job.label, pattern: e.pattern.source }));
 
+  // The pattern that last matched, when it is its job's only one: refs come in runs of one job
+  // (a round's inputs), and no other job's pattern can match what it matches (checked above).
+  let last: PatternEntry | undefined;
   const producerOf = (ref: string) => {
+    if (last?.pattern.matches(ref)) return new Wanted(ref, last.pattern, last.job);
     let found: (WantedPartition & { job: JobDefinition }) | undefined;
     for (const entry of index.candidates(ref)) {
       const params = entry.pattern.match(ref);
       if (!params) continue;
       if (found && found.job !== entry.job) throw new AmbiguousRefError(ref, [found.job.label, entry.job.label]);
-      found ??= { ref, params, pattern: entry.pattern, job: entry.job };
+      if (!found) {
+        found = { ref, params, pattern: entry.pattern, job: entry.job };
+        last = entry.job.outputs.length === 1 ? entry : undefined;
+      }
     }
     return found;
   };
@@ -94,6 +101,25 @@ export function createGraph(label: string, jobs: readonly JobDefinition[], file?
   };
 }
 
+const FEW_SEGMENTS = 8;
+
+/**
+ * A ref matched to its job, with the parameters worked out when asked for:
+ * the planner holds a round's refs (100,000s) until their config call, which
+ * reads each one's parameters once, so they need not outlive it.
+ */
+class Wanted implements WantedPartition {
+  constructor(
+    readonly ref: string,
+    readonly pattern: OutputPattern,
+    readonly job: JobDefinition,
+  ) {}
+
+  get params(): Record<string, string> {
+    return this.pattern.match(this.ref)!;
+  }
+}
+
 /**
  * Narrows the patterns worth trying for a ref: patterns whose literal prefix
  * contains a whole first segment are indexed by that segment; the others are
@@ -101,6 +127,8 @@ export function createGraph(label: string, jobs: readonly JobDefinition[], file?
  */
 class PatternIndex {
   private readonly bySegment = new Map<string, PatternEntry[]>();
+  /** The segments as a list, when there are few. */
+  private readonly few: [string, PatternEntry[]][] | undefined;
   private readonly unindexed: PatternEntry[] = [];
 
   constructor(entries: readonly PatternEntry[]) {
@@ -117,12 +145,21 @@ class PatternIndex {
         else this.bySegment.set(segment, [entry]);
       }
     }
+    this.few = this.bySegment.size <= FEW_SEGMENTS ? [...this.bySegment] : undefined;
   }
 
   candidates(ref: string): PatternEntry[] {
     const slash = ref.indexOf("/");
-    const segment = slash === -1 ? ref : ref.slice(0, slash);
-    const indexed = this.bySegment.get(segment);
+    let indexed: PatternEntry[] | undefined;
+    if (this.few) {
+      // A handful of segments: compare in place rather than slice the ref and hash the slice.
+      const length = slash === -1 ? ref.length : slash;
+      for (const [segment, entries] of this.few)
+        if (segment.length === length && ref.startsWith(segment)) {
+          indexed = entries;
+          break;
+        }
+    } else indexed = this.bySegment.get(slash === -1 ? ref : ref.slice(0, slash));
     if (!indexed) return this.unindexed;
     return this.unindexed.length === 0 ? indexed : [...indexed, ...this.unindexed];
   }

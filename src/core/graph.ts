@@ -4,7 +4,7 @@
  * can match the same ref.
  */
 import { AmbiguousPatternError, AmbiguousRefError, GraphDefinitionError, UnmatchedRefError } from "./errors.ts";
-import type { JobDefinition, WantedPartition } from "./job.ts";
+import { wantedPartition, type JobDefinition, type WantedPartition } from "./job.ts";
 import { patternsIntersect, type OutputPattern } from "./output-pattern.ts";
 
 interface PatternEntry {
@@ -25,6 +25,12 @@ export interface Graph {
   lookup(refs: readonly string[], neededBy?: string): Map<JobDefinition, WantedPartition[]>;
   /** The job whose patterns match `ref`, or undefined. */
   producerOf(ref: string): (WantedPartition & { job: JobDefinition }) | undefined;
+  /**
+   * The job and its first pattern that match `ref` (what producerOf returns,
+   * without making an object: the planner looks up millions of refs), or
+   * undefined. Throws AmbiguousRefError.
+   */
+  matchOf(ref: string): { readonly job: JobDefinition; readonly pattern: OutputPattern } | undefined;
 }
 
 /** Builds a graph, rejecting duplicate labels and ambiguous patterns. */
@@ -60,19 +66,22 @@ export function createGraph(label: string, jobs: readonly JobDefinition[], file?
   // The pattern that last matched, when it is its job's only one: refs come in runs of one job
   // (a round's inputs), and no other job's pattern can match what it matches (checked above).
   let last: PatternEntry | undefined;
-  const producerOf = (ref: string) => {
-    if (last?.pattern.matches(ref)) return new Wanted(ref, last.pattern, last.job);
-    let found: (WantedPartition & { job: JobDefinition }) | undefined;
+  const matchOf = (ref: string): PatternEntry | undefined => {
+    if (last?.pattern.matches(ref)) return last;
+    let found: PatternEntry | undefined;
     for (const entry of index.candidates(ref)) {
-      const params = entry.pattern.match(ref);
-      if (!params) continue;
+      if (!entry.pattern.matches(ref)) continue;
       if (found && found.job !== entry.job) throw new AmbiguousRefError(ref, [found.job.label, entry.job.label]);
       if (!found) {
-        found = { ref, params, pattern: entry.pattern, job: entry.job };
+        found = entry;
         last = entry.job.outputs.length === 1 ? entry : undefined;
       }
     }
     return found;
+  };
+  const producerOf = (ref: string) => {
+    const entry = matchOf(ref);
+    return entry && Object.assign(wantedPartition(ref, entry.pattern), { job: entry.job });
   };
 
   return {
@@ -81,6 +90,7 @@ export function createGraph(label: string, jobs: readonly JobDefinition[], file?
     file,
     job: (l) => byLabel.get(l),
     producerOf,
+    matchOf,
     lookup(refs, neededBy) {
       const result = new Map<JobDefinition, WantedPartition[]>();
       const unmatched: string[] = [];
@@ -91,7 +101,7 @@ export function createGraph(label: string, jobs: readonly JobDefinition[], file?
           continue;
         }
         const list = result.get(hit.job);
-        const wanted = { ref, params: hit.params, pattern: hit.pattern };
+        const wanted = wantedPartition(ref, hit.pattern);
         if (list) list.push(wanted);
         else result.set(hit.job, [wanted]);
       }
@@ -102,23 +112,6 @@ export function createGraph(label: string, jobs: readonly JobDefinition[], file?
 }
 
 const FEW_SEGMENTS = 8;
-
-/**
- * A ref matched to its job, with the parameters worked out when asked for:
- * the planner holds a round's refs (100,000s) until their config call, which
- * reads each one's parameters once, so they need not outlive it.
- */
-class Wanted implements WantedPartition {
-  constructor(
-    readonly ref: string,
-    readonly pattern: OutputPattern,
-    readonly job: JobDefinition,
-  ) {}
-
-  get params(): Record<string, string> {
-    return this.pattern.match(this.ref)!;
-  }
-}
 
 /**
  * Narrows the patterns worth trying for a ref: patterns whose literal prefix

@@ -13,6 +13,27 @@ export interface WantedPartition {
   readonly pattern: OutputPattern;
 }
 
+/**
+ * `ref` as a WantedPartition of `pattern` (which must match it), its
+ * parameters worked out when asked for: the planner holds a round's refs
+ * (hundreds of thousands) until their config call, which reads each one's
+ * parameters once, so they need not outlive it.
+ */
+export function wantedPartition(ref: string, pattern: OutputPattern): WantedPartition {
+  return new LazyWanted(ref, pattern);
+}
+
+class LazyWanted implements WantedPartition {
+  constructor(
+    readonly ref: string,
+    readonly pattern: OutputPattern,
+  ) {}
+
+  get params(): Record<string, string> {
+    return this.pattern.match(this.ref)!;
+  }
+}
+
 /** An executable job: a command run by the exec wrapper (SPEC 3.2). */
 export interface CommandExec {
   readonly kind: "command";
@@ -144,6 +165,13 @@ export interface JobDefinition {
     sink: ConfigSink,
     options?: ConfigureOptions,
   ): Promise<void> | void;
+  /**
+   * True when the config of each ref depends on that ref alone (the GSL's
+   * per-partition config): the planner may then call `configureInto` for a
+   * round's refs in parts, each part a call with its own limits, so that it
+   * never holds a WantedPartition for each of a million refs at once.
+   */
+  readonly configEachRef?: boolean;
   readonly exec: JobExec;
   /** Where the job is defined ("databuild.yaml, job 3"), for messages. */
   readonly definedAt?: string;

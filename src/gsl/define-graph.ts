@@ -123,11 +123,12 @@ type ConfigureInto = NonNullable<JobDefinition["configureInto"]>;
  * collects the same into messages). A returned promise is held to the call's
  * time limit and cancel (limitConfigCall).
  */
-function configureFunctions(spec: JobSpec): Pick<JobDefinition, "configure" | "configureInto"> {
+function configureFunctions(spec: JobSpec): Pick<JobDefinition, "configure" | "configureInto" | "configEachRef"> {
   const configureInto = configureIntoFunction(spec);
   return {
     configure: (wanted, options) => collectConfigs(wanted, (sink) => configureInto(wanted, sink, options)),
     configureInto,
+    configEachRef: !spec.configBatch,
   };
 }
 

@@ -21,14 +21,17 @@ import { AnalyzeError, ConfigError, CycleError, isDatabuildError } from "../core
 import type { Graph } from "../core/graph.ts";
 import {
   configureOptions,
+  wantedPartition,
   type ConfigLimits,
   type ConfigureOptions,
   type JobDefinition,
   type WantedPartition,
 } from "../core/job.ts";
+import type { OutputPattern } from "../core/output-pattern.ts";
 import { feedConfigs } from "../core/config-sink.ts";
 import { assertValidRef } from "../core/partition-ref.ts";
 import { CallTasks } from "./call-tasks.ts";
+import { IntList } from "./int-list.ts";
 import type { Plan } from "./plan.ts";
 import { PlanBuilder } from "./plan-builder.ts";
 import { NONE, RefTable } from "./ref-table.ts";
@@ -93,7 +96,7 @@ export async function analyzePlan(graph: Graph, refs: readonly string[], options
   const table = new RefTable();
   const builder = new PlanBuilder(table);
   const jobs = new JobIndex();
-  let missing: number[] = [];
+  let missing = new IntList();
   for (const ref of requested) {
     const id = table.intern(ref);
     table.queued[id] = 1;
@@ -103,31 +106,26 @@ export async function analyzePlan(graph: Graph, refs: readonly string[], options
   try {
     while (missing.length > 0) {
       if (signal?.aborted) throw new AnalyzeCancelledError(abortReason(signal));
-      const round = dispatch(graph, table, jobs, missing, emit);
+      const round = dispatch(graph, table, jobs, missing.view(), emit);
       const calls = await configureRound(round, table, emit, options);
-      const first = builder.size;
       for (const call of calls) builder.add(call);
-      const next: number[] = [];
+      const next = new IntList();
       const { queued, neededBy, producer, refs: names } = table;
       // The inputs of this round's tasks, with the job needing them (for an unmatched ref's message).
-      let t = first;
-      let input = 0;
       for (const call of calls) {
-        for (let k = 0; k < call.count; k++, t++) {
-          const end = call.inputEnd.get(k);
-          for (; input < end; input++) {
-            const id = call.inputIds.get(input);
-            if (id < 0 || queued[id] === 1) continue;
-            queued[id] = 1;
-            if (isAvailable?.(names[id]!)) continue;
-            next.push(id);
-            neededBy[id] = call.jobIndex;
-          }
+        const inputs = call.inputIds.view();
+        for (let e = 0; e < inputs.length; e++) {
+          const id = inputs[e]!;
+          if (id < 0 || queued[id] === 1) continue;
+          queued[id] = 1;
+          if (isAvailable?.(names[id]!)) continue;
+          // A config may produce more than it was asked for; never dispatch those again.
+          if (producer[id] !== NONE) continue;
+          next.push(id);
+          neededBy[id] = call.jobIndex;
         }
-        input = 0;
       }
-      // A config may produce more than it was asked for; never dispatch those again.
-      missing = next.filter((id) => producer[id] === NONE);
+      missing = next;
     }
     const plan = builder.build(graph.label, requested, jobs.labels);
     if (emit) emit(event("jobGraph", { jobGraph: plan.toJobGraph() }));
@@ -155,12 +153,13 @@ class JobIndex {
   }
 }
 
-/** The refs a round asks of one job, with their ids. */
+/** The refs a round asks of one job: their ids, and the pattern each matched. */
 interface JobRound {
   job: JobDefinition;
   jobIndex: number;
-  wanted: WantedPartition[];
-  ids: number[];
+  ids: IntList;
+  /** The pattern of each ref, by its index in `ids` (all the job's first one, unless it has several). */
+  patterns: OutputPattern[] | undefined;
 }
 
 /**
@@ -171,29 +170,41 @@ function dispatch(
   graph: Graph,
   table: RefTable,
   jobs: JobIndex,
-  missing: readonly number[],
+  missing: Int32Array,
   emit: EmitEvent | undefined,
 ): JobRound[] {
   const refs = table.refs;
   try {
     const byJob = new Map<JobDefinition, JobRound>();
     let unmatched = false;
-    for (const id of missing) {
-      const hit = graph.producerOf(refs[id]!);
+    let round: JobRound | undefined;
+    for (let k = 0; k < missing.length; k++) {
+      const id = missing[k]!;
+      const hit = graph.matchOf(refs[id]!);
       if (!hit) {
         unmatched = true;
         continue;
       }
-      let round = byJob.get(hit.job);
-      if (!round) byJob.set(hit.job, (round = { job: hit.job, jobIndex: jobs.of(hit.job), wanted: [], ids: [] }));
-      round.wanted.push(hit);
+      if (round?.job !== hit.job) {
+        round = byJob.get(hit.job);
+        if (!round)
+          byJob.set(
+            hit.job,
+            (round = { job: hit.job, jobIndex: jobs.of(hit.job), ids: new IntList(), patterns: undefined }),
+          );
+      }
+      if (round.patterns) round.patterns.push(hit.pattern);
+      else if (hit.pattern !== hit.job.outputs[0]) {
+        round.patterns = new Array<OutputPattern>(round.ids.length).fill(hit.job.outputs[0]!);
+        round.patterns.push(hit.pattern);
+      }
       round.ids.push(id);
     }
     // lookup says what did not match, and how (every pattern, and who needed the ref).
     if (unmatched) {
       const needer = table.neededBy[missing[0]!]!;
       graph.lookup(
-        missing.map((id) => refs[id]!),
+        Array.from(missing, (id) => refs[id]!),
         needer === NONE ? undefined : jobs.labels[needer],
       );
     }
@@ -202,7 +213,7 @@ function dispatch(
     if (isDatabuildError(error)) {
       emit?.(
         event("partitionDispatchFail", {
-          partitionRefs: missing.slice(0, 100).map((id) => ({ str: refs[id]! })),
+          partitionRefs: Array.from(missing.subarray(0, 100), (id) => ({ str: refs[id]! })),
           message: error.message,
         }),
       );
@@ -270,38 +281,46 @@ async function configureJob(
   emit: EmitEvent | undefined,
   options: ConfigureOptions,
 ): Promise<CallTasks> {
-  const { job, wanted } = round;
-  const refs = emit ? wanted.map((w) => ({ str: w.ref })) : [];
+  const { job } = round;
+  const ids = round.ids.view();
+  const names = table.refs;
+  const refStrings = () => Array.from(ids, (id) => names[id]!);
+  const refs = emit ? Array.from(ids, (id) => ({ str: names[id]! })) : [];
   const jobLabel = { label: job.label };
-  const fail = (problem: string) =>
-    new ConfigError(
-      job.label,
-      wanted.map((w) => w.ref),
-      problem,
-    );
+  const first = job.outputs[0]!;
+  /** The WantedPartitions of ids[from .. to). */
+  const wanted = (from: number, to: number) => {
+    const list = new Array<WantedPartition>(to - from);
+    for (let k = from; k < to; k++) list[k - from] = wantedPartition(names[ids[k]!]!, round.patterns?.[k] ?? first);
+    return list;
+  };
   // Lookup already proved each ref matches one of the job's patterns.
   emit?.(event("argValidateSuccess", { job: jobLabel, partitionRefs: refs }));
-  const call = new CallTasks(job, round.jobIndex, wanted, round.ids, table);
+  const call = new CallTasks(job, round.jobIndex, ids, table);
   try {
-    if (job.configureInto) await job.configureInto(wanted, call, options);
+    if (job.configureInto && job.configEachRef) {
+      // In parts, so that no WantedPartition outlives its part (a round may ask for a million refs).
+      for (let from = 0; from < ids.length; from += PART_REFS) {
+        call.offset = from;
+        const pending = job.configureInto(wanted(from, Math.min(ids.length, from + PART_REFS)), call, options);
+        if (pending) await pending;
+      }
+    } else if (job.configureInto) await job.configureInto(wanted(0, ids.length), call, options);
     else {
-      const configs = await job.configure(wanted, options);
-      if (!Array.isArray(configs)) throw fail("config did not return a list of job configs");
+      const configs = await job.configure(wanted(0, ids.length), options);
+      if (!Array.isArray(configs))
+        throw new ConfigError(job.label, refStrings(), "config did not return a list of job configs");
       feedConfigs(configs, call);
     }
     const problem = call.finish();
-    if (problem) throw fail(problem);
+    if (problem) throw new ConfigError(job.label, refStrings(), problem);
   } catch (error) {
     const failure =
       error instanceof ConfigError
         ? error
-        : new ConfigError(
-            job.label,
-            wanted.map((w) => w.ref),
-            error instanceof Error ? error.message : String(error),
-            "",
-            { cause: error },
-          );
+        : new ConfigError(job.label, refStrings(), error instanceof Error ? error.message : String(error), "", {
+            cause: error,
+          });
     emit?.(
       event("configFail", { job: jobLabel, partitionRefs: refs, message: failure.problem, stderr: failure.stderr }),
     );
@@ -311,3 +330,6 @@ async function configureJob(
   emit?.(event("configSuccess", { job: jobLabel, partitionRefs: refs, configCount: call.count }));
   return call;
 }
+
+/** Refs per call of a per-ref config (JobDefinition.configEachRef). */
+const PART_REFS = 4096;

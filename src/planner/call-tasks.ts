@@ -11,7 +11,7 @@
  */
 import { DepType } from "../gen/databuild_pb.ts";
 import type { ConfigSink } from "../core/config-sink.ts";
-import type { JobDefinition, WantedPartition } from "../core/job.ts";
+import type { JobDefinition } from "../core/job.ts";
 import { refProblem } from "../core/partition-ref.ts";
 import { IntList } from "./int-list.ts";
 import { NONE, type RefTable } from "./ref-table.ts";
@@ -32,8 +32,9 @@ export class CallTasks implements ConfigSink {
   /** The env of each task that has one, by task. */
   readonly envs = new Map<number, Record<string, string>>();
 
+  /** Where the current part of the call starts in the wanted refs (the planner may call a per-ref config in parts). */
+  offset = 0;
   private readonly stamp: number;
-  private readonly wantedIds: Int32Array;
   /** The next wanted ref an output is expected to be (batched configs usually answer in order). */
   private cursor = 0;
   private open = false;
@@ -42,13 +43,12 @@ export class CallTasks implements ConfigSink {
   constructor(
     readonly job: JobDefinition,
     readonly jobIndex: number,
-    private readonly wanted: readonly WantedPartition[],
-    wantedIds: ArrayLike<number>,
+    /** The ids of the refs the call is asked for, in order. */
+    private readonly wantedIds: Int32Array,
     private readonly table: RefTable,
   ) {
     this.stamp = table.nextStamp();
-    this.wantedIds = Int32Array.from(wantedIds);
-    for (const id of this.wantedIds) table.wantedMark[id] = this.stamp;
+    for (const id of wantedIds) table.wantedMark[id] = this.stamp;
   }
 
   config(): void {
@@ -59,14 +59,15 @@ export class CallTasks implements ConfigSink {
 
   wantedOutput(k: number): void {
     if (this.problem !== undefined) return;
-    this.addOutput(this.wantedIds[k]!, this.wanted[k]!.ref);
+    const id = this.wantedIds[this.offset + k]!;
+    this.addOutput(id, this.table.refs[id]!);
   }
 
   output(ref: string): void {
     if (this.problem !== undefined) return;
     let id: number;
     const c = this.cursor;
-    if (c < this.wanted.length && this.wanted[c]!.ref === ref) {
+    if (c < this.wantedIds.length && this.table.refs[this.wantedIds[c]!] === ref) {
       id = this.wantedIds[c]!;
       this.cursor = c + 1;
     } else {
@@ -109,10 +110,9 @@ export class CallTasks implements ConfigSink {
   finish(): string | undefined {
     if (this.open) this.close();
     if (this.problem !== undefined) return this.problem;
-    const { producedMark } = this.table;
+    const { producedMark, refs } = this.table;
     const unproduced: string[] = [];
-    for (let k = 0; k < this.wantedIds.length; k++)
-      if (producedMark[this.wantedIds[k]!] !== this.stamp) unproduced.push(this.wanted[k]!.ref);
+    for (const id of this.wantedIds) if (producedMark[id] !== this.stamp) unproduced.push(refs[id]!);
     if (unproduced.length === 0) return undefined;
     const shown = unproduced
       .slice(0, 5)

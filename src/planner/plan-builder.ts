@@ -52,11 +52,6 @@ export class PlanBuilder {
     for (const [t, env] of call.envs) this.envs.set(first + t, env);
   }
 
-  /** The input ids added since task `from` (QUERY ones as ~id). */
-  inputsSince(from: number): Int32Array {
-    return this.inputIds.view().subarray(this.inputStart.get(from));
-  }
-
   /** Orders the tasks; throws CycleError when the MATERIALIZE edges have a cycle. */
   build(label: string, requested: readonly string[], jobs: readonly string[]): Plan {
     const n = this.size;

@@ -12,7 +12,7 @@ import { createGraph, type Graph } from "../core/graph.ts";
 import type { JobDefinition } from "../core/job.ts";
 import { parseOutputPattern, type OutputPattern } from "../core/output-pattern.ts";
 import { parseMemory } from "../core/resources.ts";
-import { commandConfigure } from "./command-config.ts";
+import { commandConfigure, commandConfigureInto } from "./command-config.ts";
 import type { TriggerDefinition } from "../core/triggers.ts";
 import { toTriggerDefinition, type DefinedTrigger } from "../gsl/define-trigger.ts";
 import { manifestSchema, type Manifest, type ManifestJob, type ManifestTrigger } from "./manifest-schema.ts";
@@ -225,6 +225,7 @@ function toJobDefinition(job: ManifestJob, cwd: string, definedAt: string): JobD
       memoryBytes: job.resources.memory === undefined ? undefined : (parseMemory(job.resources.memory) as number),
     },
     configure: commandConfigure(job.label, job.config, cwd),
+    configureInto: commandConfigureInto(job.label, job.config, cwd),
     exec: { kind: "command", command: job.exec, cwd },
     definedAt,
   };

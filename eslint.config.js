@@ -19,6 +19,9 @@ const outerLayers = [
   "**/coordination/**",
   "**/wrapper/**",
   "**/workers/**",
+  "**/launchers/**",
+  "**/compile/**",
+  "**/package/**",
   "**/service/**",
   "**/dashboard/**",
 ];
@@ -91,6 +94,16 @@ export default tseslint.config(
     ),
   },
   {
+    files: ["src/compile/**/*.ts"],
+    ignores: [tests],
+    rules: forbid(
+      group(
+        [...io, ...outerLayers, "**/planner/**", "**/gsl/**"],
+        "src/compile turns a JobGraph into a script: it depends on the core only (src/cli plans, and writes the file).",
+      ),
+    ),
+  },
+  {
     files: ["src/coordination/**/*.ts"],
     ignores: [tests, procHost],
     rules: forbid(
@@ -146,6 +159,27 @@ export default tseslint.config(
     ),
   },
   {
+    files: ["src/launchers/**/*.ts"],
+    ignores: [tests],
+    rules: forbid(
+      group(
+        [
+          ...io.filter((p) => p !== "node:*"),
+          "**/cli/**",
+          "**/wrapper/**",
+          "**/loader/**",
+          "**/manifest/**",
+          "**/gsl/**",
+          "**/executor/**",
+          "**/event-log/**",
+          "**/workers/**",
+        ],
+        "src/launchers hand job runs to other systems through the JobRunner port and record nothing themselves (the build does): they depend on the core and Node only; src/cli wires them in.",
+      ),
+      throughEntry("coordination"),
+    ),
+  },
+  {
     files: ["src/cli/**/*.ts"],
     ignores: [tests],
     rules: forbid(
@@ -157,6 +191,9 @@ export default tseslint.config(
       throughEntry("triggers"),
       throughEntry("service"),
       throughEntry("dashboard"),
+      throughEntry("compile"),
+      throughEntry("package"),
+      throughEntry("launchers/slurm"),
     ),
   },
   {
@@ -227,6 +264,8 @@ export default tseslint.config(
       "src/coordination/**",
       "src/executor/**",
       "src/workers/**",
+      "src/compile/**",
+      "src/launchers/**",
       "src/cli/**",
       "src/tokens/**",
       "src/triggers/**",

@@ -2,9 +2,10 @@
  * The analyze (planning) benchmark: databuild against make, ninja and
  * snakemake on reference workload W (SPEC 4), side by side in one run.
  *
- *   npx tsx bench/analyze-bench.ts [--sizes 1000,10000,100000] [--runs 3]
+ *   npx tsx bench/analyze-bench.ts [--sizes 1000,10000,100000,1000000] [--runs 3]
  *       [--tools db-inproc,db-cli-ts,...] [--cap 300] [--snakemake-cap 120]
- *       [--quiet-wait 0] [--snapshot] [--no-install]
+ *       [--snakemake-max-n 100000] [--quiet-wait 0]
+ *       [--baseline DIR [--baseline-label TEXT]] [--snapshot] [--no-install]
  *   (or `npm run bench:analyze -- --sizes 1000`)
  *
  * For each N it generates W in bench/out/analyze/w-N/: gen_w.py's Makefile,
@@ -15,9 +16,15 @@
  * RSS of the process tree's largest process) and `timeout`, with stdout to
  * /dev/null, every report/m requested. Runs are interleaved across tools;
  * each tool runs --runs times (once if its first run took over 20 s or hit
- * its cap) and the table shows the best wall time, the median, and the
- * highest peak RSS. Missing make, ninja, snakemake or GNU time are installed
- * with apt-get (as root) unless --no-install.
+ * its cap) and the table shows the median wall time, the best, and the
+ * highest peak RSS. Snakemake is not run above --snakemake-max-n (it does not
+ * finish at 100,000). Missing make, ninja, snakemake or GNU time are
+ * installed with apt-get (as root) unless --no-install.
+ *
+ * --baseline DIR adds databuild's rows once more, run from another checkout
+ * (e.g. `git archive` of an older commit, with node_modules linked and its
+ * bundle built), interleaved with the rest: before and after in one run.
+ * The summary says, from the medians, whether each target of SPEC 4 holds.
  *
  * The machine may be shared: each run records the CPU time other processes
  * used meanwhile (/proc/stat minus the run's own CPU time), shown as "bg
@@ -59,59 +66,65 @@ interface Tool {
 
 const python = commandOutput("python3", ["-c", "import sys; print(sys.executable)"]);
 const node = process.execPath;
-const databuildCli = (graph: string, n: number, extra: string[] = []) => [
-  node,
-  join(ROOT, "bin/databuild.js"),
-  "analyze",
-  ...targets(n),
-  "--graph",
-  graph,
-  ...extra,
-];
 
-const TOOLS: Tool[] = [
-  {
-    id: "db-startup",
-    name: "databuild --version (CLI startup floor)",
-    command: (_n, dir) => ({ argv: [node, join(ROOT, "bin/databuild.js"), "--version"], cwd: dir }),
-  },
-  {
-    id: "db-inproc",
-    name: "databuild analyze() in-process (TS)",
-    command: (n, dir) => ({
-      argv: [node, "--import", "tsx", join(ROOT, "bench/analyze-inproc.ts")],
-      cwd: ROOT,
-      env: { W_N: String(n), W_DIR: dir },
-    }),
-  },
-  {
-    id: "db-cli-ts",
-    name: "databuild analyze CLI, TS graph",
-    command: (n, dir) => ({
-      argv: databuildCli(join(ROOT, "bench/w-graph.ts"), n),
-      cwd: dir,
-      env: { W_N: String(n), W_DIR: dir },
-    }),
-  },
-  {
-    id: "db-cli-ts-json",
-    name: "databuild analyze CLI, TS graph, --json",
-    command: (n, dir) => ({
-      argv: databuildCli(join(ROOT, "bench/w-graph.ts"), n, ["--json"]),
-      cwd: dir,
-      env: { W_N: String(n), W_DIR: dir },
-    }),
-  },
-  {
-    id: "db-cli-yaml-py",
-    name: "databuild analyze CLI, manifest, Python config",
-    command: (n, dir) => ({ argv: databuildCli(join(dir, "databuild-py.yaml"), n), cwd: dir }),
-  },
-  {
-    id: "db-cli-yaml-node",
-    name: "databuild analyze CLI, manifest, Node config",
-    command: (n, dir) => ({ argv: databuildCli(join(dir, "databuild-node.yaml"), n), cwd: dir }),
-  },
+/** databuild's rows, run from the checkout at `root` (this one, or --baseline's), their names ending in `suffix`. */
+function databuildTools(root: string, idSuffix: string, suffix: string): Tool[] {
+  const cli = (graph: string, n: number, extra: string[] = []) => [
+    node,
+    join(root, "bin/databuild.js"),
+    "analyze",
+    ...targets(n),
+    "--graph",
+    graph,
+    ...extra,
+  ];
+  return [
+    {
+      id: `db-startup${idSuffix}`,
+      name: `databuild --version (CLI startup floor)${suffix}`,
+      command: (_n, dir) => ({ argv: [node, join(root, "bin/databuild.js"), "--version"], cwd: dir }),
+    },
+    {
+      id: `db-inproc${idSuffix}`,
+      name: `databuild planner in-process (TS)${suffix}`,
+      command: (n, dir) => ({
+        argv: [node, "--import", "tsx", join(root, "bench/analyze-inproc.ts")],
+        cwd: root,
+        env: { W_N: String(n), W_DIR: dir },
+      }),
+    },
+    {
+      id: `db-cli-ts${idSuffix}`,
+      name: `databuild analyze CLI, TS graph${suffix}`,
+      command: (n, dir) => ({
+        argv: cli(join(root, "bench/w-graph.ts"), n),
+        cwd: dir,
+        env: { W_N: String(n), W_DIR: dir },
+      }),
+    },
+    {
+      id: `db-cli-ts-json${idSuffix}`,
+      name: `databuild analyze CLI, TS graph, --json${suffix}`,
+      command: (n, dir) => ({
+        argv: cli(join(root, "bench/w-graph.ts"), n, ["--json"]),
+        cwd: dir,
+        env: { W_N: String(n), W_DIR: dir },
+      }),
+    },
+    {
+      id: `db-cli-yaml-py${idSuffix}`,
+      name: `databuild analyze CLI, manifest, Python config${suffix}`,
+      command: (n, dir) => ({ argv: cli(join(dir, "databuild-py.yaml"), n), cwd: dir }),
+    },
+    {
+      id: `db-cli-yaml-node${idSuffix}`,
+      name: `databuild analyze CLI, manifest, Node config${suffix}`,
+      command: (n, dir) => ({ argv: cli(join(dir, "databuild-node.yaml"), n), cwd: dir }),
+    },
+  ];
+}
+
+const OTHER_TOOLS: Tool[] = [
   { id: "make", name: "make -n -j2", command: (_n, dir) => ({ argv: ["make", "-n", "-j2"], cwd: dir, reset: true }) },
   {
     id: "ninja",
@@ -146,6 +159,8 @@ interface Row {
   runs: Run[];
   capS: number;
   warmAnalyzeMs?: number;
+  /** Why the tool was not run at this size. */
+  skipped?: string;
 }
 
 // --- options ----------------------------------------------------------------
@@ -155,27 +170,48 @@ const option = (name: string, fallback: string) => {
   const at = args.indexOf(name);
   return at === -1 ? fallback : (args[at + 1] ?? usage(`${name} needs a value`));
 };
+const baseline = option("--baseline", "");
+const baselineLabel =
+  option("--baseline-label", "") ||
+  (baseline && (commandOutput("git", ["-C", baseline, "rev-parse", "--short", "HEAD"]) || baseline));
+const TOOLS: Tool[] = [
+  ...databuildTools(ROOT, "", ""),
+  ...(baseline ? databuildTools(resolve(baseline), "@base", ` [baseline ${baselineLabel}]`) : []),
+  ...OTHER_TOOLS,
+];
 function usage(problem: string): never {
   console.error(
-    `analyze-bench: ${problem}\nusage: npx tsx bench/analyze-bench.ts [--sizes 1000,10000,100000] [--runs 3] [--tools ${TOOLS.map((t) => t.id).join(",")}] [--cap 300] [--snakemake-cap 120] [--quiet-wait 0] [--snapshot] [--no-install]`,
+    `analyze-bench: ${problem}\nusage: npx tsx bench/analyze-bench.ts [--sizes 1000,10000,100000,1000000] [--runs 3] [--tools ${TOOLS.map((t) => t.id).join(",")}] [--cap 300] [--snakemake-cap 120] [--snakemake-max-n 100000] [--quiet-wait 0] [--baseline DIR [--baseline-label TEXT]] [--snapshot] [--no-install]`,
   );
   process.exit(2);
 }
-const valued = new Set(["--sizes", "--runs", "--tools", "--cap", "--snakemake-cap", "--quiet-wait"]);
+const valued = new Set([
+  "--sizes",
+  "--runs",
+  "--tools",
+  "--cap",
+  "--snakemake-cap",
+  "--snakemake-max-n",
+  "--quiet-wait",
+  "--baseline",
+  "--baseline-label",
+]);
 for (let i = 0; i < args.length; i++) {
   if (valued.has(args[i]!)) i++;
   else if (args[i] !== "--no-install" && args[i] !== "--snapshot") usage(`unknown argument ${args[i]}`);
 }
-const sizes = option("--sizes", "1000,10000,100000").split(",").map(Number);
+const sizes = option("--sizes", "1000,10000,100000,1000000").split(",").map(Number);
 if (sizes.some((n) => !Number.isSafeInteger(n) || n < 1)) usage("--sizes must be positive integers, e.g. 1000,10000");
 const runs = Number(option("--runs", "3"));
 const capS = Number(option("--cap", "300"));
 const snakemakeCapS = Number(option("--snakemake-cap", "120"));
 const quietWaitS = Number(option("--quiet-wait", "0"));
+const snakemakeMaxN = Number(option("--snakemake-max-n", "100000"));
 const toolIds = option("--tools", TOOLS.map((t) => t.id).join(",")).split(",");
 const unknownTool = toolIds.find((id) => !TOOLS.some((t) => t.id === id));
 if (unknownTool) usage(`unknown tool ${unknownTool}; tools: ${TOOLS.map((t) => t.id).join(", ")}`);
-const tools = TOOLS.filter((t) => toolIds.includes(t.id));
+// A baseline row runs with its own row (--tools db-cli-ts also runs db-cli-ts@base).
+const tools = TOOLS.filter((t) => toolIds.includes(t.id) || toolIds.includes(t.id.replace(/@base$/, "")));
 
 // --- setup ------------------------------------------------------------------
 
@@ -260,7 +296,8 @@ function measure(tool: Tool, n: number, dir: string, cap: number): Run {
   const timeFile = join(dir, ".time");
   const stdoutFile = join(dir, ".stdout");
   const stderrFile = join(dir, ".stderr");
-  const stdout = openSync(tool.id === "db-inproc" ? stdoutFile : "/dev/null", "w");
+  const inproc = tool.id.startsWith("db-inproc");
+  const stdout = openSync(inproc ? stdoutFile : "/dev/null", "w");
   const stderr = openSync(stderrFile, "w");
   const busyBefore = busySeconds();
   const result = spawnSync(
@@ -287,7 +324,7 @@ function measure(tool: Tool, n: number, dir: string, cap: number): Run {
     stderr: stderrSummary(readFileSync(stderrFile, "utf8")),
     bgCpus: wallS! > 0 ? Math.max(0, (busy - userS! - sysS!) / wallS!) : 0,
   };
-  if (tool.id === "db-inproc" && run.exit === 0) run.inproc = JSON.parse(readFileSync(stdoutFile, "utf8"));
+  if (inproc && run.exit === 0) run.inproc = JSON.parse(readFileSync(stdoutFile, "utf8"));
   return run;
 }
 
@@ -331,11 +368,12 @@ function ok(row: Row): Run[] {
 
 function wallText(row: Row): string {
   const good = ok(row);
+  if (row.skipped) return row.skipped;
   if (row.runs.some((r) => r.capped)) return `> ${row.capS} s (capped)`;
   if (good.length === 0) return `failed (exit ${row.runs[0]!.exit})`;
   const walls = good.map((r) => r.wallS);
   const failed = row.runs.length - good.length;
-  const text = good.length === 1 ? s(walls[0]!) : `${s(best(walls))} (med ${s(median(walls))})`;
+  const text = good.length === 1 ? s(walls[0]!) : `${s(median(walls))} (best ${s(best(walls))})`;
   return failed > 0 ? `${text}, ${failed} failed` : text;
 }
 
@@ -343,7 +381,7 @@ function analyzeText(row: Row): string {
   const cold = ok(row).flatMap((r) => (r.inproc ? [r.inproc.analyzeMs[0]! / 1000] : []));
   if (cold.length === 0) return "";
   const warm = row.warmAnalyzeMs === undefined ? "" : ` / warm ${s(row.warmAnalyzeMs / 1000)}`;
-  return `cold ${s(best(cold))}${warm}`;
+  return `cold ${s(median(cold))}${warm}`;
 }
 
 /** Time per job in µs: analyze-only for the in-process row, else best wall. */
@@ -351,12 +389,12 @@ function perJobUs(row: Row): number | undefined {
   const good = ok(row);
   if (good.length === 0 || row.runs.some((r) => r.capped)) return undefined;
   const inproc = good.flatMap((r) => (r.inproc ? [r.inproc.analyzeMs[0]! / 1000] : []));
-  const seconds = inproc.length > 0 ? best(inproc) : best(good.map((r) => r.wallS));
+  const seconds = inproc.length > 0 ? median(inproc) : median(good.map((r) => r.wallS));
   return (seconds * 1e6) / row.jobs;
 }
 
 function table(rows: Row[]): string[] {
-  const header = ["tool", "N", "jobs", "wall s", "cpu s", "peak MB", "analyze() s", "µs/job", "bg CPUs"];
+  const header = ["tool", "N", "jobs", "wall s", "cpu s", "peak MB", "planner s", "µs/job", "bg CPUs"];
   const body = rows.map((row) => {
     const good = ok(row);
     const perJob = perJobUs(row);
@@ -365,7 +403,7 @@ function table(rows: Row[]): string[] {
       String(row.n),
       String(row.jobs),
       wallText(row),
-      good.length ? s(best(good.map((r) => r.cpuS))) : "",
+      good.length ? s(median(good.map((r) => r.cpuS))) : "",
       row.runs.length ? Math.max(...row.runs.map((r) => r.peakMb)).toFixed(0) : "",
       analyzeText(row),
       perJob === undefined ? "" : perJob.toFixed(1),
@@ -392,6 +430,50 @@ function growth(rows: Row[]): string[] {
       return `${r.n}: ${us === undefined ? "-" : `${us.toFixed(1)} µs/job`}`;
     });
     lines.push(`${tool.name.padEnd(48)} ${cells.join(", ")}`);
+  }
+  return lines;
+}
+
+/**
+ * The targets of SPEC 4 and issue 15, from the medians of this run: the CLI
+ * (TS graph) against ninja's time and make's memory, the planner in-process,
+ * what --json adds, and the time to plan N = 1,000,000.
+ */
+function targetsMet(rows: Row[]): string[] {
+  const lines: string[] = [];
+  const row = (tool: string, n: number) => rows.find((r) => r.tool === tool && r.n === n);
+  const wall = (r: Row | undefined) => {
+    const good = r ? ok(r) : [];
+    return good.length && !r!.runs.some((x) => x.capped) ? median(good.map((x) => x.wallS)) : undefined;
+  };
+  const peak = (r: Row | undefined) => (r && r.runs.length ? Math.max(...r.runs.map((x) => x.peakMb)) : undefined);
+  const verdict = (met: boolean) => (met ? "met" : "NOT met");
+  for (const n of sizes.filter((size) => size >= 100_000)) {
+    const cli = wall(row("db-cli-ts", n));
+    const json = wall(row("db-cli-ts-json", n));
+    const ninja = wall(row("ninja", n));
+    const makePeak = peak(row("make", n));
+    const cliPeak = peak(row("db-cli-ts", n));
+    const inprocRuns = ok(row("db-inproc", n) ?? ({ runs: [] } as unknown as Row)).flatMap((r) =>
+      r.inproc ? [r.inproc.analyzeMs[0]! / 1000] : [],
+    );
+    const planner = inprocRuns.length ? median(inprocRuns) : undefined;
+    const parts: string[] = [];
+    if (cli !== undefined && ninja !== undefined)
+      parts.push(
+        `CLI ${s(cli)} s = ${(cli / ninja).toFixed(2)}× ninja's ${s(ninja)} s (≤ 0.5×: ${verdict(cli <= 0.5 * ninja)})`,
+      );
+    if (cliPeak !== undefined && makePeak !== undefined)
+      parts.push(
+        `CLI peak ${cliPeak.toFixed(0)} MB vs make's ${makePeak.toFixed(0)} MB (no more: ${verdict(cliPeak <= makePeak)})`,
+      );
+    if (planner !== undefined)
+      parts.push(`planner in-process cold ${s(planner)} s (< 0.5 s: ${verdict(planner < 0.5)})`);
+    if (cli !== undefined && json !== undefined)
+      parts.push(`--json adds ${(((json - cli) / cli) * 100).toFixed(0)} % (< 30 %: ${verdict(json < 1.3 * cli)})`);
+    if (n >= 1_000_000 && cli !== undefined)
+      parts.push(`planned in ${s(cli)} s by the CLI (< 10 s: ${verdict(cli < 10)})`);
+    if (parts.length) lines.push(`N = ${n}: ${parts.join("; ")}`);
   }
   return lines;
 }
@@ -481,6 +563,12 @@ for (const n of sizes) {
   for (let round = 0; round < runs; round++) {
     for (const [i, tool] of tools.entries()) {
       const row = mine[i]!;
+      if (tool.id === "snakemake" && n > snakemakeMaxN) {
+        if (round === 0)
+          console.log(`  ${tool.name.padEnd(48)} not run above N = ${snakemakeMaxN} (--snakemake-max-n)`);
+        row.skipped = `not run (N > ${snakemakeMaxN})`;
+        continue;
+      }
       const first = row.runs[0];
       if (first && (first.capped || first.exit !== 0 || first.wallS > SLOW_RUN_S)) continue;
       const run = measure(tool, n, dir, row.capS);
@@ -511,12 +599,15 @@ const elapsed = (Date.now() - started.getTime()) / 1000;
 const report = [
   ...table(rows),
   "",
-  "wall s: best of the runs (median in parentheses); peak MB: highest max RSS; analyze() s: in-process analyze() only,",
-  "cold = first call in a fresh process (best of runs), warm = best of 5 further calls in one process;",
-  "µs/job: analyze() cold for the in-process row, best wall otherwise, divided by 3N+M jobs;",
+  "wall s: median of the runs (best in parentheses); cpu s: median; peak MB: highest max RSS;",
+  "planner s: in-process analyzePlan() only (analyze() for a baseline older than the compact plan),",
+  "cold = first call in a fresh process (median of runs), warm = best of 5 further calls in one process;",
+  "µs/job: planner cold for the in-process row, median wall otherwise, divided by 3N+M jobs;",
   "bg CPUs: mean CPU use by other processes during the runs (machine noise; 2 = both CPUs busy elsewhere).",
 ];
 console.log(report.join("\n"));
+console.log("\ntargets (medians of this run; SPEC 4 states them at N = 100,000 and 1,000,000):");
+console.log(targetsMet(rows).join("\n"));
 console.log("\nlinear growth (µs per job; flat from N to 10N means linear; fixed startup costs inflate small N):");
 console.log(growth(rows).join("\n"));
 console.log(
@@ -532,6 +623,10 @@ writeFileSync(
 writeFileSync(
   join(OUT, "results.md"),
   report.join("\n") +
+    "\n\nTargets (medians of this run):\n\n" +
+    targetsMet(rows)
+      .map((l) => `- ${l}`)
+      .join("\n") +
     "\n\nLinear growth:\n\n" +
     growth(rows)
       .map((l) => `    ${l}`)

@@ -1,23 +1,26 @@
 /**
  * Times databuild's planner in-process on workload W: loads bench/w-graph.ts
  * (import + toGraph, what the CLI's loader does for a .ts graph), then times
- * only `analyze(graph, every report/m)`.
+ * only `analyzePlan(graph, every report/m)`: the planning that `analyze`,
+ * `build` and the CLI all do, up to the compact Plan (no proto message).
  *
- *   W_N=100000 node --import tsx bench/analyze-inproc.ts [--repeat K] [--check]
+ *   W_N=100000 node --import tsx bench/analyze-inproc.ts [--repeat K] [--check] [--message]
  *
  * Prints one JSON line: {n, tasks, edges, loadMs, analyzeMs: [first, ...],
- * cpuMs: [...], rssMbAfterFirst}. analyzeMs[0] is the cold run (what one CLI
- * call pays); with --repeat K the analysis runs K times in the same process
- * (warm JIT). cpuMs is the process's CPU time (all threads, GC helpers
- * included) during each analysis: less inflated than wall time when other
- * processes compete for the CPUs.
+ * cpuMs: [...], rssMbAfterFirst, messageMs?}. analyzeMs[0] is the cold run
+ * (what one CLI call pays); with --repeat K the analysis runs K times in the
+ * same process (warm JIT). cpuMs is the process's CPU time (all threads, GC
+ * helpers included) during each analysis: less inflated than wall time when
+ * other processes compete for the CPUs.
  * rssMbAfterFirst is the process's peak RSS right after the first analysis.
  * --check verifies the plan has 3N+M tasks in an order where every input's
- * producer comes first.
+ * producer comes first. --message also times `plan.toJobGraph()` once (the
+ * JobGraph message a build's jobGraph event and `analyze()` make).
  */
 import { performance } from "node:perf_hooks";
 import { toGraph } from "../src/gsl/define-graph.ts";
-import { analyze } from "../src/planner/analyze.ts";
+import { analyzePlan } from "../src/planner/analyze.ts";
+import type { Plan } from "../src/planner/plan.ts";
 
 const args = process.argv.slice(2);
 const repeatAt = args.indexOf("--repeat");
@@ -34,12 +37,12 @@ const loadMs = performance.now() - t0;
 const analyzeMs: number[] = [];
 const cpuMs: number[] = [];
 let rssMbAfterFirst = 0;
-let plan: Awaited<ReturnType<typeof analyze>> | undefined;
+let plan: Plan | undefined;
 for (let r = 0; r < repeat; r++) {
   plan = undefined; // let the previous plan be collected
   const start = performance.now();
   const cpuStart = process.cpuUsage();
-  plan = await analyze(graph, refs);
+  plan = await analyzePlan(graph, refs);
   analyzeMs.push(performance.now() - start);
   const cpu = process.cpuUsage(cpuStart);
   cpuMs.push((cpu.user + cpu.system) / 1000);
@@ -47,29 +50,37 @@ for (let r = 0; r < repeat; r++) {
 }
 
 const n = Number(process.env.W_N ?? "1000");
-const tasks = plan!.nodes;
-const edges = tasks.reduce((sum, t) => sum + t.config!.inputs.length, 0);
+const { size: tasks, inputStart, inputIds, outputStart, outputIds } = plan!;
+const edges = inputIds.length;
 if (check) {
   const expected = 3 * n + Math.ceil(n / 30);
-  if (tasks.length !== expected) throw new Error(`expected ${expected} tasks, got ${tasks.length}`);
-  const done = new Set<string>();
-  for (const t of tasks) {
-    for (const input of t.config!.inputs) {
-      if (!done.has(input.partitionRef!.str))
-        throw new Error(`${t.config!.outputs[0]!.str} is ordered before its input ${input.partitionRef!.str}`);
+  if (tasks !== expected) throw new Error(`expected ${expected} tasks, got ${tasks}`);
+  const done = new Uint8Array(plan!.refs.length);
+  for (let t = 0; t < tasks; t++) {
+    for (let e = inputStart[t]!; e < inputStart[t + 1]!; e++) {
+      const id = inputIds[e]!;
+      if (id >= 0 && !done[id])
+        throw new Error(`${plan!.outputsOf(t).join(",")} is ordered before its input ${plan!.refs[id]}`);
     }
-    for (const output of t.config!.outputs) done.add(output.str);
+    for (let e = outputStart[t]!; e < outputStart[t + 1]!; e++) done[outputIds[e]!] = 1;
   }
+}
+let messageMs: number | undefined;
+if (args.includes("--message")) {
+  const start = performance.now();
+  plan!.toJobGraph();
+  messageMs = performance.now() - start;
 }
 const round = (x: number) => Math.round(x * 10) / 10;
 console.log(
   JSON.stringify({
     n,
-    tasks: tasks.length,
+    tasks,
     edges,
     loadMs: round(loadMs),
     analyzeMs: analyzeMs.map(round),
     cpuMs: cpuMs.map(round),
     rssMbAfterFirst: round(rssMbAfterFirst),
+    ...(messageMs === undefined ? {} : { messageMs: round(messageMs) }),
   }),
 );

@@ -8,3 +8,5 @@ export function bundleIsFresh(): boolean;
 /** The .mjs files of the current bundle (entries and chunks), relative to dist/. */
 export function bundleOutputs(): string[];
 export function bundle(options?: { keepOldChunksMs?: number }): Promise<void>;
+/** The packaged wrapper's program: its bundle name, entry, and file in dist/. */
+export const PACKAGED_WRAPPER: { name: string; entry: string; file: string };

@@ -28,6 +28,13 @@ export const ENTRIES = {
   "function-worker": "src/wrapper/isolated/function-worker.ts",
 };
 /**
+ * The packaged wrapper's program (`databuild package wrapper`): one CommonJS
+ * file with every dependency in it, as Node 20's single-executable
+ * applications need (they embed one script that may require only Node's
+ * built-in modules). Built beside the entries, stamped like them.
+ */
+export const PACKAGED_WRAPPER = { name: "wrapper-sea", entry: "src/wrapper/packaged-main.ts", file: "wrapper-sea.cjs" };
+/**
  * Entries split into chunks: the CLI imports each command, and heavy
  * dependencies, only when run (src/cli/main.ts), so `databuild --version`
  * loads a few kilobytes. The others stay one self-contained file each: the
@@ -131,7 +138,25 @@ export async function bundle({ keepOldChunksMs = OLD_CHUNK_MS } = {}) {
     logLevel: "warning",
   });
   const names = Object.keys(ENTRIES);
+  const packagedWrapper = {
+    write: false,
+    metafile: true,
+    absWorkingDir: ROOT,
+    entryPoints: { [PACKAGED_WRAPPER.name]: join(ROOT, PACKAGED_WRAPPER.entry) },
+    outdir: join(ROOT, "dist"),
+    outExtension: { ".js": ".cjs" },
+    bundle: true,
+    format: "cjs",
+    platform: "node",
+    target: "node20",
+    minifyWhitespace: true,
+    minifySyntax: true,
+    logLevel: "warning",
+    // The one import.meta (the spawner's locate) is never reached: the packaged wrapper spawns in process.
+    logOverride: { "empty-import-meta": "silent" },
+  };
   const results = await Promise.all([
+    build(packagedWrapper),
     build(
       options(
         names.filter((name) => SPLIT.has(name)),

@@ -8,6 +8,7 @@ import { spawnSync } from "node:child_process";
 import { accessSync, constants, existsSync, readdirSync } from "node:fs";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ensureSlurmCluster } from "./slurm-cluster.mjs";
 
 /** An executable file on PATH (or at an absolute path). */
 function executable(name, env) {
@@ -102,6 +103,27 @@ export const PREREQUISITES = [
     neededFor: "protobuf messages in the Python gRPC client test",
     present: () => spawnSync("/usr/bin/python3", ["-c", "import google.protobuf"], { stdio: "ignore" }).status === 0,
   },
+  {
+    // src/cli/commands/compile.test.ts: every script `databuild compile --bash` writes passes it.
+    name: "shellcheck",
+    debianPackage: "shellcheck",
+    neededFor: "checking the bash scripts `databuild compile --bash` writes",
+    present: (env) => executable("shellcheck", env),
+  },
+  {
+    // src/launchers/slurm/: a single-node cluster started by scripts/slurm-cluster.mjs (../shared/recipes/slurm.md).
+    name: "SLURM (sbatch, slurmctld, slurmd)",
+    debianPackage: "slurm-wlm",
+    neededFor: "the SLURM launcher's tests, on a single-node cluster",
+    present: (env) =>
+      executable("sbatch", env) && executable("/usr/sbin/slurmctld", env) && executable("/usr/sbin/slurmd", env),
+  },
+  {
+    name: "munged",
+    debianPackage: "munge",
+    neededFor: "authentication in the SLURM launcher's test cluster",
+    present: (env) => executable("/usr/sbin/munged", env),
+  },
 ];
 
 /** The prerequisites that are missing. */
@@ -155,4 +177,16 @@ export function ensurePrerequisites({ env = process.env, log = (line) => process
   return 0;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = ensurePrerequisites();
+/**
+ * Starts the single-node SLURM cluster the SLURM launcher's tests submit to
+ * (once: it is left running, and this returns at once while it runs). Without
+ * one those tests are skipped, except under CI=true, where this fails.
+ */
+export function startSlurmCluster({ env = process.env, log = (line) => process.stderr.write(`${line}\n`) } = {}) {
+  const problem = ensureSlurmCluster({ log });
+  if (problem === undefined) return 0;
+  log(`test-prerequisites: no SLURM cluster for the SLURM launcher's tests: ${problem}`);
+  return env.CI === "true" ? 1 : 0;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) process.exitCode = ensurePrerequisites() || startSlurmCluster();

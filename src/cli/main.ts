@@ -77,6 +77,18 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./commands/mermaid.ts")).registerMermaid,
   },
   {
+    name: "compile",
+    term: "compile [options] <refs...>",
+    description: "write a standalone bash script that builds REF... with neither Node nor databuild (--bash)",
+    load: async () => (await import("./commands/compile.ts")).registerCompile,
+  },
+  {
+    name: "package",
+    term: "package",
+    description: "package part of databuild to run where it is not installed: `package wrapper -o FILE`",
+    load: async () => (await import("./commands/package.ts")).registerPackage,
+  },
+  {
     name: "jobs",
     term: "jobs [options]",
     description: "list the graph's jobs with their output patterns",

@@ -4,7 +4,7 @@
  * can match the same ref.
  */
 import { AmbiguousPatternError, AmbiguousRefError, GraphDefinitionError, UnmatchedRefError } from "./errors.ts";
-import type { JobDefinition, WantedPartition } from "./job.ts";
+import { wantedPartition, type JobDefinition, type WantedPartition } from "./job.ts";
 import { patternsIntersect, type OutputPattern } from "./output-pattern.ts";
 import { triggerProblems, type TriggerDefinition } from "./triggers.ts";
 
@@ -28,6 +28,12 @@ export interface Graph {
   lookup(refs: readonly string[], neededBy?: string): Map<JobDefinition, WantedPartition[]>;
   /** The job whose patterns match `ref`, or undefined. */
   producerOf(ref: string): (WantedPartition & { job: JobDefinition }) | undefined;
+  /**
+   * The job and its first pattern that match `ref` (what producerOf returns,
+   * without making an object: the planner looks up millions of refs), or
+   * undefined. Throws AmbiguousRefError.
+   */
+  matchOf(ref: string): { readonly job: JobDefinition; readonly pattern: OutputPattern } | undefined;
 }
 
 /** Builds a graph, rejecting duplicate labels, ambiguous patterns and triggers that do not fit its jobs. */
@@ -65,15 +71,25 @@ export function createGraph(
   const index = new PatternIndex(entries);
   const allPatterns = entries.map((e) => ({ job: e.job.label, pattern: e.pattern.source }));
 
-  const producerOf = (ref: string) => {
-    let found: (WantedPartition & { job: JobDefinition }) | undefined;
+  // The pattern that last matched, when it is its job's only one: refs come in runs of one job
+  // (a round's inputs), and no other job's pattern can match what it matches (checked above).
+  let last: PatternEntry | undefined;
+  const matchOf = (ref: string): PatternEntry | undefined => {
+    if (last?.pattern.matches(ref)) return last;
+    let found: PatternEntry | undefined;
     for (const entry of index.candidates(ref)) {
-      const params = entry.pattern.match(ref);
-      if (!params) continue;
+      if (!entry.pattern.matches(ref)) continue;
       if (found && found.job !== entry.job) throw new AmbiguousRefError(ref, [found.job.label, entry.job.label]);
-      found ??= { ref, params, pattern: entry.pattern, job: entry.job };
+      if (!found) {
+        found = entry;
+        last = entry.job.outputs.length === 1 ? entry : undefined;
+      }
     }
     return found;
+  };
+  const producerOf = (ref: string) => {
+    const entry = matchOf(ref);
+    return entry && Object.assign(wantedPartition(ref, entry.pattern), { job: entry.job });
   };
 
   const graph: Graph = {
@@ -83,6 +99,7 @@ export function createGraph(
     file,
     job: (l) => byLabel.get(l),
     producerOf,
+    matchOf,
     lookup(refs, neededBy) {
       const result = new Map<JobDefinition, WantedPartition[]>();
       const unmatched: string[] = [];
@@ -93,7 +110,7 @@ export function createGraph(
           continue;
         }
         const list = result.get(hit.job);
-        const wanted = { ref, params: hit.params, pattern: hit.pattern };
+        const wanted = wantedPartition(ref, hit.pattern);
         if (list) list.push(wanted);
         else result.set(hit.job, [wanted]);
       }
@@ -106,6 +123,8 @@ export function createGraph(
   return graph;
 }
 
+const FEW_SEGMENTS = 8;
+
 /**
  * Narrows the patterns worth trying for a ref: patterns whose literal prefix
  * contains a whole first segment are indexed by that segment; the others are
@@ -113,6 +132,8 @@ export function createGraph(
  */
 class PatternIndex {
   private readonly bySegment = new Map<string, PatternEntry[]>();
+  /** The segments as a list, when there are few. */
+  private readonly few: [string, PatternEntry[]][] | undefined;
   private readonly unindexed: PatternEntry[] = [];
 
   constructor(entries: readonly PatternEntry[]) {
@@ -129,12 +150,21 @@ class PatternIndex {
         else this.bySegment.set(segment, [entry]);
       }
     }
+    this.few = this.bySegment.size <= FEW_SEGMENTS ? [...this.bySegment] : undefined;
   }
 
   candidates(ref: string): PatternEntry[] {
     const slash = ref.indexOf("/");
-    const segment = slash === -1 ? ref : ref.slice(0, slash);
-    const indexed = this.bySegment.get(segment);
+    let indexed: PatternEntry[] | undefined;
+    if (this.few) {
+      // A handful of segments: compare in place rather than slice the ref and hash the slice.
+      const length = slash === -1 ? ref.length : slash;
+      for (const [segment, entries] of this.few)
+        if (segment.length === length && ref.startsWith(segment)) {
+          indexed = entries;
+          break;
+        }
+    } else indexed = this.bySegment.get(slash === -1 ? ref : ref.slice(0, slash));
     if (!indexed) return this.unindexed;
     return this.unindexed.length === 0 ? indexed : [...indexed, ...this.unindexed];
   }

@@ -3,13 +3,36 @@
  * (TypeScript GSL, manifest) loads into.
  */
 import type { JobConfig } from "../gen/databuild_pb.ts";
+import type { ConfigSink } from "./config-sink.ts";
 import type { OutputPattern } from "./output-pattern.ts";
+import type { JobResources } from "./resources.ts";
 
 /** A ref a job is asked to produce, with the parameters its pattern matched. */
 export interface WantedPartition {
   readonly ref: string;
   readonly params: Readonly<Record<string, string>>;
   readonly pattern: OutputPattern;
+}
+
+/**
+ * `ref` as a WantedPartition of `pattern` (which must match it), its
+ * parameters worked out when asked for: the planner holds a round's refs
+ * (hundreds of thousands) until their config call, which reads each one's
+ * parameters once, so they need not outlive it.
+ */
+export function wantedPartition(ref: string, pattern: OutputPattern): WantedPartition {
+  return new LazyWanted(ref, pattern);
+}
+
+class LazyWanted implements WantedPartition {
+  constructor(
+    readonly ref: string,
+    readonly pattern: OutputPattern,
+  ) {}
+
+  get params(): Record<string, string> {
+    return this.pattern.match(this.ref)!;
+  }
 }
 
 /** An executable job: a command run by the exec wrapper (SPEC 3.2). */
@@ -122,6 +145,11 @@ export interface JobDefinition {
    */
   readonly requires?: WorkerRequirements;
   /**
+   * What one run is given where a launcher allocates it (`--launcher slurm`:
+   * `--cpus-per-task`, `--mem`; the time limit comes from `timeoutMs`).
+   */
+  readonly resources?: JobResources;
+  /**
    * Returns the configs that produce `wanted`, called once per analysis round
    * with every ref the round needs from this job. Throws ConfigError when the
    * job cannot be configured for them. An implementation enforces `options`:
@@ -131,6 +159,25 @@ export interface JobDefinition {
    * `options`, DEFAULT_CONFIG_LIMITS apply.
    */
   configure(wanted: readonly WantedPartition[], options?: ConfigureOptions): Promise<JobConfig[]> | JobConfig[];
+  /**
+   * The same configs as `configure`, handed to `sink` one at a time as plain
+   * data instead of returned as messages: what the planner calls when a job
+   * has it (the GSL and manifest jobs do), so that planning a million
+   * partitions makes no proto object per task or input. Same limits and
+   * failures as `configure`.
+   */
+  configureInto?(
+    wanted: readonly WantedPartition[],
+    sink: ConfigSink,
+    options?: ConfigureOptions,
+  ): Promise<void> | void;
+  /**
+   * True when the config of each ref depends on that ref alone (the GSL's
+   * per-partition config): the planner may then call `configureInto` for a
+   * round's refs in parts, each part a call with its own limits, so that it
+   * never holds a WantedPartition for each of a million refs at once.
+   */
+  readonly configEachRef?: boolean;
   readonly exec: JobExec;
   /** Where the job is defined ("databuild.yaml, job 3"), for messages. */
   readonly definedAt?: string;

@@ -17,6 +17,8 @@ export interface OutputPattern {
   readonly literalPrefix: string;
   /** Returns the parameters when `ref` matches the whole pattern. */
   match(ref: string): Record<string, string> | undefined;
+  /** Whether `ref` matches the whole pattern (`match` without making the parameters). */
+  matches(ref: string): boolean;
   /** Substitutes parameters into the pattern. */
   format(params: Record<string, string>): string;
 }
@@ -92,6 +94,11 @@ function compile(source: string, tokens: PatternToken[], paramNames: string[]): 
       for (let k = 0; k < paramNames.length; k++) params[paramNames[k]!] = m[k + 1]!;
       return params;
     },
+    matches(ref) {
+      if (isLiteral) return ref === source;
+      if (segmentWise) return matchesBySegments(tokens, ref);
+      return regex.test(ref);
+    },
     format(params) {
       return tokens
         .map((t) => {
@@ -122,6 +129,23 @@ function matchBySegments(tokens: readonly PatternToken[], ref: string): Record<s
     }
   }
   return pos === ref.length ? params : undefined;
+}
+
+/** matchBySegments without the parameters. */
+function matchesBySegments(tokens: readonly PatternToken[], ref: string): boolean {
+  let pos = 0;
+  for (const token of tokens) {
+    if (token.kind === "literal") {
+      if (!ref.startsWith(token.text, pos)) return false;
+      pos += token.text.length;
+    } else {
+      let end = ref.indexOf("/", pos);
+      if (end === -1) end = ref.length;
+      if (end === pos) return false;
+      pos = end;
+    }
+  }
+  return pos === ref.length;
 }
 
 // --- Intersection -----------------------------------------------------------

@@ -9,7 +9,11 @@ import { MalformedRefError } from "./errors.ts";
 const FORBIDDEN = /[\s\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}]/u;
 
 /** Returns what is wrong with `ref`, or undefined when it is a valid ref. */
+/** Printable ASCII without space: always valid, and checked several times faster than FORBIDDEN. */
+const PRINTABLE_ASCII = /^[\x21-\x7e]+$/;
+
 export function refProblem(ref: string): string | undefined {
+  if (PRINTABLE_ASCII.test(ref)) return undefined;
   if (ref.length === 0) return "it is empty";
   const bad = FORBIDDEN.exec(ref);
   if (bad) {

@@ -2,13 +2,23 @@
  * @module The TypeScript GSL's graph helper, and the conversion of a GSL
  * graph into the graph model.
  */
-import type { JobConfig } from "../gen/databuild_pb.ts";
+import { DepType } from "../gen/databuild_pb.ts";
+import { collectConfigs, type ConfigSink } from "../core/config-sink.ts";
 import { GraphDefinitionError } from "../core/errors.ts";
 import { createGraph, type Graph } from "../core/graph.ts";
 import type { JobDefinition, JobExec, WantedPartition } from "../core/job.ts";
 import { parseOutputPattern, type OutputPattern } from "../core/output-pattern.ts";
 import { parseVersion } from "../core/version.ts";
-import { callerLocation, limitConfigCall, toJobConfig, type DefinedJob, type JobSpec } from "./define-job.ts";
+import { cpusProblem, parseMemory } from "../core/resources.ts";
+import {
+  callerLocation,
+  limitConfigCall,
+  type BatchConfigInit,
+  type DefinedJob,
+  type InputSpec,
+  type JobSpec,
+  type TaskConfigInit,
+} from "./define-job.ts";
 import { isDefinedTrigger, toTriggerDefinition, type DefinedTrigger } from "./define-trigger.ts";
 
 export interface DefinedGraph {
@@ -108,15 +118,27 @@ function toJobDefinition(job: DefinedJob, baseDir: string, file: string | undefi
     for (const [name, value] of Object.entries(requires.labels ?? {}))
       if (name === "" || typeof value !== "string") fail("`requires.labels` must map label names to strings");
   }
+  const resources = spec.resources;
+  let memoryBytes: number | undefined;
+  if (resources !== undefined) {
+    const cpus = resources.cpus === undefined ? undefined : cpusProblem(resources.cpus);
+    if (cpus) fail(`resources.${cpus}`);
+    if (resources.memory !== undefined) {
+      const parsed = parseMemory(resources.memory);
+      if (typeof parsed === "string") fail(`resources.${parsed}`);
+      memoryBytes = parsed as number;
+    }
+  }
   return {
     label: spec.label,
     outputs,
     version,
     requires: requires && { labels: { ...requires.labels }, slots: requires.slots ?? 1 },
+    resources: resources && { cpus: resources.cpus, memoryBytes },
     timeoutMs: spec.timeoutSeconds === undefined ? undefined : spec.timeoutSeconds * 1000,
     configTimeoutMs: configTimeout === undefined ? undefined : configTimeout * 1000,
     logLimitBytes: logLimit,
-    configure: configureFunction(spec),
+    ...configureFunctions(spec),
     exec: toExec(spec, baseDir, fail),
     definedAt: where,
   };
@@ -133,33 +155,97 @@ function toExec(spec: JobSpec, baseDir: string, fail: (problem: string) => never
   return { kind: "command", command: spec.exec, cwd: baseDir };
 }
 
-type Configure = JobDefinition["configure"];
+type ConfigureInto = NonNullable<JobDefinition["configureInto"]>;
 
-/** A returned promise is held to the call's time limit and cancel (limitConfigCall). */
-function configureFunction(spec: JobSpec): Configure {
+/**
+ * The job's config step, feeding a ConfigSink (`configureInto`; `configure`
+ * collects the same into messages). A returned promise is held to the call's
+ * time limit and cancel (limitConfigCall).
+ */
+function configureFunctions(spec: JobSpec): Pick<JobDefinition, "configure" | "configureInto" | "configEachRef"> {
+  const configureInto = configureIntoFunction(spec);
+  return {
+    configure: (wanted, options) => collectConfigs(wanted, (sink) => configureInto(wanted, sink, options)),
+    configureInto,
+    configEachRef: !spec.configBatch,
+  };
+}
+
+function configureIntoFunction(spec: JobSpec): ConfigureInto {
   const batch = spec.configBatch;
   const label = spec.label;
   const refsOf = (wanted: readonly WantedPartition[]) => () => wanted.map((w) => w.ref);
   if (batch) {
-    return async (wanted, options) => {
+    return async (wanted, sink, options) => {
       const call = limitConfigCall(label, options);
       const result = batch(wanted.map(asWantedRef), call.context);
       const inits = isThenable(result) ? await call.wait(result, refsOf(wanted)) : result;
       if (!Array.isArray(inits)) throw new Error("configBatch must return a list of configs");
-      return inits.map((init) => toJobConfig(init.outputs ?? [], init));
+      for (const init of inits as readonly BatchConfigInit[]) {
+        sink.config();
+        const outputs = init.outputs ?? [];
+        if (!Array.isArray(outputs)) throw new Error("a config's `outputs` must be a list of refs");
+        for (const output of outputs) sink.output(output);
+        feedInit(init, sink);
+      }
     };
   }
   const perPartition = spec.config;
-  if (!perPartition) return (wanted) => wanted.map((w) => toJobConfig([w.ref], {}));
-  return (wanted, options) => {
+  if (!perPartition)
+    return (wanted, sink) => {
+      for (let k = 0; k < wanted.length; k++) {
+        sink.config();
+        sink.wantedOutput(k);
+      }
+    };
+  return (wanted, sink, options) => {
     const call = limitConfigCall(label, options);
-    const results = wanted.map((w) => perPartition(w.params as never, w.ref, call.context));
-    // Stay synchronous unless the user's config is async: a promise per ref is costly at 100k refs.
-    if (!results.some(isThenable)) return results.map((init, i) => toJobConfig([wanted[i]!.ref], init as object));
-    return call
-      .wait(Promise.all(results), refsOf(wanted))
-      .then((inits): JobConfig[] => inits.map((init, i) => toJobConfig([wanted[i]!.ref], init)));
+    // Each result goes to the sink at once (it then dies young); stay synchronous
+    // unless the user's config is async: a promise per ref is costly at 100k refs.
+    let k = 0;
+    let init: TaskConfigInit | PromiseLike<TaskConfigInit> | undefined;
+    for (; k < wanted.length; k++) {
+      const w = wanted[k]!;
+      init = perPartition(w.params as never, w.ref, call.context);
+      if (isThenable(init)) break;
+      sink.config();
+      sink.wantedOutput(k);
+      feedInit(init, sink);
+    }
+    if (k === wanted.length) return;
+    const first = k;
+    const pending = [init!];
+    for (k = first + 1; k < wanted.length; k++) {
+      const w = wanted[k]!;
+      pending.push(perPartition(w.params as never, w.ref, call.context));
+    }
+    return call.wait(Promise.all(pending), refsOf(wanted)).then((inits) => {
+      inits.forEach((result, i) => {
+        sink.config();
+        sink.wantedOutput(first + i);
+        feedInit(result, sink);
+      });
+    });
   };
+}
+
+/** A config function's inputs, args and env, to the sink. */
+function feedInit(init: TaskConfigInit, sink: ConfigSink): void {
+  if (typeof init !== "object" || init === null)
+    throw new Error(`a config must be an object ({ inputs, args, env }), got ${init === null ? "null" : typeof init}`);
+  const { inputs, args, env } = init;
+  if (inputs) {
+    if (!Array.isArray(inputs)) throw new Error("a config's `inputs` must be a list of refs");
+    for (const input of inputs as readonly InputSpec[]) {
+      if (typeof input === "string") sink.input(input, DepType.MATERIALIZE);
+      else sink.input(input.ref, input.type === "query" ? DepType.QUERY : DepType.MATERIALIZE);
+    }
+  }
+  if (args) {
+    if (!Array.isArray(args)) throw new Error("a config's `args` must be a list of strings");
+    for (const arg of args as readonly string[]) sink.arg(arg);
+  }
+  if (env) for (const name of Object.keys(env)) sink.env(name, env[name]!);
 }
 
 function asWantedRef(w: WantedPartition): { ref: string; params: never; pattern: string } {

@@ -4,10 +4,9 @@
  * needs) and an exec: a command (run by the exec wrapper, SPEC 3.2) or an
  * async function run in-process.
  */
-import { DepType, type JobConfig } from "../gen/databuild_pb.ts";
+import type { JobConfig } from "../gen/databuild_pb.ts";
 import { ConfigError } from "../core/errors.ts";
 import { configureOptions, type ConfigureOptions, type ExecContext } from "../core/job.ts";
-import { dataDep, partitionRef } from "../core/messages.ts";
 import type { PatternParams } from "./pattern-params.ts";
 
 /** An input: a ref string (MATERIALIZE), or a ref with its dep type. */
@@ -72,6 +71,12 @@ interface JobSpecBase<Ps extends readonly string[]> {
    * labels (`databuild worker --label k=v`) and this many slots (default 1).
    */
   readonly requires?: { readonly labels?: Readonly<Record<string, string>>; readonly slots?: number };
+  /**
+   * What one run is given where a launcher allocates it (`--launcher slurm`:
+   * `--cpus-per-task`, `--mem`): CPUs, and memory as a size ("4GiB") or bytes.
+   * The time limit is `timeoutSeconds`.
+   */
+  readonly resources?: { readonly cpus?: number; readonly memory?: string | number };
   /** A command (argv, relative paths against the graph file's directory) or an in-process function. */
   readonly exec: readonly string[] | ExecFunction;
 }
@@ -132,24 +137,6 @@ export function callerLocation(): string | undefined {
   if (cjs) return decodeURIComponent(cjs[1]!).replace(/\?.*$/, "");
   const m = /\(?((?:file:\/\/)?[^()\s]+?)(?:\?[^:()\s]*)?:(\d+):\d+\)?$/.exec(frame);
   return m ? `${m[1]!.replace(/^file:\/\//, "")}:${m[2]}` : undefined;
-}
-
-/** Converts a config function's result to the proto JobConfig (built directly: this runs once per planned task). */
-export function toJobConfig(outputs: readonly string[], init: TaskConfigInit): JobConfig {
-  const inputs = init.inputs;
-  return {
-    $typeName: "databuild.v1.JobConfig",
-    outputs: outputs.map(partitionRef),
-    inputs: inputs
-      ? inputs.map((input) =>
-          typeof input === "string"
-            ? dataDep(input)
-            : dataDep(input.ref, input.type === "query" ? DepType.QUERY : DepType.MATERIALIZE),
-        )
-      : [],
-    args: init.args ? [...init.args] : [],
-    env: init.env ? { ...init.env } : {},
-  };
 }
 
 /** A config function's call held to its limits: see `limitConfigCall`. */

@@ -7,10 +7,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { availableParallelism } from "node:os";
-import { fromJson } from "@bufbuild/protobuf";
-import { JobConfigureResponseSchema, type JobConfig } from "../gen/databuild_pb.ts";
+import { collectConfigs } from "../core/config-sink.ts";
 import { ConfigError } from "../core/errors.ts";
 import { configureOptions, type ConfigureOptions, type JobDefinition } from "../core/job.ts";
+import { decodeConfigureResponse, feedConfigureResponse, type ConfigureResponse } from "./configure-response.ts";
 import { ProcessGroup } from "./process-group.ts";
 
 /**
@@ -52,18 +52,38 @@ const DRAIN_MS = 250;
  * stall planning. A call settles only once its group is gone.
  */
 export function commandConfigure(job: string, command: readonly string[], cwd: string): JobDefinition["configure"] {
+  const configureInto = commandConfigureInto(job, command, cwd);
+  return (wanted, options) => collectConfigs(wanted, (sink) => configureInto(wanted, sink, options));
+}
+
+/**
+ * The same as `commandConfigure`, feeding a ConfigSink (the planner's way):
+ * each call's response is read straight into the sink, calls in ref order
+ * (a call that finishes early waits for the ones before it).
+ */
+export function commandConfigureInto(
+  job: string,
+  command: readonly string[],
+  cwd: string,
+): NonNullable<JobDefinition["configureInto"]> {
   if (command.length === 0 || command[0] === "") throw new TypeError(`job "${job}": the config command is empty`);
-  return async (wanted, options) => {
-    if (wanted.length === 0) return [];
+  return async (wanted, sink, options) => {
+    if (wanted.length === 0) return;
     const limits = options ?? configureOptions({});
     const batches = splitRefs(
       command,
       wanted.map((w) => w.ref),
     );
-    const results = await mapLimited(batches, CONCURRENT_CALLS, limits.signal, (refs, signal) =>
-      new ConfigCall(job, command, cwd, refs, limits, signal).run(),
-    );
-    return results.flat();
+    // Responses are decoded as they arrive, and fed in call order.
+    const responses: (ConfigureResponse | undefined)[] = new Array<ConfigureResponse | undefined>(batches.length);
+    let fed = 0;
+    await mapLimited(batches, CONCURRENT_CALLS, limits.signal, async (refs, signal, index) => {
+      responses[index] = await new ConfigCall(job, command, cwd, refs, limits, signal).run();
+      for (; fed < batches.length && responses[fed] !== undefined; fed++) {
+        feedConfigureResponse(responses[fed]!, sink);
+        responses[fed] = undefined;
+      }
+    });
   };
 }
 
@@ -101,7 +121,7 @@ async function mapLimited<T, R>(
   items: readonly T[],
   limit: number,
   outer: AbortSignal | undefined,
-  fn: (item: T, signal: AbortSignal) => Promise<R>,
+  fn: (item: T, signal: AbortSignal, index: number) => Promise<R>,
 ): Promise<R[]> {
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort(outer!.reason);
@@ -115,7 +135,7 @@ async function mapLimited<T, R>(
     while (!failure && next < items.length) {
       const index = next++;
       try {
-        results[index] = await fn(items[index]!, controller.signal);
+        results[index] = await fn(items[index]!, controller.signal, index);
       } catch (error) {
         if (!failure) {
           failure = { error };
@@ -147,7 +167,7 @@ class ConfigCall {
   private readonly timers: NodeJS.Timeout[] = [];
   private child: ChildProcess | undefined;
   private group: ProcessGroup | undefined;
-  private resolve: (configs: JobConfig[]) => void = () => {};
+  private resolve: (response: ConfigureResponse) => void = () => {};
   private reject: (error: ConfigError) => void = () => {};
 
   constructor(
@@ -159,7 +179,7 @@ class ConfigCall {
     private readonly signal: AbortSignal,
   ) {}
 
-  run(): Promise<JobConfig[]> {
+  run(): Promise<ConfigureResponse> {
     return new Promise((resolve, reject) => {
       this.resolve = resolve;
       this.reject = reject;
@@ -234,13 +254,13 @@ class ConfigCall {
           : `config command ${this.shown} exited with code ${code}`,
       );
     }
-    let configs: JobConfig[];
+    let response: ConfigureResponse;
     try {
-      configs = decodeResponse(Buffer.concat(this.stdout).toString("utf8"));
+      response = decodeResponse(Buffer.concat(this.stdout).toString("utf8"));
     } catch (error) {
       return this.fail((error as Error).message, error);
     }
-    this.resolve(configs);
+    this.resolve(response);
   }
 
   private async stopGroup(): Promise<void> {
@@ -338,7 +358,7 @@ function startProblem(command: readonly string[], cwd: string, error: NodeJS.Err
 }
 
 /** Decodes stdout as a JobConfigureResponse; throws an Error saying what is wrong with it. */
-function decodeResponse(text: string): JobConfig[] {
+function decodeResponse(text: string): ConfigureResponse {
   if (text.trim() === "") {
     throw new Error(
       'config command printed nothing on stdout; it must print a JobConfigureResponse as JSON, e.g. {"configs": [...]}',
@@ -357,7 +377,7 @@ function decodeResponse(text: string): JobConfig[] {
     );
   }
   try {
-    return fromJson(JobConfigureResponseSchema, json as never, { ignoreUnknownFields: false }).configs;
+    return decodeConfigureResponse(json);
   } catch (error) {
     throw new Error(`config command printed JSON that is not a JobConfigureResponse: ${(error as Error).message}`);
   }

@@ -202,6 +202,26 @@ describe("loadManifestFile errors", () => {
     expect(b!.configMaxOutputBytes).toBeUndefined();
   });
 
+  it("loads a job's resources (cpus, memory as a size or bytes) for launchers that allocate them", async () => {
+    const graph = await loadManifestFile(
+      writeManifest(
+        `name: g\njobs:\n  - label: a\n${JOB}    resources: { cpus: 4, memory: "1.5GiB" }\n  - label: b\n    outputs: ["b/{x}"]\n    config: ["true"]\n    exec: ["true"]\n    resources: { memory: 1048576 }\n`,
+      ),
+    );
+    const [a, b] = graph.jobs;
+    expect(a!.resources).toEqual({ cpus: 4, memoryBytes: 1.5 * 1024 ** 3 });
+    expect(b!.resources).toEqual({ cpus: undefined, memoryBytes: 1_048_576 });
+  });
+
+  it("rejects resources that are not a whole number of CPUs or a memory size, at their line", async () => {
+    const error = await definitionError(
+      `name: g\njobs:\n  - label: a\n${JOB}    resources:\n      cpus: 0.5\n      memory: "lots"\n`,
+      8,
+    );
+    expect(error.message).toContain(":8: jobs[0].resources.cpus: resources.cpus must be a whole number");
+    expect(error.message).toContain(':9: jobs[0].resources.memory: resources.memory "lots" is not a size');
+  });
+
   it("rejects config limits that are not positive, too long, or fractional bytes", async () => {
     const error = await definitionError(
       `name: g\njobs:\n  - label: a\n${JOB}    config_timeout_seconds: 0\n    config_max_output_bytes: 1.5\n  - label: b\n    outputs: ["b/{x}"]\n    config: ["true"]\n    exec: ["true"]\n    config_timeout_seconds: 100000\n`,

@@ -11,7 +11,8 @@ import { AmbiguousPatternError, GraphDefinitionError } from "../core/errors.ts";
 import { createGraph, type Graph } from "../core/graph.ts";
 import type { JobDefinition } from "../core/job.ts";
 import { parseOutputPattern, type OutputPattern } from "../core/output-pattern.ts";
-import { commandConfigure } from "./command-config.ts";
+import { parseMemory } from "../core/resources.ts";
+import { commandConfigure, commandConfigureInto } from "./command-config.ts";
 import type { TriggerDefinition } from "../core/triggers.ts";
 import { toTriggerDefinition, type DefinedTrigger } from "../gsl/define-trigger.ts";
 import { manifestSchema, type Manifest, type ManifestJob, type ManifestTrigger } from "./manifest-schema.ts";
@@ -218,7 +219,13 @@ function toJobDefinition(job: ManifestJob, cwd: string, definedAt: string): JobD
     configMaxOutputBytes: job.config_max_output_bytes,
     logLimitBytes: job.log_limit_bytes,
     requires: job.requires && { labels: job.requires.labels ?? {}, slots: job.requires.slots ?? 1 },
+    resources: job.resources && {
+      cpus: job.resources.cpus,
+      // The schema has checked it.
+      memoryBytes: job.resources.memory === undefined ? undefined : (parseMemory(job.resources.memory) as number),
+    },
     configure: commandConfigure(job.label, job.config, cwd),
+    configureInto: commandConfigureInto(job.label, job.config, cwd),
     exec: { kind: "command", command: job.exec, cwd },
     definedAt,
   };

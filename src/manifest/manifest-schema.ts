@@ -4,6 +4,7 @@
  */
 import { z } from "zod";
 import { parseOutputPattern } from "../core/output-pattern.ts";
+import { parseMemory } from "../core/resources.ts";
 import { parseVersion } from "../core/version.ts";
 import { templateProblem, triggerNameProblem } from "../core/triggers.ts";
 import { compileCron, timeZoneProblem } from "../gsl/cron.ts";
@@ -21,6 +22,7 @@ const JOB_KEYS = [
   "config_max_output_bytes",
   "log_limit_bytes",
   "requires",
+  "resources",
 ] as const;
 
 /** What a worker must offer to run the job (--launcher worker). */
@@ -35,6 +37,22 @@ const requiresSchema = z.strictObject({
     .number()
     .int("requires.slots must be a whole number")
     .positive("requires.slots must be at least 1")
+    .optional(),
+});
+
+/** What a run is given where a launcher allocates it (--launcher slurm). */
+const resourcesSchema = z.strictObject({
+  cpus: z
+    .number()
+    .int("resources.cpus must be a whole number")
+    .positive("resources.cpus must be at least 1")
+    .optional(),
+  memory: z
+    .union([z.string(), z.number()], { error: 'resources.memory must be a size such as "4GiB" or a number of bytes' })
+    .superRefine((value, ctx) => {
+      const parsed = parseMemory(value);
+      if (typeof parsed === "string") ctx.addIssue({ code: "custom", message: `resources.${parsed}` });
+    })
     .optional(),
 });
 
@@ -88,6 +106,7 @@ const jobSchema = z.strictObject(
       .positive("log_limit_bytes must be a positive number of bytes")
       .optional(),
     requires: requiresSchema.optional(),
+    resources: resourcesSchema.optional(),
   },
   { error: (issue) => (issue.code === "unrecognized_keys" ? unknownKeys(issue.keys, JOB_KEYS) : undefined) },
 );

@@ -15,20 +15,25 @@
  * Cost is linear in partitions + edges: every ref is hashed once (RefTable)
  * and dispatched at most once; edges and producers live in integer arrays.
  */
-import { DepType, type JobConfig, type JobGraph, type Task } from "../gen/databuild_pb.ts";
+import type { JobGraph } from "../gen/databuild_pb.ts";
 import { eventPayload as event, type EmitEvent } from "../core/build-event.ts";
 import { AnalyzeError, ConfigError, CycleError, isDatabuildError } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
 import {
   configureOptions,
+  wantedPartition,
   type ConfigLimits,
   type ConfigureOptions,
   type JobDefinition,
   type WantedPartition,
 } from "../core/job.ts";
-import { jobGraph, task } from "../core/messages.ts";
-import { assertValidRef, refProblem } from "../core/partition-ref.ts";
-import { orderTasks } from "./order-tasks.ts";
+import type { OutputPattern } from "../core/output-pattern.ts";
+import { feedConfigs } from "../core/config-sink.ts";
+import { assertValidRef } from "../core/partition-ref.ts";
+import { CallTasks } from "./call-tasks.ts";
+import { IntList } from "./int-list.ts";
+import type { Plan } from "./plan.ts";
+import { PlanBuilder } from "./plan-builder.ts";
 import { NONE, RefTable } from "./ref-table.ts";
 
 export interface AnalyzeOptions {
@@ -67,24 +72,31 @@ export function abortReason(signal: AbortSignal): string {
 }
 
 /**
- * Returns the JobGraph whose nodes, run in order, produce `refs`. Throws
- * MalformedRefError for a malformed requested ref, and an AnalyzeError
- * (UnmatchedRefError, AmbiguousRefError, ConfigError, CycleError) when the
- * analysis fails, AnalyzeCancelledError when `options.signal` aborts; the
- * matching events are emitted first. Each config call runs under its job's
- * config limits (ConfigureOptions).
+ * Returns the JobGraph whose nodes, run in order, produce `refs`: the Plan of
+ * `analyzePlan` as a message. Throws as `analyzePlan` does.
  */
 export async function analyze(graph: Graph, refs: readonly string[], options: AnalyzeOptions = {}): Promise<JobGraph> {
+  return (await analyzePlan(graph, refs, options)).toJobGraph();
+}
+
+/**
+ * Returns the Plan (compact: ids and typed arrays) whose tasks, run in order,
+ * produce `refs`. Throws MalformedRefError for a malformed requested ref, and
+ * an AnalyzeError (UnmatchedRefError, AmbiguousRefError, ConfigError,
+ * CycleError) when the analysis fails, AnalyzeCancelledError when
+ * `options.signal` aborts; the matching events are emitted first. Each config
+ * call runs under its job's config limits (ConfigureOptions). The JobGraph
+ * message is made only for the jobGraph event, when `options.emit` is given.
+ */
+export async function analyzePlan(graph: Graph, refs: readonly string[], options: AnalyzeOptions = {}): Promise<Plan> {
   const { emit, isAvailable, signal } = options;
   const requested = [...new Set(refs)];
   requested.forEach(assertValidRef);
 
   const table = new RefTable();
-  const tasks: Task[] = [];
-  // MATERIALIZE input ids of task t: edgeIds[edgeStart[t] .. edgeStart[t + 1]).
-  const edgeStart: number[] = [0];
-  const edgeIds: number[] = [];
-  let missing: number[] = [];
+  const builder = new PlanBuilder(table);
+  const jobs = new JobIndex();
+  let missing = new IntList();
   for (const ref of requested) {
     const id = table.intern(ref);
     table.queued[id] = 1;
@@ -94,41 +106,30 @@ export async function analyze(graph: Graph, refs: readonly string[], options: An
   try {
     while (missing.length > 0) {
       if (signal?.aborted) throw new AnalyzeCancelledError(abortReason(signal));
-      const byJob = dispatch(graph, table, missing, emit);
-      const next: number[] = [];
-      const settled = await configureRound(byJob, table, emit, options);
-      for (const { job, configs, outputIds, inputIds } of settled) {
-        let o = 0;
-        let k = 0;
-        for (const config of configs) {
-          const index = tasks.length;
-          for (let i = 0; i < config.outputs.length; i++) table.producer[outputIds[o++]!] = index;
-          tasks.push(task(job.label, config));
-          for (const input of config.inputs) {
-            const id = inputIds[k++]!;
-            if (input.depType === DepType.QUERY) continue;
-            edgeIds.push(id);
-            if (table.queued[id] === 1) continue;
-            table.queued[id] = 1;
-            if (isAvailable?.(table.refs[id]!)) continue;
-            next.push(id);
-            table.neededBy[id] = job.label;
-          }
-          edgeStart.push(edgeIds.length);
+      const round = dispatch(graph, table, jobs, missing.view(), emit);
+      const calls = await configureRound(round, table, emit, options);
+      for (const call of calls) builder.add(call);
+      const next = new IntList();
+      const { queued, neededBy, producer, refs: names } = table;
+      // The inputs of this round's tasks, with the job needing them (for an unmatched ref's message).
+      for (const call of calls) {
+        const inputs = call.inputIds.view();
+        for (let e = 0; e < inputs.length; e++) {
+          const id = inputs[e]!;
+          if (id < 0 || queued[id] === 1) continue;
+          queued[id] = 1;
+          if (isAvailable?.(names[id]!)) continue;
+          // A config may produce more than it was asked for; never dispatch those again.
+          if (producer[id] !== NONE) continue;
+          next.push(id);
+          neededBy[id] = call.jobIndex;
         }
       }
-      // A config may produce more than it was asked for; never dispatch those again.
-      missing = next.filter((id) => table.producer[id] === NONE);
+      missing = next;
     }
-    const ordered = orderTasks(tasks.length, { start: edgeStart, inputIds: edgeIds }, table.producer, table.refs);
-    if ("cycle" in ordered) throw new CycleError(ordered.cycle);
-    const result = jobGraph(
-      graph.label,
-      requested,
-      ordered.order.map((i) => tasks[i]!),
-    );
-    emit?.(event("jobGraph", { jobGraph: result }));
-    return result;
+    const plan = builder.build(graph.label, requested, jobs.labels);
+    if (emit) emit(event("jobGraph", { jobGraph: plan.toJobGraph() }));
+    return plan;
   } catch (error) {
     if (error instanceof CycleError) emit?.(event("cycleDetected", { cycle: error.cycle.map((str) => ({ str })) }));
     if (error instanceof AnalyzeError) emit?.(event("graphAnalyzeFail", { message: error.message }));
@@ -136,21 +137,83 @@ export async function analyze(graph: Graph, refs: readonly string[], options: An
   }
 }
 
-/** dispatch_missing_partitions: lookup, reporting a failure as events. */
+/** Job indexes (into Plan.jobs) by job, in the order jobs are first met. */
+class JobIndex {
+  readonly labels: string[] = [];
+  private readonly byJob = new Map<JobDefinition, number>();
+
+  of(job: JobDefinition): number {
+    let index = this.byJob.get(job);
+    if (index === undefined) {
+      index = this.labels.length;
+      this.byJob.set(job, index);
+      this.labels.push(job.label);
+    }
+    return index;
+  }
+}
+
+/** The refs a round asks of one job: their ids, and the pattern each matched. */
+interface JobRound {
+  job: JobDefinition;
+  jobIndex: number;
+  ids: IntList;
+  /** The pattern of each ref, by its index in `ids` (all the job's first one, unless it has several). */
+  patterns: OutputPattern[] | undefined;
+}
+
+/**
+ * dispatch_missing_partitions: the job of each missing ref (grouped by job, in
+ * the order jobs are first met), reporting a failure as events.
+ */
 function dispatch(
   graph: Graph,
   table: RefTable,
-  missing: readonly number[],
+  jobs: JobIndex,
+  missing: Int32Array,
   emit: EmitEvent | undefined,
-): Map<JobDefinition, WantedPartition[]> {
-  const refs = missing.map((id) => table.refs[id]!);
+): JobRound[] {
+  const refs = table.refs;
   try {
-    return graph.lookup(refs, table.neededBy[missing[0]!]);
+    const byJob = new Map<JobDefinition, JobRound>();
+    let unmatched = false;
+    let round: JobRound | undefined;
+    for (let k = 0; k < missing.length; k++) {
+      const id = missing[k]!;
+      const hit = graph.matchOf(refs[id]!);
+      if (!hit) {
+        unmatched = true;
+        continue;
+      }
+      if (round?.job !== hit.job) {
+        round = byJob.get(hit.job);
+        if (!round)
+          byJob.set(
+            hit.job,
+            (round = { job: hit.job, jobIndex: jobs.of(hit.job), ids: new IntList(), patterns: undefined }),
+          );
+      }
+      if (round.patterns) round.patterns.push(hit.pattern);
+      else if (hit.pattern !== hit.job.outputs[0]) {
+        round.patterns = new Array<OutputPattern>(round.ids.length).fill(hit.job.outputs[0]!);
+        round.patterns.push(hit.pattern);
+      }
+      round.ids.push(id);
+    }
+    // lookup says what did not match, and how (every pattern, and who needed the ref).
+    if (unmatched) {
+      const needer = table.neededBy[missing[0]!]!;
+      graph.lookup(
+        Array.from(missing, (id) => refs[id]!),
+        needer === NONE ? undefined : jobs.labels[needer],
+      );
+    }
+    return [...byJob.values()];
   } catch (error) {
     if (isDatabuildError(error)) {
       emit?.(
         event("partitionDispatchFail", {
-          partitionRefs: refs.slice(0, 100).map((str) => ({ str })),
+          partitionRefs: Array.from(missing.subarray(0, 100), (id) => ({ str: refs[id]! })),
           message: error.message,
         }),
       );
@@ -166,14 +229,14 @@ function dispatch(
  * job.config events arrive after the analysis has reported its failure.
  */
 async function configureRound(
-  byJob: Map<JobDefinition, WantedPartition[]>,
+  round: readonly JobRound[],
   table: RefTable,
   emit: EmitEvent | undefined,
   options: AnalyzeOptions,
-): Promise<ConfigureResult[]> {
+): Promise<CallTasks[]> {
   const { signal, configLimits } = options;
   // One signal per job: a round may call hundreds of jobs, too many listeners for one signal.
-  const jobs = [...byJob].map(([job, wanted]) => ({ job, wanted, controller: new AbortController() }));
+  const jobs = round.map((r) => ({ ...r, controller: new AbortController() }));
   let stopped = false;
   const stopAll = (reason: unknown) => {
     stopped = true;
@@ -185,12 +248,12 @@ async function configureRound(
   let failure: { error: unknown } | undefined;
   try {
     const settled = await Promise.allSettled(
-      jobs.map(({ job, wanted, controller }) =>
-        configureJob(job, wanted, table, emit, configureOptions(job, configLimits, controller.signal)).catch(
+      jobs.map((r) =>
+        configureJob(r, table, emit, configureOptions(r.job, configLimits, r.controller.signal)).catch(
           (error: unknown) => {
             if (!failure && !stopped) {
               failure = { error };
-              stopAll(`the config of job "${job.label}" failed`);
+              stopAll(`the config of job "${r.job.label}" failed`);
             }
             throw error;
           },
@@ -201,129 +264,72 @@ async function configureRound(
     if (failure) throw failure.error;
     const rejected = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (rejected) throw rejected.reason;
-    return settled.map((r) => (r as PromiseFulfilledResult<ConfigureResult>).value);
+    return settled.map((r) => (r as PromiseFulfilledResult<CallTasks>).value);
   } finally {
     signal?.removeEventListener("abort", onAbort);
   }
 }
 
-interface ConfigureResult {
-  job: JobDefinition;
-  configs: JobConfig[];
-  /** Ref ids of every config's outputs, then of every config's inputs, in order. */
-  outputIds: number[];
-  inputIds: number[];
-}
-
 /**
- * One job.config run: arg validation, the config call, the contract check,
- * and their events. A broken contract is a config failure like a throw.
+ * One job.config run: arg validation, the config call (fed straight into
+ * CallTasks, which checks the contract), and their events. A broken contract
+ * is a config failure like a throw.
  */
 async function configureJob(
-  job: JobDefinition,
-  wanted: WantedPartition[],
+  round: JobRound,
   table: RefTable,
   emit: EmitEvent | undefined,
   options: ConfigureOptions,
-): Promise<ConfigureResult> {
-  const refs = emit ? wanted.map((w) => ({ str: w.ref })) : [];
+): Promise<CallTasks> {
+  const { job } = round;
+  const ids = round.ids.view();
+  const names = table.refs;
+  const refStrings = () => Array.from(ids, (id) => names[id]!);
+  const refs = emit ? Array.from(ids, (id) => ({ str: names[id]! })) : [];
   const jobLabel = { label: job.label };
+  const first = job.outputs[0]!;
+  /** The WantedPartitions of ids[from .. to). */
+  const wanted = (from: number, to: number) => {
+    const list = new Array<WantedPartition>(to - from);
+    for (let k = from; k < to; k++) list[k - from] = wantedPartition(names[ids[k]!]!, round.patterns?.[k] ?? first);
+    return list;
+  };
   // Lookup already proved each ref matches one of the job's patterns.
   emit?.(event("argValidateSuccess", { job: jobLabel, partitionRefs: refs }));
-  let result: ConfigureResult;
+  const call = new CallTasks(job, round.jobIndex, ids, table);
   try {
-    const configs = await job.configure(wanted, options);
-    if (!Array.isArray(configs))
-      throw new ConfigError(
-        job.label,
-        wanted.map((w) => w.ref),
-        "config did not return a list of job configs",
-      );
-    result = { job, configs, outputIds: [], inputIds: [] };
-    const problem = checkContract(job, wanted, result, table);
-    if (problem)
-      throw new ConfigError(
-        job.label,
-        wanted.map((w) => w.ref),
-        problem,
-      );
+    if (job.configureInto && job.configEachRef) {
+      // In parts, so that no WantedPartition outlives its part (a round may ask for a million refs).
+      for (let from = 0; from < ids.length; from += PART_REFS) {
+        call.offset = from;
+        const pending = job.configureInto(wanted(from, Math.min(ids.length, from + PART_REFS)), call, options);
+        if (pending) await pending;
+      }
+    } else if (job.configureInto) await job.configureInto(wanted(0, ids.length), call, options);
+    else {
+      const configs = await job.configure(wanted(0, ids.length), options);
+      if (!Array.isArray(configs))
+        throw new ConfigError(job.label, refStrings(), "config did not return a list of job configs");
+      feedConfigs(configs, call);
+    }
+    const problem = call.finish();
+    if (problem) throw new ConfigError(job.label, refStrings(), problem);
   } catch (error) {
     const failure =
       error instanceof ConfigError
         ? error
-        : new ConfigError(
-            job.label,
-            wanted.map((w) => w.ref),
-            error instanceof Error ? error.message : String(error),
-            "",
-            { cause: error },
-          );
+        : new ConfigError(job.label, refStrings(), error instanceof Error ? error.message : String(error), "", {
+            cause: error,
+          });
     emit?.(
       event("configFail", { job: jobLabel, partitionRefs: refs, message: failure.problem, stderr: failure.stderr }),
     );
     emit?.(event("jobConfigFail", { job: jobLabel, partitionRefs: refs, message: failure.message }));
     throw failure;
   }
-  emit?.(event("configSuccess", { job: jobLabel, partitionRefs: refs, configCount: result.configs.length }));
-  return result;
+  emit?.(event("configSuccess", { job: jobLabel, partitionRefs: refs, configCount: call.count }));
+  return call;
 }
 
-/**
- * What breaks the config contract, if anything: every output is a valid ref
- * this job produces, no ref is produced twice (in this call or an earlier
- * round), every wanted ref is produced, and every input ref is valid. Fills
- * `result`'s ref ids on the way; each distinct ref is validated once, when
- * first interned.
- */
-function checkContract(
-  job: JobDefinition,
-  wanted: readonly WantedPartition[],
-  result: ConfigureResult,
-  table: RefTable,
-): string | undefined {
-  const stamp = table.nextStamp();
-  const wantedIds = wanted.map((w) => table.intern(w.ref));
-  for (const id of wantedIds) table.wantedMark[id] = stamp;
-  const fresh = (ref: string): number => {
-    const before = table.size;
-    const id = table.intern(ref);
-    return table.size > before ? -id - 1 : id;
-  };
-  for (const config of result.configs) {
-    if (config.outputs.length === 0) return "a returned config has no outputs";
-    for (const output of config.outputs) {
-      const ref = output.str;
-      let id = fresh(ref);
-      if (id < 0) {
-        id = -id - 1;
-        const problem = refProblem(ref);
-        if (problem) return `output ref ${JSON.stringify(ref)} is malformed: ${problem}`;
-      }
-      if (table.producedMark[id] === stamp || table.producer[id] !== NONE) {
-        return `partition ${JSON.stringify(ref)} is produced by more than one config`;
-      }
-      if (table.wantedMark[id] !== stamp && !job.outputs.some((p) => p.match(ref))) {
-        return `output ${JSON.stringify(ref)} does not match the job's output patterns (${job.outputs.map((p) => p.source).join(", ")})`;
-      }
-      table.producedMark[id] = stamp;
-      result.outputIds.push(id);
-    }
-    for (const input of config.inputs) {
-      const ref = input.partitionRef?.str ?? "";
-      let id = fresh(ref);
-      if (id < 0) {
-        id = -id - 1;
-        const problem = refProblem(ref);
-        if (problem) return `input ref ${JSON.stringify(ref)} is malformed: ${problem}`;
-      }
-      result.inputIds.push(id);
-    }
-  }
-  const unproduced = wanted.filter((_, i) => table.producedMark[wantedIds[i]!] !== stamp);
-  if (unproduced.length === 0) return undefined;
-  const shown = unproduced
-    .slice(0, 5)
-    .map((w) => JSON.stringify(w.ref))
-    .join(", ");
-  return `requested partition ${shown}${unproduced.length > 5 ? ` and ${unproduced.length - 5} more` : ""} not in the outputs of any returned config`;
-}
+/** Refs per call of a per-ref config (JobDefinition.configEachRef). */
+const PART_REFS = 4096;

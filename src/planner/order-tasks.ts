@@ -4,7 +4,7 @@
  * there is one.
  */
 
-/** Each task's MATERIALIZE input ref ids, in CSR form. */
+/** Each task's input ref ids, in CSR form; a QUERY input is ~id (negative) and orders nothing. */
 export interface TaskInputs {
   /** Inputs of task t are `inputIds[start[t] .. start[t + 1])`. */
   readonly start: ArrayLike<number>;
@@ -21,13 +21,14 @@ export function orderTasks(
   inputs: TaskInputs,
   producer: ArrayLike<number>,
   refs: readonly string[],
-): { order: number[] } | { cycle: string[] } {
+): { order: Int32Array } | { cycle: string[] } {
   const { start, inputIds } = inputs;
   const indegree = new Int32Array(taskCount);
   const outdegree = new Int32Array(taskCount);
   for (let consumer = 0; consumer < taskCount; consumer++) {
-    for (let e = start[consumer]!; e < start[consumer + 1]!; e++) {
-      const p = producer[inputIds[e]!]!;
+    for (let e = start[consumer]!, end = start[consumer + 1]!; e < end; e++) {
+      const id = inputIds[e]!;
+      const p = id < 0 ? -1 : producer[id]!;
       if (p >= 0) {
         outdegree[p]!++;
         indegree[consumer]!++;
@@ -40,22 +41,24 @@ export function orderTasks(
   const fill = first.slice(0, taskCount);
   const dependents = new Int32Array(first[taskCount]!);
   for (let consumer = 0; consumer < taskCount; consumer++) {
-    for (let e = start[consumer]!; e < start[consumer + 1]!; e++) {
-      const p = producer[inputIds[e]!]!;
+    for (let e = start[consumer]!, end = start[consumer + 1]!; e < end; e++) {
+      const id = inputIds[e]!;
+      const p = id < 0 ? -1 : producer[id]!;
       if (p >= 0) dependents[fill[p]!++] = consumer;
     }
   }
 
-  const order: number[] = [];
-  for (let i = 0; i < taskCount; i++) if (indegree[i] === 0) order.push(i);
-  for (let q = 0; q < order.length; q++) {
+  const order = new Int32Array(taskCount);
+  let length = 0;
+  for (let i = 0; i < taskCount; i++) if (indegree[i] === 0) order[length++] = i;
+  for (let q = 0; q < length; q++) {
     const p = order[q]!;
-    for (let e = first[p]!; e < first[p + 1]!; e++) {
+    for (let e = first[p]!, end = first[p + 1]!; e < end; e++) {
       const c = dependents[e]!;
-      if (--indegree[c]! === 0) order.push(c);
+      if (--indegree[c]! === 0) order[length++] = c;
     }
   }
-  if (order.length === taskCount) return { order };
+  if (length === taskCount) return { order };
   return { cycle: findCycle(inputs, producer, refs, indegree) };
 }
 
@@ -78,7 +81,7 @@ function findCycle(
     let next = -1;
     for (let e = inputs.start[current]!; e < inputs.start[current + 1]!; e++) {
       const id = inputs.inputIds[e]!;
-      const p = producer[id]!;
+      const p = id < 0 ? -1 : producer[id]!;
       if (p >= 0 && indegree[p]! > 0) {
         path.push(id);
         next = p;

@@ -2,10 +2,10 @@
  * @module `databuild analyze REF... [--json]`: the task graph that would
  * materialize the refs, in dependency order.
  */
-import { toJsonString } from "@bufbuild/protobuf";
 import type { Command } from "commander";
-import { DepType, JobGraphSchema, type JobGraph, type Task } from "../../gen/databuild_pb.ts";
-import { analyze } from "../../planner/analyze.ts";
+import { analyzePlan } from "../../planner/analyze.ts";
+import { ChunkWriter, writePlanJson, type WriteChunk } from "../../planner/job-graph-json.ts";
+import type { Plan } from "../../planner/plan.ts";
 import type { CommandContext } from "../context.ts";
 import { handleInterrupts } from "../interrupt.ts";
 import { configLimitsOf, configMaxOutputOption, configTimeoutOption, type ConfigLimitFlags } from "../options.ts";
@@ -22,11 +22,14 @@ export function registerAnalyze(program: Command, context: () => CommandContext)
       const ctx = context();
       const refs = ctx.refs(refArgs);
       const graph = await ctx.loadGraph();
-      const jobGraph = await planInterruptibly(ctx, (signal) =>
-        analyze(graph, refs, { signal, configLimits: configLimitsOf(options) }),
+      const plan = await planInterruptibly(ctx, (signal) =>
+        analyzePlan(graph, refs, { signal, configLimits: configLimitsOf(options) }),
       );
-      if (options.json) ctx.out(toJsonString(JobGraphSchema, jobGraph, { alwaysEmitImplicit: true }) + "\n");
-      else ctx.out(formatJobGraph(jobGraph));
+      const write = (chunk: string) => ctx.out(chunk);
+      if (options.json) {
+        writePlanJson(plan, write);
+        ctx.out("\n");
+      } else writePlanText(plan, write);
     });
 }
 
@@ -44,31 +47,40 @@ export async function planInterruptibly<T>(ctx: CommandContext, plan: (signal: A
 }
 
 const INPUTS_SHOWN = 3;
+/** Tasks whose job labels set the column width (the rest are not scanned for it). */
+const WIDTH_SAMPLE = 10_000;
 
-/** The human summary: one line per task, in dependency order. */
-export function formatJobGraph(jobGraph: JobGraph): string {
-  const tasks = jobGraph.nodes;
-  const requested = jobGraph.outputs.length;
-  const lines = [
-    `${tasks.length} task${tasks.length === 1 ? "" : "s"} to materialize ${requested} requested partition${requested === 1 ? "" : "s"} (graph ${jobGraph.label}), in dependency order:`,
-  ];
-  const width = Math.max(0, ...tasks.slice(0, 10_000).map((t) => t.job!.label.length));
-  const number = String(tasks.length).length;
-  tasks.forEach((task, i) =>
-    lines.push(`${String(i + 1).padStart(number)}. ${task.job!.label.padEnd(width)}  ${describeTask(task)}`),
+/** The human summary: one line per task, in dependency order, streamed in chunks. */
+export function writePlanText(plan: Plan, write: WriteChunk): void {
+  const { refs, taskJob, outputStart, outputIds, inputStart, inputIds, jobs } = plan;
+  const tasks = plan.size;
+  const requested = plan.requested.length;
+  const out = new ChunkWriter(write);
+  out.add(
+    `${tasks} task${tasks === 1 ? "" : "s"} to materialize ${requested} requested partition${requested === 1 ? "" : "s"} (graph ${plan.label}), in dependency order:\n`,
   );
-  return lines.join("\n") + "\n";
-}
-
-function describeTask(task: Task): string {
-  const config = task.config!;
-  const outputs = config.outputs.map((o) => o.str).join(", ");
-  const materialize = config.inputs.filter((i) => i.depType !== DepType.QUERY).map((i) => i.partitionRef!.str);
-  const query = config.inputs.filter((i) => i.depType === DepType.QUERY).map((i) => i.partitionRef!.str);
-  let text = outputs;
-  if (materialize.length > 0) text += `  <- ${abbreviate(materialize)}`;
-  if (query.length > 0) text += `  (query: ${abbreviate(query)})`;
-  return text;
+  let width = 0;
+  for (let t = 0; t < Math.min(tasks, WIDTH_SAMPLE); t++) width = Math.max(width, jobs[taskJob[t]!]!.length);
+  const labels = jobs.map((label) => label.padEnd(width));
+  const digits = String(tasks).length;
+  const materialize: string[] = [];
+  const query: string[] = [];
+  for (let t = 0; t < tasks; t++) {
+    let line = `${String(t + 1).padStart(digits)}. ${labels[taskJob[t]!]}  `;
+    for (let e = outputStart[t]!, end = outputStart[t + 1]!; e < end; e++)
+      line += (e === outputStart[t] ? "" : ", ") + refs[outputIds[e]!];
+    materialize.length = 0;
+    query.length = 0;
+    for (let e = inputStart[t]!, end = inputStart[t + 1]!; e < end; e++) {
+      const id = inputIds[e]!;
+      if (id < 0) query.push(refs[~id]!);
+      else materialize.push(refs[id]!);
+    }
+    if (materialize.length > 0) line += `  <- ${abbreviate(materialize)}`;
+    if (query.length > 0) line += `  (query: ${abbreviate(query)})`;
+    out.add(line + "\n");
+  }
+  out.flush();
 }
 
 function abbreviate(refs: readonly string[]): string {

@@ -3,11 +3,15 @@
  * rest in parallel, record everything in the build event log.
  */
 import { Option, type Command } from "commander";
+import { spawnSync } from "node:child_process";
+import { accessSync, constants, realpathSync } from "node:fs";
 import { availableParallelism } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { DEFAULT_BUILD_REQUEST } from "../../executor/build-request.ts";
 import { buildGraph } from "../../executor/build-graph.ts";
 import { JobRunners } from "../../wrapper/index.ts";
 import { WorkerJobRunner } from "../../workers/index.ts";
+import { SlurmJobRunner } from "../../launchers/slurm/index.ts";
 import type { JobRunner } from "../../core/job-runner.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { CommandContext } from "../context.ts";
@@ -38,7 +42,11 @@ interface BuildOptions extends ConfigLimitFlags {
   heartbeatTimeout: number;
   killGrace: number;
   logLimit?: number;
-  launcher: "local" | "worker";
+  launcher: "local" | "worker" | "slurm";
+  slurmPartition?: string;
+  slurmArg: string[];
+  slurmDir?: string;
+  wrapper?: string;
 }
 
 export function registerBuild(
@@ -86,10 +94,25 @@ export function registerBuild(
     .addOption(
       new Option(
         "--launcher <launcher>",
-        "where jobs run: local (processes on this host) or worker (the `databuild worker` pool sharing this log)",
+        "where jobs run: local (processes on this host), worker (the `databuild worker` pool sharing this log) or slurm (sbatch to a SLURM cluster; docs/deploy.md)",
       )
-        .choices(["local", "worker"])
+        .choices(["local", "worker", "slurm"])
         .default("local"),
+    )
+    .option("--slurm-partition <partition>", "--launcher slurm: the SLURM partition (sbatch --partition)")
+    .option(
+      "--slurm-arg <arg>",
+      "--launcher slurm: an sbatch option for every job, e.g. --slurm-arg=--account=lab (repeat for several)",
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option(
+      "--slurm-dir <dir>",
+      "--launcher slurm: where the runs' requests and events files go, on a filesystem the compute nodes share (default: .databuild/slurm beside the graph file)",
+    )
+    .option(
+      "--wrapper <file>",
+      "--launcher slurm: the exec wrapper compute jobs run, e.g. one made by `databuild package wrapper` (default: this databuild, with the node running it)",
     )
     .addOption(configTimeoutOption())
     .addOption(configMaxOutputOption())
@@ -100,6 +123,13 @@ export function registerBuild(
           `--heartbeat-timeout (${options.heartbeatTimeout} s) must be longer than --heartbeat (${options.heartbeat} s)`,
         );
       const refs = ctx.refs(refArgs);
+      if (options.launcher !== "slurm") {
+        const stray = (["slurmPartition", "slurmDir", "wrapper"] as const).find((o) => options[o] !== undefined);
+        if (stray || options.slurmArg.length > 0)
+          throw new UsageError(
+            `--${(stray ?? "slurmArg").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is for --launcher slurm (the launcher is ${options.launcher})`,
+          );
+      }
       if (ctx.server()) {
         // Only what the user gave is sent: 0 leaves the choice to the service.
         const given = (name: string) => command.getOptionValueSource(name) === "cli";
@@ -139,6 +169,14 @@ export function registerBuild(
           local: localRunner,
           requirementsOf: (label) => graph.job(label)?.requires,
           onWaiting: (message) => stderr.write(`databuild: ${message}\n`),
+        });
+      if (options.launcher === "slurm" && !options.dryRun)
+        runner = new SlurmJobRunner({
+          ...slurmSettings(options, graphFile, ctx.io.cwd),
+          local: localRunner,
+          resourcesOf: (label) => graph.job(label)?.resources,
+          onWaiting: (message) => stderr.write(`databuild: ${message}\n`),
+          onNote: ctx.note,
         });
       const display = options.dryRun
         ? undefined
@@ -200,6 +238,40 @@ const REMOTE_UNSUPPORTED: readonly [string, string][] = [
   ["configTimeout", "--config-timeout"],
   ["configMaxOutput", "--config-max-output"],
 ];
+
+/**
+ * Where the SLURM launcher puts the runs' files and what the compute jobs
+ * run. Checks what can be checked on this host: sbatch is on PATH and the
+ * wrapper is an executable file.
+ */
+function slurmSettings(options: BuildOptions, graphFile: string, cwd: string) {
+  const sbatch = spawnSync("sbatch", ["--version"], { encoding: "utf8" });
+  if (sbatch.error || sbatch.status !== 0)
+    throw new UsageError(
+      `--launcher slurm: sbatch does not run here (${sbatch.error?.message ?? sbatch.stderr.trim()}); run databuild on a host that can submit SLURM jobs`,
+    );
+  let wrapper: string[];
+  if (options.wrapper !== undefined) {
+    const file = resolve(cwd, options.wrapper);
+    try {
+      accessSync(file, constants.X_OK);
+    } catch {
+      throw new UsageError(
+        `--wrapper ${options.wrapper}: not an executable file (make one: databuild package wrapper -o FILE)`,
+      );
+    }
+    wrapper = [file];
+  } else {
+    // This databuild: compute nodes need node and databuild at the same paths (or use --wrapper).
+    wrapper = [process.execPath, realpathSync(process.argv[1]!), "wrapper"];
+  }
+  return {
+    dir: resolve(cwd, options.slurmDir ?? join(dirname(resolve(cwd, graphFile)), ".databuild", "slurm")),
+    wrapper,
+    partition: options.slurmPartition,
+    sbatchArgs: options.slurmArg,
+  };
+}
 
 /** A graph module (which may hold in-process jobs), not a manifest. */
 function isModuleFile(file: string): boolean {

@@ -22,6 +22,7 @@ export const METHOD_SCOPES: Readonly<Record<string, Scope>> = {
   GetBuildRequest: "read",
   ListBuildRequests: "read",
   GetPartitions: "read",
+  GetPartitionGrid: "read",
   ListPartitions: "read",
   ExplainPartition: "read",
   WatchEvents: "read",

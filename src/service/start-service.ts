@@ -19,6 +19,7 @@ import { DEFAULT_BUILD_REQUEST } from "../executor/build-request.ts";
 import { TokenBook } from "../tokens/index.ts";
 import { JobRunners } from "../wrapper/index.ts";
 import { WorkerJobRunner } from "../workers/index.ts";
+import { dashboardRpcs, serveDashboard } from "../dashboard/index.ts";
 import { tokenRpcs } from "./admin-rpcs.ts";
 import { Adopter, declareOwnLost } from "./adoption.ts";
 import { authInterceptor } from "./auth.ts";
@@ -154,7 +155,14 @@ export async function startService(options: ServiceOptions): Promise<Service> {
   const admin = tokenRpcs({ log, live, tokens });
   const triggerRpcs = triggers.rpcs(live);
   const routes = (router: ConnectRouter) =>
-    router.service(DatabuildService, { ...options.extraRpcs?.(live), ...reads, ...writes, ...admin, ...triggerRpcs });
+    router.service(DatabuildService, {
+      ...dashboardRpcs({ live }),
+      ...options.extraRpcs?.(live),
+      ...reads,
+      ...writes,
+      ...admin,
+      ...triggerRpcs,
+    });
 
   const state = { draining: false };
   const shutdownController = new AbortController();
@@ -170,7 +178,12 @@ export async function startService(options: ServiceOptions): Promise<Service> {
       authInterceptor({ tokens, allowAnonymousRead: options.allowAnonymousRead ?? false }),
     ],
     contextValues: trackRequests.contextValues,
-    fallback: httpFallback({ state, metrics, routes: options.httpRoutes }),
+    fallback: httpFallback({
+      state,
+      metrics,
+      // The dashboard at `/` (docs/dashboard.md), after any routes the caller adds.
+      routes: (req, res) => options.httpRoutes?.(req, res) === true || serveDashboard(req, res),
+    }),
   });
   const handler = trackRequests.handler(adapter, logger, metrics);
 

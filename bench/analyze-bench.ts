@@ -467,12 +467,14 @@ function targetsMet(rows: Row[]): string[] {
       parts.push(
         `CLI peak ${cliPeak.toFixed(0)} MB vs make's ${makePeak.toFixed(0)} MB (no more: ${verdict(cliPeak <= makePeak)})`,
       );
-    if (planner !== undefined)
-      parts.push(`planner in-process cold ${s(planner)} s (< 0.5 s: ${verdict(planner < 0.5)})`);
+    // The planner's and --json's targets are stated at N = 100,000; at other sizes they are shown without a verdict.
+    const at100k = n === 100_000;
+    const target = (met: boolean, what: string) => (at100k ? ` (${what}: ${verdict(met)})` : "");
+    if (planner !== undefined) parts.push(`planner in-process cold ${s(planner)} s${target(planner < 0.5, "< 0.5 s")}`);
     if (cli !== undefined && json !== undefined)
-      parts.push(`--json adds ${(((json - cli) / cli) * 100).toFixed(0)} % (< 30 %: ${verdict(json < 1.3 * cli)})`);
+      parts.push(`--json adds ${(((json - cli) / cli) * 100).toFixed(0)} %${target(json < 1.3 * cli, "< 30 %")}`);
     if (n >= 1_000_000 && cli !== undefined)
-      parts.push(`planned in ${s(cli)} s by the CLI (< 10 s: ${verdict(cli < 10)})`);
+      parts.push(`planned in ${s(cli)} s by the CLI (< 10 s: ${verdict(cli < 10)}), peak ${cliPeak?.toFixed(0)} MB`);
     if (parts.length) lines.push(`N = ${n}: ${parts.join("; ")}`);
   }
   return lines;

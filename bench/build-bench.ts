@@ -7,7 +7,12 @@
  *
  *   npx tsx bench/build-bench.ts [--sizes 1000,10000] [--runs 1]
  *       [--tools make,ninja,snakemake,db-exec,db-ts-touch,db-ts-noop] [--parallel 2]
- *       [--snakemake-cap 300]
+ *       [--snakemake-cap 300] [--baseline DIR [--baseline-label TEXT]]
+ *
+ * --baseline DIR runs databuild's rows once more from another checkout (a
+ * `git archive` of an older commit with node_modules linked), interleaved
+ * with the rest: before and after in one run. With --runs above 1 the table
+ * shows each tool's median.
  *
  * Installs make, ninja-build, snakemake and GNU time with apt-get when
  * missing (root only; never in CI). Work files go to bench/out/build/.
@@ -16,22 +21,29 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { has, installMissing } from "./apt-install.ts";
 import { option } from "./option.ts";
 import { generateW, wManifest, wTargets } from "./w-workload.ts";
 
 const ROOT = join(import.meta.dirname, "..");
 const OUT = join(ROOT, "bench/out/build");
-const BIN = join(ROOT, "bin/databuild.js");
 
 const sizes = option("--sizes", "1000,10000").split(",").map(Number);
 const runs = Number(option("--runs", "1"));
 const parallel = option("--parallel", "2");
 const snakemakeCap = Number(option("--snakemake-cap", "300"));
 const ALL = ["make", "ninja", "snakemake", "db-exec", "db-ts-touch", "db-ts-noop"];
-const tools = option("--tools", ALL.join(",")).split(",");
-for (const t of tools) if (!ALL.includes(t)) throw new Error(`unknown tool ${t}; tools: ${ALL.join(", ")}`);
+const baseline = option("--baseline", "");
+const baselineLabel =
+  option("--baseline-label", "") ||
+  (baseline &&
+    (spawnSync("git", ["-C", baseline, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).stdout.trim() ||
+      baseline));
+const chosen = option("--tools", ALL.join(",")).split(",");
+for (const t of chosen) if (!ALL.includes(t)) throw new Error(`unknown tool ${t}; tools: ${ALL.join(", ")}`);
+/** A baseline row is its tool's id with "@base": databuild run from the --baseline checkout. */
+const tools = chosen.flatMap((t) => (baseline && t.startsWith("db-") ? [t, `${t}@base`] : [t]));
 const python = spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }).stdout.trim();
 
 function ensureTools(): void {
@@ -64,9 +76,13 @@ interface Command {
   cap?: number;
 }
 
-function command(tool: string, n: number, dir: string): Command {
+function command(id: string, n: number, dir: string): Command {
   const refs = targets(n);
   const db = join(dir, ".databuild-bench.db");
+  const base = id.endsWith("@base");
+  const tool = id.replace(/@base$/, "");
+  const root = base ? resolve(baseline) : ROOT;
+  const BIN = join(root, "bin/databuild.js");
   switch (tool) {
     case "make":
       return { argv: ["make", "-s", `-j${parallel}`], reports: dir };
@@ -81,13 +97,13 @@ function command(tool: string, n: number, dir: string): Command {
       };
     case "db-ts-touch":
       return {
-        argv: ["node", BIN, "--graph", join(ROOT, "bench/w-graph.ts"), "--db", db, "build", "-j", parallel, ...refs],
+        argv: ["node", BIN, "--graph", join(root, "bench/w-graph.ts"), "--db", db, "build", "-j", parallel, ...refs],
         env: { W_N: String(n), W_DIR: dir },
         reports: dir,
       };
     case "db-ts-noop":
       return {
-        argv: ["node", BIN, "--graph", join(ROOT, "bench/w-graph.ts"), "--db", db, "build", "-j", parallel, ...refs],
+        argv: ["node", BIN, "--graph", join(root, "bench/w-graph.ts"), "--db", db, "build", "-j", parallel, ...refs],
         env: { W_N: String(n), W_DIR: dir, W_EXEC: "noop" },
       };
   }
@@ -153,22 +169,29 @@ for (const n of sizes) {
   }
 }
 
-const best = new Map<string, Result>();
-for (const r of results) {
-  const key = `${r.tool}/${r.n}`;
-  const prev = best.get(key);
-  if (r.ok && (!prev || r.wallS < prev.wallS)) best.set(key, r);
-  else if (!prev) best.set(key, r);
-}
-const lines = ["| tool | N | jobs | wall s | jobs/s | × make |", "| :-- | --: | --: | --: | --: | --: |"];
-for (const n of sizes) {
-  const make = best.get(`make/${n}`);
+/** Each tool's median successful run at each size (its first run when none succeeded). */
+const chosenRun = new Map<string, Result>();
+for (const n of sizes)
   for (const tool of tools) {
-    const r = best.get(`${tool}/${n}`)!;
+    const mine = results.filter((r) => r.tool === tool && r.n === n);
+    const good = mine.filter((r) => r.ok).sort((a, b) => a.wallS - b.wallS);
+    chosenRun.set(`${tool}/${n}`, good.length > 0 ? good[Math.floor((good.length - 1) / 2)]! : mine[0]!);
+  }
+const label = (tool: string) =>
+  tool.endsWith("@base") ? `${LABELS[tool.replace(/@base$/, "")]} [baseline ${baselineLabel}]` : LABELS[tool];
+const lines = [
+  `| tool | N | jobs | wall s${runs > 1 ? " (median)" : ""} | jobs/s | × make | × ninja |`,
+  "| :-- | --: | --: | --: | --: | --: | --: |",
+];
+for (const n of sizes) {
+  const make = chosenRun.get(`make/${n}`);
+  const ninja = chosenRun.get(`ninja/${n}`);
+  for (const tool of tools) {
+    const r = chosenRun.get(`${tool}/${n}`)!;
     const rate = r.jobs / r.wallS;
-    const ratio = make?.ok ? (make.wallS / r.wallS).toFixed(2) : "";
+    const ratio = (other: Result | undefined) => (other?.ok && r.ok ? (other.wallS / r.wallS).toFixed(2) : "");
     lines.push(
-      `| ${LABELS[tool]} | ${n} | ${r.jobs} | ${r.ok ? r.wallS.toFixed(2) : r.note} | ${r.ok ? rate.toFixed(0) : ""} | ${r.ok ? ratio : ""} |`,
+      `| ${label(tool)} | ${n} | ${r.jobs} | ${r.ok ? r.wallS.toFixed(2) : r.note} | ${r.ok ? rate.toFixed(0) : ""} | ${ratio(make)} | ${ratio(ninja)} |`,
     );
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import type {
+  DepType,
   JobRunRequest,
   LogStream,
   LogTruncation,
@@ -99,4 +100,25 @@ export function manifestFor(request: JobRunRequest, startTime: Timestamp, endTim
 
 export function partitionManifest(manifest: PartitionManifest): EventPayload {
   return { case: "partitionManifest", value: manifest };
+}
+
+/** One input of a job run, as its JobRunRequest and manifest name it. */
+export function manifestRef(
+  ref: string,
+  depType: DepType,
+  jobRunId: string,
+  builtAt: Timestamp | undefined,
+): ManifestRef {
+  return {
+    $typeName: "databuild.v1.ManifestRef",
+    partitionRef: { $typeName: "databuild.v1.PartitionRef", str: ref },
+    depType,
+    jobRunId,
+    builtAt,
+  };
+}
+
+/** A JobRunRequest from all of its fields (made once per job run). */
+export function jobRunRequest(fields: Omit<JobRunRequest, "$typeName" | "$unknown">): JobRunRequest {
+  return { $typeName: "databuild.v1.JobRunRequest", ...fields };
 }

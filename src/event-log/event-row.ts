@@ -10,6 +10,7 @@ import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { partitionRefsOf } from "../core/partition-refs.ts";
 import { BuildEventSchema, type BuildEvent } from "../gen/databuild_pb.ts";
+import { encodeEvent } from "./event-binary.ts";
 import { installFastTextEncoding } from "./fast-text-encoding.ts";
 import { upcastEvent } from "./upcast-event.ts";
 import { kindCodeOf } from "./kind-code.ts";
@@ -46,13 +47,15 @@ export type StoredEvent = [
 export function toEventRow(event: BuildEvent): EventRow {
   const eventId = toStoredId(event.eventId);
   const ms = event.timestamp && exactMs(event.timestamp);
-  const bytes = toBinary(BuildEventSchema, {
+  const stored: BuildEvent = {
     ...event,
     eventId: "",
     buildRequestId: "",
     jobRunId: "",
     timestamp: ms === undefined ? event.timestamp : undefined,
-  });
+  };
+  // A job run's events (most of a log) without reflection; any other kind through protobuf-es.
+  const bytes = encodeEvent(stored) ?? toBinary(BuildEventSchema, stored);
   return {
     eventId,
     buildRequestId: event.buildRequestId,

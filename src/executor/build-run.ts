@@ -8,19 +8,11 @@
  * cancel that still finishes what others wait on (cancellation.ts), and the
  * final result (run-result.ts).
  */
-import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import {
-  JobRunRequestSchema,
-  ManifestRefSchema,
-  PartitionStatus,
-  type ManifestRef,
-  type PartitionManifest,
-  type Task,
-} from "../gen/databuild_pb.ts";
+import { PartitionStatus, type ManifestRef, type PartitionManifest, type Task } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
 import type { LoggedEvent } from "../core/event-log.ts";
-import { jobScheduleSuccess, partitionStatusChanged } from "../core/hot-payloads.ts";
+import { jobRunRequest, jobScheduleSuccess, manifestRef, partitionStatusChanged } from "../core/hot-payloads.ts";
 import { newId } from "../core/ids.ts";
 import type { ClaimPlanContext, SharedView } from "../coordination/index.ts";
 import { TaskState, type BuildPlan } from "./build-plan.ts";
@@ -192,7 +184,7 @@ export class BuildRun {
     for (const output of task.config!.outputs) {
       state.emit(partitionStatusChanged(output, PartitionStatus.PARTITION_SCHEDULED, ""), jobRunId);
     }
-    const request = create(JobRunRequestSchema, {
+    const request = jobRunRequest({
       task,
       command: job.exec.kind === "command" ? [...job.exec.command] : [],
       cwd: job.exec.kind === "command" ? job.exec.cwd : "",
@@ -234,16 +226,12 @@ export class BuildRun {
       const built = this.builtManifests.get(ref);
       const available = built ? undefined : this.view.catalog.available(ref);
       refs.push(
-        create(ManifestRefSchema, {
-          partitionRef: { str: ref },
-          depType: input.depType,
-          jobRunId: built?.jobRunId ?? available?.jobRunId ?? "",
-          builtAt: built
-            ? built.endTime
-            : available?.endMs === undefined
-              ? undefined
-              : timestampFromMs(available.endMs),
-        }),
+        manifestRef(
+          ref,
+          input.depType,
+          built?.jobRunId ?? available?.jobRunId ?? "",
+          built ? built.endTime : available?.endMs === undefined ? undefined : timestampFromMs(available.endMs),
+        ),
       );
     }
     return refs;

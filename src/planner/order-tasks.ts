@@ -22,33 +22,75 @@ export function orderTasks(
   producer: ArrayLike<number>,
   refs: readonly string[],
 ): { order: Int32Array } | { cycle: string[] } {
-  const { start, inputIds } = inputs;
+  // One loop per function: V8 optimizes each hot loop on its own, without
+  // type feedback from loops that have not run yet.
+  const edgeProducer = producersOf(inputs.inputIds, producer);
   const indegree = new Int32Array(taskCount);
-  const outdegree = new Int32Array(taskCount);
+  const first = outgoing(taskCount, inputs.start, edgeProducer, indegree);
+  const dependents = dependentsOf(taskCount, inputs.start, edgeProducer, first);
+  const order = new Int32Array(taskCount);
+  const length = kahn(taskCount, first, dependents, indegree, order);
+  if (length === taskCount) return { order };
+  return { cycle: findCycle(inputs, producer, refs, indegree) };
+}
+
+/** The producing task of each edge's input, or -1 (QUERY, or not planned). */
+function producersOf(inputIds: ArrayLike<number>, producer: ArrayLike<number>): Int32Array {
+  const edgeProducer = new Int32Array(inputIds.length);
+  for (let e = 0; e < inputIds.length; e++) {
+    const id = inputIds[e]!;
+    edgeProducer[e] = id < 0 ? -1 : producer[id]! < 0 ? -1 : producer[id]!;
+  }
+  return edgeProducer;
+}
+
+/** Counts each task's producers into `indegree`; returns where each producer's dependents start (CSR). */
+function outgoing(
+  taskCount: number,
+  start: ArrayLike<number>,
+  edgeProducer: Int32Array,
+  indegree: Int32Array,
+): Int32Array {
+  const first = new Int32Array(taskCount + 1);
   for (let consumer = 0; consumer < taskCount; consumer++) {
     for (let e = start[consumer]!, end = start[consumer + 1]!; e < end; e++) {
-      const id = inputIds[e]!;
-      const p = id < 0 ? -1 : producer[id]!;
+      const p = edgeProducer[e]!;
       if (p >= 0) {
-        outdegree[p]!++;
+        first[p + 1]!++;
         indegree[consumer]!++;
       }
     }
   }
-  // Dependents in CSR form: those of producer p are dependents[first[p] .. first[p+1]).
-  const first = new Int32Array(taskCount + 1);
-  for (let i = 0; i < taskCount; i++) first[i + 1] = first[i]! + outdegree[i]!;
+  for (let i = 0; i < taskCount; i++) first[i + 1]! += first[i]!;
+  return first;
+}
+
+/** Dependents in CSR form: those of producer p are dependents[first[p] .. first[p + 1]). */
+function dependentsOf(
+  taskCount: number,
+  start: ArrayLike<number>,
+  edgeProducer: Int32Array,
+  first: Int32Array,
+): Int32Array {
   const fill = first.slice(0, taskCount);
   const dependents = new Int32Array(first[taskCount]!);
   for (let consumer = 0; consumer < taskCount; consumer++) {
     for (let e = start[consumer]!, end = start[consumer + 1]!; e < end; e++) {
-      const id = inputIds[e]!;
-      const p = id < 0 ? -1 : producer[id]!;
+      const p = edgeProducer[e]!;
       if (p >= 0) dependents[fill[p]!++] = consumer;
     }
   }
+  return dependents;
+}
 
-  const order = new Int32Array(taskCount);
+/** Kahn's algorithm into `order`; returns how many tasks it ordered. */
+function kahn(
+  taskCount: number,
+  first: Int32Array,
+  dependents: Int32Array,
+  indegree: Int32Array,
+  order: Int32Array,
+): number {
   let length = 0;
   for (let i = 0; i < taskCount; i++) if (indegree[i] === 0) order[length++] = i;
   for (let q = 0; q < length; q++) {
@@ -58,8 +100,7 @@ export function orderTasks(
       if (--indegree[c]! === 0) order[length++] = c;
     }
   }
-  if (length === taskCount) return { order };
-  return { cycle: findCycle(inputs, producer, refs, indegree) };
+  return length;
 }
 
 /**

@@ -63,27 +63,32 @@ export function writePlanText(plan: Plan, write: WriteChunk): void {
   for (let t = 0; t < Math.min(tasks, WIDTH_SAMPLE); t++) width = Math.max(width, jobs[taskJob[t]!]!.length);
   const labels = jobs.map((label) => label.padEnd(width));
   const digits = String(tasks).length;
-  const materialize: string[] = [];
-  const query: string[] = [];
   for (let t = 0; t < tasks; t++) {
     let line = `${String(t + 1).padStart(digits)}. ${labels[taskJob[t]!]}  `;
     for (let e = outputStart[t]!, end = outputStart[t + 1]!; e < end; e++)
       line += (e === outputStart[t] ? "" : ", ") + refs[outputIds[e]!];
-    materialize.length = 0;
-    query.length = 0;
+    // The first INPUTS_SHOWN of each kind, and how many more.
+    let materialize = 0;
+    let query = 0;
+    let materializeText = "";
+    let queryText = "";
     for (let e = inputStart[t]!, end = inputStart[t + 1]!; e < end; e++) {
       const id = inputIds[e]!;
-      if (id < 0) query.push(refs[~id]!);
-      else materialize.push(refs[id]!);
+      if (id >= 0) {
+        if (materialize < INPUTS_SHOWN) materializeText += (materialize === 0 ? "" : ", ") + refs[id];
+        materialize++;
+      } else {
+        if (query < INPUTS_SHOWN) queryText += (query === 0 ? "" : ", ") + refs[~id];
+        query++;
+      }
     }
-    if (materialize.length > 0) line += `  <- ${abbreviate(materialize)}`;
-    if (query.length > 0) line += `  (query: ${abbreviate(query)})`;
+    if (materialize > 0) line += `  <- ${materializeText}${more(materialize)}`;
+    if (query > 0) line += `  (query: ${queryText}${more(query)})`;
     out.add(line + "\n");
   }
   out.flush();
 }
 
-function abbreviate(refs: readonly string[]): string {
-  const shown = refs.slice(0, INPUTS_SHOWN).join(", ");
-  return refs.length > INPUTS_SHOWN ? `${shown} (+${refs.length - INPUTS_SHOWN} more)` : shown;
+function more(count: number): string {
+  return count > INPUTS_SHOWN ? ` (+${count - INPUTS_SHOWN} more)` : "";
 }

@@ -7,6 +7,7 @@
  * thread with it; databuild notices and fails that job run.
  */
 import { parentPort, workerData } from "node:worker_threads";
+import type { JobConfig } from "../../gen/databuild_pb.ts";
 import type { ExecContext, FunctionExec } from "../../core/job.ts";
 import type { Graph } from "../../core/graph.ts";
 import { loadGraph } from "../../loader/load-graph.ts";
@@ -84,7 +85,7 @@ function start(message: Extract<ToWorker, { type: "run" }>): void {
   };
   let result: unknown;
   try {
-    result = exec.run(message.config, context);
+    result = exec.run(JSON.parse(message.config) as JobConfig, context);
   } catch (error) {
     finish(error ?? new Error("threw a nullish value"));
     return;

@@ -90,7 +90,7 @@ class IsolatedRun implements RunningJob, WorkerListener {
       jobLabel: task.job!.label,
       buildId: request.buildRequestId,
       jobRunId: request.jobRunId,
-      config: task.config!,
+      config: JSON.stringify(task.config!),
     });
     if (request.heartbeatIntervalMs > 0) {
       this.heartbeatTimer = setInterval(() => reporter.heartbeat(0), request.heartbeatIntervalMs);

@@ -14,7 +14,10 @@ afterAll(() => rmSync(out, { recursive: true, force: true }));
 
 describe("src/gen", () => {
   it("is what buf generates from proto/databuild.proto now (run `npm run generate` after editing the proto)", () => {
-    const buf = spawnSync(join(root, "node_modules/.bin/buf"), ["generate", "-o", out], { cwd: root, encoding: "utf8" });
+    const buf = spawnSync(join(root, "node_modules/.bin/buf"), ["generate", "-o", out], {
+      cwd: root,
+      encoding: "utf8",
+    });
     expect(buf.stderr).toBe("");
     expect(buf.status).toBe(0);
     const committed = readdirSync(join(root, "src/gen")).sort();

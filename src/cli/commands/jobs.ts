@@ -2,9 +2,9 @@
  * @module `databuild jobs [--json]`: the jobs of the graph and their output
  * patterns.
  */
-import { create, toJsonString } from "@bufbuild/protobuf";
+import { toJsonString } from "@bufbuild/protobuf";
 import type { Command } from "commander";
-import type { Graph } from "../../core/graph.ts";
+import { describeGraph } from "../../core/graph-description.ts";
 import { GraphDescriptionSchema, type GraphDescription } from "../../gen/databuild_pb.ts";
 import type { CommandContext } from "../context.ts";
 
@@ -19,21 +19,6 @@ export function registerJobs(program: Command, context: () => CommandContext): v
       if (options.json) ctx.out(toJsonString(GraphDescriptionSchema, description, { alwaysEmitImplicit: true }) + "\n");
       else ctx.out(formatJobs(description));
     });
-}
-
-export function describeGraph(graph: Graph): GraphDescription {
-  return create(GraphDescriptionSchema, {
-    label: graph.label,
-    file: graph.file ?? "",
-    jobs: graph.jobs.map((job) => ({
-      label: { label: job.label },
-      outputPatterns: job.outputs.map((p) => p.source),
-      execKind: job.exec.kind,
-      execCommand: job.exec.kind === "command" ? [...job.exec.command] : [],
-      version: job.version,
-      definedAt: job.definedAt ?? "",
-    })),
-  });
 }
 
 function formatJobs(description: GraphDescription): string {

@@ -5,24 +5,14 @@
 import { create } from "@bufbuild/protobuf";
 import { GetGraphResponseSchema, type GetGraphResponse, type TriggerView } from "../../gen/databuild_pb.ts";
 import type { Graph } from "../../core/graph.ts";
+import { describeGraph } from "../../core/graph-description.ts";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 export function getGraph(graph: Graph | undefined, triggers: readonly TriggerView[]): GetGraphResponse {
   if (!graph) throw new ConnectError("this service was started without a graph", Code.FailedPrecondition);
   return create(GetGraphResponseSchema, {
     // The same description as `databuild jobs --json` (src/cli/commands/jobs.ts).
-    graph: {
-      label: graph.label,
-      file: graph.file ?? "",
-      jobs: graph.jobs.map((job) => ({
-        label: { label: job.label },
-        outputPatterns: job.outputs.map((p) => p.source),
-        execKind: job.exec.kind,
-        execCommand: job.exec.kind === "command" ? [...job.exec.command] : [],
-        version: job.version,
-        definedAt: job.definedAt ?? "",
-      })),
-    },
+    graph: describeGraph(graph),
     triggers: [...triggers],
   });
 }

@@ -205,7 +205,8 @@ for (const backend of LOG_BACKENDS) {
     }, 120_000);
 
     it("takes over the work of a build killed with kill -9: its running jobs are lost, not successes", async () => {
-      const dir = await onLog(backend, project({ sleep: 3 }));
+      // The jobs must still be running when the first build is killed: 8 s leaves room on a loaded machine.
+      const dir = await onLog(backend, project({ sleep: 8 }));
       const first = startBuild(dir, ["-j", "2", "report/1", "report/2"]);
       await until(async () => (await executing(dir)) === 1, "the first build to claim");
       writeFileSync(join(dir, "data", "GO"), "");

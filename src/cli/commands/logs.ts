@@ -8,12 +8,13 @@
  */
 import { toJsonString } from "@bufbuild/protobuf";
 import type { Command } from "commander";
-import { BuildEventSchema, ExitCategory, JobRunStatus, LogStream } from "../../gen/databuild_pb.ts";
+import { BuildEventSchema, LogStream } from "../../gen/databuild_pb.ts";
 import { UsageError } from "../../core/errors.ts";
 import { describeTruncation, entryText } from "../../core/log-entries.ts";
 import { JobRuns } from "../../core/projections/job-runs.ts";
 import { loadReadModel } from "../../coordination/index.ts";
 import type { CommandContext } from "../context.ts";
+import { jobRunHeader } from "../format/job-run-header.ts";
 
 /**
  * Entries read at once: a page of batched entries (at most 64 KiB of lines
@@ -56,13 +57,7 @@ export function registerLogs(program: Command, context: () => CommandContext): v
           );
         }
         const run = matches[0]!;
-        const outcome =
-          run.status === JobRunStatus.JOB_RUN_FAILED
-            ? ` failed (${ExitCategory[run.exitCategory]})`
-            : ` ${JobRunStatus[run.status].replace("JOB_RUN_", "").toLowerCase()}`;
-        ctx.io.stderr.write(
-          `job run ${run.jobRunId}: ${run.task?.job?.label} ${run.task?.config?.outputs.map((o) => o.str).join(", ")},${outcome}\n`,
-        );
+        ctx.io.stderr.write(jobRunHeader(run));
         let cursor = 0;
         let limitReached = false;
         for (;;) {

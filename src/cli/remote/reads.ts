@@ -6,8 +6,6 @@ import { toJsonString } from "@bufbuild/protobuf";
 import {
   BuildEventSchema,
   BuildRequestViewSchema,
-  ExitCategory,
-  JobRunStatus,
   LogStream,
   PartitionExplanationSchema,
   PartitionStatusViewSchema,
@@ -22,6 +20,7 @@ import { explanationSummary, formatExplanation, formatStatusAnswer } from "../fo
 import { formatBuild } from "../commands/builds.ts";
 import { formatLine } from "../commands/events.ts";
 import { remoteService, type RemoteService } from "./client.ts";
+import { jobRunHeader } from "../format/job-run-header.ts";
 
 export function connect(ctx: CommandContext): RemoteService {
   const server = ctx.server()!;
@@ -142,13 +141,7 @@ export async function remoteLogs(
 ): Promise<void> {
   const service = connect(ctx);
   let run: JobRunView = await service.call("GetJobRun", (c) => c.getJobRun({ jobRunId: id }));
-  const outcome =
-    run.status === JobRunStatus.JOB_RUN_FAILED
-      ? ` failed (${ExitCategory[run.exitCategory]})`
-      : ` ${JobRunStatus[run.status].replace("JOB_RUN_", "").toLowerCase()}`;
-  ctx.io.stderr.write(
-    `job run ${run.jobRunId}: ${run.task?.job?.label} ${run.task?.config?.outputs.map((o) => o.str).join(", ")},${outcome}\n`,
-  );
+  ctx.io.stderr.write(jobRunHeader(run));
   let limitReached = false;
   if (json) {
     // The LogEntry events themselves, envelope and all, as `logs --json` prints them.

@@ -36,9 +36,10 @@ const env = fc.array(fc.tuple(text, text), { maxLength: 3 }).map((entries) => {
   for (const [k, v] of entries) Object.defineProperty(record, k, { value: v, enumerable: true, writable: true });
   return record;
 });
+const label = text.map((value) => ({ $typeName: "databuild.v1.JobLabel" as const, label: value }));
 const task = fc
   .record({
-    job: optional(text.map((label) => ({ $typeName: "databuild.v1.JobLabel" as const, label }))),
+    job: optional(label),
     config: optional(
       fc
         .record({
@@ -100,6 +101,23 @@ const payload: fc.Arbitrary<BuildEvent["event"]> = fc.oneof(
     .map((value) => ({ case: "remainingJobs" as const, value })),
   fc.record({ task: optional(task), attempt: uint32 }).map((value) => ({ case: "jobScheduleSuccess" as const, value })),
   fc.record({ runningJobs: uint32 }).map((value) => ({ case: "buildHeartbeat" as const, value })),
+  fc.record({ status: int32, message: text }).map((value) => ({ case: "buildRequestStatusChanged" as const, value })),
+  fc
+    .record({ partitions: fc.array(ref, { maxLength: 5 }) })
+    .map((value) => ({ case: "partitionsClaimed" as const, value })),
+  fc
+    .record({
+      jobGraph: optional(
+        fc.record({ label: text, outputs: fc.array(ref, { maxLength: 3 }), nodes: fc.array(task, { maxLength: 4 }) }),
+      ),
+    })
+    .map((value) => ({ case: "jobGraph" as const, value })),
+  fc
+    .record({ job: optional(label), partitionRefs: fc.array(ref, { maxLength: 5 }) })
+    .map((value) => ({ case: "argValidateSuccess" as const, value })),
+  fc
+    .record({ job: optional(label), partitionRefs: fc.array(ref, { maxLength: 5 }), configCount: uint32 })
+    .map((value) => ({ case: "configSuccess" as const, value })),
 ) as fc.Arbitrary<BuildEvent["event"]>;
 
 const event: fc.Arbitrary<BuildEvent> = fc

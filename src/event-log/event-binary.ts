@@ -16,6 +16,8 @@ import type {
   BuildEvent,
   DataDep,
   JobConfig,
+  JobGraph,
+  JobLabel,
   LogTruncation,
   ManifestRef,
   PartitionManifest,
@@ -247,10 +249,7 @@ function jobConfig(w: Writer, config: JobConfig): void {
 
 function task(w: Writer, t: Task): void {
   plain(t);
-  messageField(w, 1, t.job, (w2, job) => {
-    plain(job);
-    stringField(w2, 1, job.label);
-  });
+  messageField(w, 1, t.job, jobLabel);
   messageField(w, 2, t.config, jobConfig);
 }
 
@@ -282,9 +281,55 @@ function partitionManifest(w: Writer, m: PartitionManifest): void {
   stringField(w, 9, m.graphLabel);
 }
 
-/** The payload kinds written here (those of every job run), by oneof field number. */
+function jobLabel(w: Writer, label: JobLabel): void {
+  plain(label);
+  stringField(w, 1, label.label);
+}
+
+function jobGraph(w: Writer, graph: JobGraph): void {
+  plain(graph);
+  stringField(w, 1, graph.label);
+  for (const output of graph.outputs) messageField(w, 2, output, partitionRef);
+  for (const node of graph.nodes) messageField(w, 3, node, task);
+}
+
+/** The payload kinds written here (those of every job run, and planning's large ones), by oneof field number. */
 function payload(w: Writer, event: BuildEvent["event"]): boolean {
   switch (event.case) {
+    case "buildRequestStatusChanged":
+      messageField(w, 11, event.value, (w2, v) => {
+        plain(v);
+        int32Field(w2, 1, v.status);
+        stringField(w2, 2, v.message);
+      });
+      return true;
+    case "partitionsClaimed":
+      messageField(w, 22, event.value, (w2, v) => {
+        plain(v);
+        for (const ref of v.partitions) messageField(w2, 1, ref, partitionRef);
+      });
+      return true;
+    case "jobGraph":
+      messageField(w, 33, event.value, (w2, v) => {
+        plain(v);
+        messageField(w2, 1, v.jobGraph, jobGraph);
+      });
+      return true;
+    case "argValidateSuccess":
+      messageField(w, 41, event.value, (w2, v) => {
+        plain(v);
+        messageField(w2, 1, v.job, jobLabel);
+        for (const ref of v.partitionRefs) messageField(w2, 2, ref, partitionRef);
+      });
+      return true;
+    case "configSuccess":
+      messageField(w, 43, event.value, (w2, v) => {
+        plain(v);
+        messageField(w2, 1, v.job, jobLabel);
+        for (const ref of v.partitionRefs) messageField(w2, 2, ref, partitionRef);
+        uint32Field(w2, 3, v.configCount);
+      });
+      return true;
     case "partitionStatusChanged":
       messageField(w, 20, event.value, (w2, v) => {
         plain(v);

@@ -13,6 +13,7 @@ export { decideClaims, lostBuildEvents } from "./claim-decisions.ts";
 export type { ClaimOutcome, ClaimRequest } from "./claim-decisions.ts";
 export { decideLost, goneBuildRequests, processState, whyLost } from "./liveness.ts";
 export type { HostProcessState, LostDecision } from "./liveness.ts";
+export { markRunningHere, runsHere } from "./running-here.ts";
 export { declareLost, reapLostBuilds } from "./declare-lost.ts";
 export { declaredLost, fenceFilter } from "./fence.ts";
 export type { DeclaredLost } from "./fence.ts";

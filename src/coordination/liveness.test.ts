@@ -4,6 +4,7 @@ import { eventPayload as payload } from "../core/build-event.ts";
 import { MemoryEventLog } from "../event-log/memory-event-log.ts";
 import { FakeHost, History } from "../testing/coordination-history.ts";
 import { declareLost } from "./declare-lost.ts";
+import { markRunningHere } from "./running-here.ts";
 import { decideLost, goneBuildRequests, killLeftovers, processState, whyLost } from "./liveness.ts";
 import { SharedView } from "./shared-view.ts";
 
@@ -59,6 +60,19 @@ describe("whyLost", () => {
     expect(lostAt(holder(), T0 + 31 * S, noProc)).toMatch(/^no heartbeat/);
     const me = new FakeHost("here", 100); // the holder's pid is this process: the host is not asked
     expect(lostAt(holder(), T0 + 29 * S, me)).toBeUndefined();
+    expect(lostAt(holder(), T0 + 31 * S, me)).toMatch(/^no heartbeat/);
+  });
+
+  it("never declares lost a sibling build running in this process, however late its heartbeat, but does once it stops running here", () => {
+    const me = new FakeHost("here", 100);
+    const done = markRunningHere("h");
+    try {
+      expect(lostAt(holder(), T0 + 3600 * S, me)).toBeUndefined();
+      // Only this process's own: the same id held by another pid is judged as before.
+      expect(lostAt(holder({ pid: 200 }), T0 + S, me)).toBe("its process 200 on here is gone");
+    } finally {
+      done();
+    }
     expect(lostAt(holder(), T0 + 31 * S, me)).toMatch(/^no heartbeat/);
   });
 

@@ -13,6 +13,7 @@ import type { ClaimBook, Lease, OpenJobRun } from "../core/projections/claims.ts
 import { lostBuildEvents } from "./claim-decisions.ts";
 import type { HostProcesses, ProcessFacts } from "./host-processes.ts";
 import { PROC_HOST } from "./proc-host-processes.ts";
+import { runsHere } from "./running-here.ts";
 
 /** Slack for clock rounding between the kernel's start time and the event's timestamp. */
 const START_SLACK_MS = 2_000;
@@ -57,6 +58,8 @@ export function whyLost(
   host: HostProcesses = PROC_HOST,
 ): string | undefined {
   if (lease.ended) return undefined;
+  // A sibling build of this process: alive while it runs here (running-here.ts).
+  if (lease.hostname === host.hostname && lease.pid === host.pid && runsHere(lease.buildRequestId)) return undefined;
   // Its jobs on workers go on without it, and record their own ends: taking
   // its work over now would run them twice at once.
   if (heldByLiveWorker(claims, lease, nowMs)) return undefined;

@@ -42,6 +42,7 @@ import { CancelWatch } from "./cancel-watch.ts";
 import { EventRecorder } from "./event-recorder.ts";
 import {
   loadForBuild,
+  markRunningHere,
   planAndClaim,
   PROC_HOST,
   reapLostBuilds,
@@ -91,9 +92,11 @@ export async function buildGraph(deps: BuildDependencies, request: BuildRequest)
   if (request.dryRun) return runBuild(deps, { ...request, buildRequestId });
   const cancelWatch = new CancelWatch(deps.log, buildRequestId);
   const signals = request.signal ? [request.signal, cancelWatch.signal] : [cancelWatch.signal];
+  const done = markRunningHere(buildRequestId);
   try {
     return await runBuild(deps, { ...request, buildRequestId, signal: AbortSignal.any(signals) });
   } finally {
+    done();
     cancelWatch.stop();
   }
 }

@@ -6,7 +6,6 @@
  * under a fresh invalidation id, in one atomic append.
  */
 import type { Command } from "commander";
-import { PartitionStatus } from "../../gen/databuild_pb.ts";
 import { DatabuildError, UsageError } from "../../core/errors.ts";
 import { newId } from "../../core/ids.ts";
 import {
@@ -16,6 +15,7 @@ import {
   type InvalidationDecision,
 } from "../../coordination/index.ts";
 import type { CommandContext } from "../context.ts";
+import { invalidationReport } from "../format/invalidation-report.ts";
 import { shortId } from "../format/short-id.ts";
 import { requester } from "../requester.ts";
 
@@ -55,7 +55,7 @@ export function registerInvalidate(program: Command, context: () => CommandConte
           return { append: decided.events, result: decided };
         });
         refuseIfWrong(decision, ctx, ctx.commandPrefix());
-        ctx.out(report(decision, id, ctx.commandPrefix()));
+        ctx.out(invalidationReport(decision, id, ctx.commandPrefix()));
       } finally {
         await log.close();
       }
@@ -85,28 +85,4 @@ function refuseIfWrong(decision: InvalidationDecision, ctx: CommandContext, comm
         `\nwait for that build request to end (${command} events --follow --build ${shortId(decision.busy[0]!.holder.buildRequestId)}), then invalidate again`,
     );
   }
-}
-
-function report(decision: InvalidationDecision, id: string, command: string): string {
-  const lines: string[] = [];
-  const n = decision.invalidated.length;
-  if (n > 0) {
-    lines.push(`invalidated ${n} partition${n === 1 ? "" : "s"} (invalidation ${shortId(id)}):`);
-    for (const { ref, builtFrom } of decision.invalidated)
-      lines.push(`  ${ref}${builtFrom ? `  (built from ${builtFrom})` : ""}`);
-  } else lines.push("nothing to invalidate");
-  if (decision.already.length > 0) lines.push(`already invalidated: ${decision.already.join(", ")}`);
-  for (const { ref, status } of decision.notAvailable)
-    lines.push(
-      `not available (${PartitionStatus[status].replace("PARTITION_", "")}): ${ref}; a build rebuilds it anyway`,
-    );
-  const rebuild = sinks(decision);
-  if (rebuild.length > 0) lines.push(`to rebuild: ${command} build ${rebuild.join(" ")}`);
-  return lines.join("\n") + "\n";
-}
-
-/** The invalidated partitions nothing else invalidated here was built from: building them rebuilds all. */
-function sinks(decision: InvalidationDecision): string[] {
-  const upstream = new Set(decision.invalidated.map((i) => i.builtFrom).filter((r) => r !== undefined));
-  return decision.invalidated.map((i) => i.ref).filter((ref) => !upstream.has(ref));
 }

@@ -1,11 +1,9 @@
 /**
- * @module `databuild --server URL invalidate REF...`: the service's
- * Invalidate RPC, reported like the local command. The response names
- * neither the invalidation id nor what each partition was built from, so
- * those parts of the local report are left out.
+ * @module `databuild --server URL invalidate REF... [--downstream]`: the
+ * service's Invalidate RPC, reported as the local command reports it.
  */
-import { UsageError } from "../../core/errors.ts";
 import type { CommandContext } from "../context.ts";
+import { invalidationReport } from "../format/invalidation-report.ts";
 import { connect } from "./reads.ts";
 
 export async function remoteInvalidate(
@@ -13,22 +11,22 @@ export async function remoteInvalidate(
   refs: readonly string[],
   options: { downstream?: boolean; reason?: string },
 ): Promise<void> {
-  if (options.downstream)
-    throw new UsageError(
-      "--downstream cannot be used with --server: the service's Invalidate takes no such option yet",
-    );
   const service = connect(ctx);
   const response = await service.call("Invalidate", (c) =>
-    c.invalidate({ partitions: refs.map((str) => ({ str })), reason: options.reason ?? "" }),
+    c.invalidate({
+      partitions: refs.map((str) => ({ str })),
+      reason: options.reason ?? "",
+      downstream: options.downstream ?? false,
+    }),
   );
-  const invalidated = response.invalidated.map((r) => r.str);
-  const n = invalidated.length;
-  const lines: string[] = [];
-  if (n > 0) {
-    lines.push(`invalidated ${n} partition${n === 1 ? "" : "s"}:`);
-    for (const ref of invalidated) lines.push(`  ${ref}`);
-  } else lines.push("nothing to invalidate");
-  lines.push(...response.skipped);
-  if (n > 0) lines.push(`to rebuild: ${ctx.commandPrefix()} build ${invalidated.join(" ")}`);
-  ctx.out(lines.join("\n") + "\n");
+  const outcome = {
+    // A service older than `details` answers only `invalidated`.
+    invalidated:
+      response.details.length > 0
+        ? response.details.map((d) => ({ ref: d.partition?.str ?? "", builtFrom: d.builtFrom?.str }))
+        : response.invalidated.map((r) => ({ ref: r.str })),
+    already: response.alreadyInvalidated.map((r) => r.str),
+    notAvailable: response.notAvailable.map((v) => ({ ref: v.partitionRef?.str ?? "", status: v.status })),
+  };
+  ctx.out(invalidationReport(outcome, response.invalidationId, ctx.commandPrefix()));
 }

@@ -126,6 +126,20 @@ describe("databuild --server", () => {
     expect(viaEnv.stderr).toMatch(/full log: .* logs \S+/);
   }, 60_000);
 
+  it("invalidates through the service, --downstream too, printing what the local command prints", async () => {
+    expect((await local("build", "clean/4", "clean/5")).code).toBe(0);
+    const ids = (text: string) => text.replace(/\(invalidation \S+\)/, "(invalidation <id>)");
+    const viaService = await remote("--token", buildToken, "invalidate", "--downstream", "raw/4");
+    expect(viaService.code, viaService.stderr).toBe(0);
+    const here = await local("invalidate", "--downstream", "raw/5");
+    expect(here.code, here.stderr).toBe(0);
+    expect(ids(steady(viaService.stdout))).toBe(ids(steady(here.stdout)).replaceAll("/5", "/4"));
+    expect(viaService.stdout).toContain("clean/4  (built from raw/4)");
+    const again = await remote("--token", buildToken, "invalidate", "raw/4");
+    expect(again.stdout).toBe("nothing to invalidate\nalready invalidated: raw/4\n");
+    expect((await remote("status", "--json", "clean/4")).stdout).toContain("PARTITION_INVALIDATED");
+  }, 60_000);
+
   it("says what is wrong: a wrong token (2), an unreachable service (3), a bad ref (2), a dry run", async () => {
     const wrong = await remote("--token", "not-a-token", "build", "clean/3");
     expect(wrong.code).toBe(2);

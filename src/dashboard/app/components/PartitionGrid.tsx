@@ -11,20 +11,13 @@ import { useNavigate } from "react-router";
 import { PartitionStatus } from "../../../gen/databuild_pb.ts";
 import { client } from "../lib/api.ts";
 import { plural } from "../lib/format.ts";
-import { cellRef, cellStatus, gridModel, type GridModel } from "../lib/grid-model.ts";
+import { cellRef, cellStatus, gridModel, rowPixels, type GridModel } from "../lib/grid-model.ts";
 import { PARTITION_STATUSES, partitionStatusTone, partitionStatusWord } from "../lib/status.ts";
 import { ErrorBox, Loading, partitionPath } from "./common.tsx";
 
 const MAX_ROW_HEIGHT = 22;
 const MAX_CANVAS_HEIGHT = 480;
 const LABEL_WIDTH = 220;
-/** Statuses drawn last and at least a pixel wide, so one failure among 100,000 still shows. */
-const ATTENTION = new Set([
-  PartitionStatus.PARTITION_FAILED,
-  PartitionStatus.PARTITION_BUILDING,
-  PartitionStatus.PARTITION_SCHEDULED,
-  PartitionStatus.PARTITION_INVALIDATED,
-]);
 
 interface View {
   from: number;
@@ -80,26 +73,33 @@ function draw(
   const gap = rowHeight >= 8 ? 1 : 0;
   const colorOf = (status: PartitionStatus) =>
     filter.size === 0 || filter.has(status) ? colors.cell(status) : colors.dim;
-  for (const late of [false, true]) {
+  if (scale >= 6) {
+    // Cells wide enough to tell apart are drawn one by one, with a gap.
     model.rows.forEach((row, r) => {
-      const y = r * rowHeight;
-      const runs = row.statuses.length;
-      for (let i = 0; i < runs; i++) {
+      for (let i = 0; i < row.statuses.length; i++) {
         const status = row.statuses[i]! as PartitionStatus;
         if (status === PartitionStatus.PARTITION_STATUS_UNSPECIFIED) continue;
-        if (ATTENTION.has(status) !== late) continue;
         const start = Math.max(row.starts[i]!, view.from);
         const end = Math.min(row.starts[i + 1]!, view.to);
-        if (end <= start) continue;
         ctx.fillStyle = colorOf(status);
-        if (scale >= 6) {
-          // Cells wide enough to tell apart are drawn one by one, with a gap.
-          for (let c = start; c < end; c++) ctx.fillRect((c - view.from) * scale, y, scale - 1, rowHeight - gap);
-          continue;
+        for (let c = start; c < end; c++)
+          ctx.fillRect((c - view.from) * scale, r * rowHeight, scale - 1, rowHeight - gap);
+      }
+    });
+  } else {
+    // Many cells to a pixel: each device pixel shows the worst status among its cells (rowPixels).
+    const pixels = canvas.width;
+    model.rows.forEach((row, r) => {
+      const shown = rowPixels(row, view.from, view.to, pixels, filter);
+      for (let p = 0; p < pixels;) {
+        const status = shown[p]! as PartitionStatus;
+        let q = p + 1;
+        while (q < pixels && shown[q] === status) q++;
+        if (status !== PartitionStatus.PARTITION_STATUS_UNSPECIFIED) {
+          ctx.fillStyle = colorOf(status);
+          ctx.fillRect(p / ratio, r * rowHeight, (q - p) / ratio, rowHeight - gap);
         }
-        const x = (start - view.from) * scale;
-        const w = Math.max((end - start) * scale, late ? 1 : 0.5);
-        ctx.fillRect(x, y, w, rowHeight - gap);
+        p = q;
       }
     });
   }

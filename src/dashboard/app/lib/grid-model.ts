@@ -72,3 +72,52 @@ export function cellRef(model: GridModel, row: GridRow, column: number): string 
   params.set(model.columnParam, model.columns[column] ?? "");
   return model.pattern.replace(/\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => params.get(name) ?? "");
 }
+
+/**
+ * How much a status asks for attention when several share one pixel: a
+ * failure among a thousand available partitions must still show.
+ */
+const SEVERITY: Partial<Record<PartitionStatus, number>> = {
+  [PartitionStatus.PARTITION_AVAILABLE]: 1,
+  [PartitionStatus.PARTITION_DELEGATED]: 2,
+  [PartitionStatus.PARTITION_REQUESTED]: 3,
+  [PartitionStatus.PARTITION_INVALIDATED]: 4,
+  [PartitionStatus.PARTITION_SCHEDULED]: 5,
+  [PartitionStatus.PARTITION_BUILDING]: 6,
+  [PartitionStatus.PARTITION_FAILED]: 7,
+};
+
+/**
+ * The status to draw in each of `pixels` pixels of a row showing columns
+ * [from, to): of the statuses there, the one the filter keeps (if it keeps
+ * any), then the most severe. UNSPECIFIED where no partition is. One pass
+ * over the row's runs, whatever the number of partitions.
+ */
+export function rowPixels(
+  row: GridRow,
+  from: number,
+  to: number,
+  pixels: number,
+  filter: ReadonlySet<PartitionStatus> = new Set(),
+): Uint8Array {
+  const out = new Uint8Array(pixels);
+  const rank = new Uint8Array(pixels);
+  const scale = pixels / (to - from);
+  for (let i = 0; i < row.statuses.length; i++) {
+    const status = row.statuses[i]! as PartitionStatus;
+    if (status === PartitionStatus.PARTITION_STATUS_UNSPECIFIED) continue;
+    const start = Math.max(row.starts[i]!, from);
+    const end = Math.min(row.starts[i + 1]!, to);
+    if (end <= start) continue;
+    const r = (filter.size === 0 || filter.has(status) ? 10 : 0) + (SEVERITY[status] ?? 0);
+    const first = Math.floor((start - from) * scale);
+    const last = Math.min(pixels - 1, Math.ceil((end - from) * scale) - 1);
+    for (let p = first; p <= last; p++) {
+      if (r > rank[p]!) {
+        rank[p] = r;
+        out[p] = status;
+      }
+    }
+  }
+  return out;
+}

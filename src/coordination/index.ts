@@ -23,6 +23,7 @@ export { decideInvalidation } from "./invalidation.ts";
 export type { InvalidationDecision, InvalidationRequest } from "./invalidation.ts";
 export { explainPartitions, explainStates, LogFacts } from "./explain-partition.ts";
 export type { Explained, GraphOrError, OfferFacts } from "./explain-partition.ts";
+export { explainedOf, explanationMessage } from "./explained-message.ts";
 export { loadReadModel, loadReadModels, SNAPSHOT_AFTER_EVENTS } from "./read-model-loader.ts";
 export type { LoadedReadModel, LoadOptions } from "./read-model-loader.ts";
 export { ALL_READ_MODELS, READ_MODELS, loadForBuild, reindex } from "./read-models.ts";

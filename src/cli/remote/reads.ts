@@ -14,6 +14,7 @@ import {
   type LoggedBuildEvent,
 } from "../../gen/databuild_pb.ts";
 import { describeTruncation, entryText } from "../../core/log-entries.ts";
+import { explainedOf } from "../../coordination/index.ts";
 import type { CommandContext } from "../context.ts";
 import { EventDescriber } from "../format/describe-event.ts";
 import { explanationSummary, formatExplanation, formatStatusAnswer } from "../format/explanation.ts";
@@ -44,7 +45,7 @@ export async function remoteStatus(
   const prefix = ctx.commandPrefix();
   for (const [i, partition] of partitions.entries()) {
     const explanation = await service.call("ExplainPartition", (c) => c.explainPartition({ partition }));
-    const answer = { explanation };
+    const answer = explainedOf(explanation);
     explanation.summary ||= explanationSummary(answer, now);
     ctx.out((i > 0 ? "\n" : "") + formatStatusAnswer(answer, now, prefix, { all: options.all }));
   }
@@ -60,7 +61,7 @@ export async function remoteExplain(
   const prefix = ctx.commandPrefix();
   for (const [i, str] of refs.entries()) {
     const explanation = await service.call("ExplainPartition", (c) => c.explainPartition({ partition: { str } }));
-    const answer = { explanation };
+    const answer = explainedOf(explanation);
     explanation.summary ||= explanationSummary(answer, now);
     if (options.json) ctx.out(toJsonString(PartitionExplanationSchema, explanation) + "\n");
     else ctx.out((i > 0 ? "\n" : "") + formatExplanation(answer, now, prefix, { all: options.all }));

@@ -3,10 +3,15 @@
 // invalidate go through the service; refusals and an unreachable service
 // get clear messages and the documented exit codes. A real service
 // (startService) on a real SQLite log left by real builds.
+import { spawnSync } from "node:child_process";
+import { hostname } from "node:os";
 import { join, relative } from "node:path";
 import { Writable } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { eventPayload } from "../../core/build-event.ts";
 import type { EventLog } from "../../core/event-log.ts";
+import { newId } from "../../core/ids.ts";
+import { newEvent } from "../../core/new-event.ts";
 import { openSqliteEventLog } from "../../event-log/index.ts";
 import { loadGraph } from "../../loader/load-graph.ts";
 import { serviceLogger, startService, type Service } from "../../service/index.ts";
@@ -139,6 +144,21 @@ describe("databuild --server", () => {
     expect(again.stdout).toBe("nothing to invalidate\nalready invalidated: raw/4\n");
     expect((await remote("status", "--json", "clean/4")).stdout).toContain("PARTITION_INVALIDATED");
   }, 60_000);
+
+  it("explains a partition whose holder is gone as the local command does", async () => {
+    // A CLI build request that claimed raw/7 and whose process then died (kill -9): nobody has declared it lost yet.
+    const dead = spawnSync("true").pid!;
+    const scope = { buildRequestId: newId() };
+    await log.append([
+      newEvent(scope, eventPayload("buildRequestReceived", { hostname: hostname(), pid: dead, requester: "gone" })),
+      newEvent(scope, eventPayload("partitionsClaimed", { partitions: [{ str: "raw/7" }] })),
+    ]);
+    const here = await local("explain", "raw/7");
+    const there = await remote("explain", "raw/7");
+    expect(here.stdout).toContain(`its holder is gone (its process ${dead} on ${hostname()} is gone)`);
+    expect(steady(there.stdout)).toBe(steady(here.stdout));
+    expect(steady((await remote("status", "raw/7")).stdout)).toBe(steady((await local("status", "raw/7")).stdout));
+  });
 
   it("says what is wrong: a wrong token (2), an unreachable service (3), a bad ref (2), a dry run", async () => {
     const wrong = await remote("--token", "not-a-token", "build", "clean/3");

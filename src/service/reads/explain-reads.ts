@@ -6,11 +6,7 @@
  * answer need the view as the next build would see it (that holder declared
  * lost, in memory): then a private view is loaded for it, never the live one.
  */
-import {
-  PartitionExplanationSchema,
-  type ExplainPartitionRequest,
-  type PartitionExplanation,
-} from "../../gen/databuild_pb.ts";
+import type { ExplainPartitionRequest, PartitionExplanation } from "../../gen/databuild_pb.ts";
 import { isDatabuildError } from "../../core/errors.ts";
 import type { EventLog } from "../../core/event-log.ts";
 import type { Graph } from "../../core/graph.ts";
@@ -18,6 +14,7 @@ import { newId } from "../../core/ids.ts";
 import {
   explainPartitions,
   explainStates,
+  explanationMessage,
   LogFacts,
   planAndClaim,
   PROC_HOST,
@@ -26,7 +23,6 @@ import {
   type HostProcesses,
 } from "../../coordination/index.ts";
 import { AnalyzeCancelledError } from "../../planner/analyze.ts";
-import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { LiveLog } from "./live-log.ts";
 import { validRef } from "./rpc-errors.ts";
@@ -57,7 +53,7 @@ export async function explainPartition(
       )[0]!
     : await explainLive(deps, ref, now, host, signal);
   if (deps.summarize) answer.explanation.summary = deps.summarize(answer, now);
-  return create(PartitionExplanationSchema, answer.explanation);
+  return explanationMessage(answer);
 }
 
 async function explainLive(

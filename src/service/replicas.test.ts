@@ -158,6 +158,26 @@ describe("two replicas on one PostgreSQL log", () => {
     );
   });
 
+  it("keep a --server build watching across kill -9 and restart of its replica: it resumes and follows the successor to its end", async () => {
+    const a = await replica("ra");
+    await replica("rb");
+    const port = new URL(a.url).port;
+    const client = startCli(["--server", a.url, "--token", token, "build", "held/rs"], { cwd: project.dir });
+    await eventually(() => (runsOf(project.dir, "held/rs") > 0 ? true : undefined));
+    a.process.child.kill("SIGKILL");
+    await a.process.done;
+    // rb declares the build request lost (its process is gone) and continues it; ra comes back on its port.
+    const again = await replica("ra", project.graphFile, ["--port", port]);
+    expect(again.url).toBe(a.url);
+    writeFileSync(join(project.dir, "open"), "");
+    const done = await client.done;
+    expect(done.code, done.stderr).toBe(0);
+    expect(done.stderr).toContain(`lost the stream from ${a.url}`);
+    expect(done.stderr).toMatch(/was lost with its replica; build request \S+ continues it/);
+    expect(done.stderr).toMatch(/Build completed: built 1 partition in 1 job/);
+    expect(await eventsOf("buildRequestAdopted")).toHaveLength(1);
+  });
+
   it("hand a running build over at SIGTERM: healthz 503, exit 0, the other replica continues it", async () => {
     const [a, b] = await Promise.all([replica("sa", project.graphFile, ["--shutdown-grace", "1"]), replica("sb")]);
     const ca = serviceClient(a.url, token);

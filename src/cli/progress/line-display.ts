@@ -38,5 +38,10 @@ export class LineDisplay {
     }
   };
 
+  /** A message between the progress lines (a reconnect, a successor). */
+  note(message: string): void {
+    this.write(message);
+  }
+
   stop(): void {}
 }

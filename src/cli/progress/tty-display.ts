@@ -56,6 +56,14 @@ export class TtyDisplay {
     this.update([head, ...running].join("\n"));
   }
 
+  /** A message above the live area (a reconnect, a successor). */
+  note(message: string): void {
+    if (this.stopped) return;
+    this.update.clear();
+    process.stderr.write(`${message}\n`);
+    this.draw();
+  }
+
   /** Clears the live area; the summary is printed after. */
   stop(): void {
     if (this.stopped) return;

@@ -6,6 +6,7 @@
  * ends; a second Ctrl-C exits at once.
  */
 import { BuildRequestStatus } from "../../gen/databuild_pb.ts";
+import { isFinalBuildRequestStatus } from "../../core/build-request-ended.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { CommandContext } from "../context.ts";
 import { EXIT_FAILURE, EXIT_OK } from "../exit-codes.ts";
@@ -15,6 +16,36 @@ import { TtyDisplay } from "../progress/tty-display.ts";
 import { formatBuildSummary } from "../commands/build-summary.ts";
 import { RemoteBuildResult } from "./build-result.ts";
 import { connect } from "./reads.ts";
+import { resumingWatch } from "./resuming-watch.ts";
+import { shortId } from "../format/short-id.ts";
+import type { RemoteService } from "./client.ts";
+
+/** How long a lost build request may wait for a replica to continue it (adoption runs every 2 s on each replica). */
+const SUCCESSOR_WAIT_MS = 30_000;
+
+/** The build request that continues `lostId`, once a replica adopted it; undefined if none did in time. */
+async function successorOf(
+  service: RemoteService,
+  lostId: string,
+  note: (message: string) => void,
+): Promise<string | undefined> {
+  const deadline = Date.now() + SUCCESSOR_WAIT_MS;
+  let told = false;
+  for (;;) {
+    const view = await service
+      .call("GetBuildRequest", (c) => c.getBuildRequest({ buildRequestId: lostId }))
+      .catch(() => undefined);
+    if (view?.continuedBy) return view.continuedBy;
+    if (view && view.origin !== "service" && view.origin !== "trigger") return undefined;
+    if (Date.now() > deadline) return undefined;
+    if (!told)
+      note(
+        `build request ${lostId} was lost; waiting up to ${SUCCESSOR_WAIT_MS / 1000} s for a replica to continue it`,
+      );
+    told = true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
 
 export interface RemoteBuildOptions {
   parallel: number;
@@ -70,13 +101,30 @@ export async function remoteBuild(
       .call("CancelBuildRequest", (c) => c.cancelBuildRequest({ buildRequestId }))
       .catch((error: Error) => stderr.write(`databuild: ${error.message}\n`)),
   );
-  const result = new RemoteBuildResult(buildRequestId);
+  let result = new RemoteBuildResult(buildRequestId);
+  const note = (message: string) => display.note(`databuild: ${message}`);
   try {
-    // The stream ends once the build request has ended (a final status, or declared lost).
-    for await (const { event } of service.stream("WatchEvents", (c) => c.watchEvents({ buildRequestId }))) {
-      if (!event) continue;
-      display.observe(event);
-      result.apply(event);
+    for (;;) {
+      const watched = result;
+      // The stream ends once the build request has ended (a final status, or declared lost); it resumes across replica restarts.
+      const events = resumingWatch(
+        service,
+        { buildRequestId: watched.buildRequestId },
+        { note, reached: true, complete: () => isFinalBuildRequestStatus(watched.status) },
+      );
+      for await (const { event } of events) {
+        if (!event) continue;
+        display.observe(event);
+        watched.apply(event);
+      }
+      if (watched.status !== BuildRequestStatus.BUILD_REQUEST_LOST || interrupts.signal.aborted) break;
+      // A replica that stopped or died: another one continues the build request under a new id.
+      const successor = await successorOf(service, watched.buildRequestId, note);
+      if (!successor) break;
+      note(
+        `build request ${watched.buildRequestId} was lost with its replica; build request ${successor} continues it (${ctx.commandPrefix()} events --build ${shortId(successor)})`,
+      );
+      result = new RemoteBuildResult(successor);
     }
   } finally {
     display.stop();

@@ -13,6 +13,7 @@ import {
   type JobRunView,
   type LoggedBuildEvent,
 } from "../../gen/databuild_pb.ts";
+import { endsBuildRequest } from "../../core/build-request-ended.ts";
 import { describeTruncation, entryText } from "../../core/log-entries.ts";
 import { explainedOf } from "../../coordination/index.ts";
 import type { CommandContext } from "../context.ts";
@@ -21,6 +22,7 @@ import { explanationSummary, formatExplanation, formatStatusAnswer } from "../fo
 import { formatBuild } from "../commands/builds.ts";
 import { formatLine } from "../commands/events.ts";
 import { remoteService, type RemoteService } from "./client.ts";
+import { resumingWatch } from "./resuming-watch.ts";
 import { jobRunHeader } from "../format/job-run-header.ts";
 
 export function connect(ctx: CommandContext): RemoteService {
@@ -88,14 +90,20 @@ export async function remoteEvents(ctx: CommandContext, options: RemoteEventsOpt
     pending = [];
   };
   try {
-    const stream = service.stream("WatchEvents", (c) =>
-      c.watchEvents(
-        { buildRequestId: options.build ?? "", jobRunId: options.jobRun ?? "", stopAtEnd: !options.follow },
-        { signal: stop.signal },
-      ),
-    );
+    let buildEnded = false;
+    const request = { buildRequestId: options.build ?? "", jobRunId: options.jobRun ?? "", stopAtEnd: !options.follow };
+    // Following, it resumes across a replica restart; it is done at the log's end, or when the build request ended.
+    const stream = resumingWatch(service, request, {
+      signal: stop.signal,
+      note: (message) => {
+        flush();
+        ctx.io.stderr.write(`databuild: ${message}\n`);
+      },
+      complete: () => !options.follow || (options.build !== undefined && buildEnded),
+    });
     let since = Date.now();
     for await (const logged of stream) {
+      if (options.build !== undefined && logged.event && endsBuildRequest(logged.event)) buildEnded = true;
       pending.push(line(logged, options.json ?? false, describer));
       if (pending.length >= 1000 || Date.now() - since > 100) {
         flush();

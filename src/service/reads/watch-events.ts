@@ -8,7 +8,7 @@
  * (`stop_at_end`), or the client goes away.
  */
 import type { MessageInitShape } from "@bufbuild/protobuf";
-import type { HandlerContext } from "@connectrpc/connect";
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import type { LoggedBuildEventSchema, WatchEventsRequest } from "../../gen/databuild_pb.ts";
 import type { EventFilter, EventLog } from "../../core/event-log.ts";
 import { nextEvents } from "./follow.ts";
@@ -38,14 +38,20 @@ export async function* watchEvents(
     for (;;) {
       const page = await log.read(cursor, filter, WATCH_PAGE);
       for (const { offset, event } of page) {
-        if (signal.aborted) return;
+        if (signal.aborted) return endOfStream(signal);
         yield { offset: BigInt(offset), event };
       }
       if (page.length > 0) cursor = page[page.length - 1]!.offset;
       if (page.length < WATCH_PAGE) break;
     }
-    if (ended || request.stopAtEnd || signal.aborted) return;
+    if (ended || request.stopAtEnd || signal.aborted) return endOfStream(signal);
     await nextEvents(live, Math.max(seen, cursor), signal);
-    if (signal.aborted) return;
+    if (signal.aborted) return endOfStream(signal);
   }
+}
+
+/** A stream cut short by the replica's shutdown ends with its `unavailable`, so the client knows to resume. */
+function endOfStream(signal: AbortSignal): void {
+  if (signal.aborted && signal.reason instanceof ConnectError && signal.reason.code === Code.Unavailable)
+    throw signal.reason;
 }

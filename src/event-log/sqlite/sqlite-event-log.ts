@@ -178,6 +178,7 @@ export class SqliteEventLog implements EventLog {
       () => this.db,
       !("readOnly" in access),
       (write) => this.writing(write),
+      "readOnly" in access ? path : undefined,
     );
   }
 

@@ -44,18 +44,47 @@ describe("SQLite snapshots", () => {
     }
   });
 
-  it("a read-only log loads snapshots and writes none", async () => {
+  it("a read-only log loads snapshots and, the file being writable, saves newer ones as a cache (never an event)", async () => {
     const path = join(dir, "events.db");
     const log = await openSqliteEventLog(path);
     await log.snapshots.save({ name: "m", version: 1, offset: 3, state: "kept" });
     await log.close();
     const reader = await openSqliteEventLog(path, { readOnly: true });
     try {
-      await reader.snapshots.save({ name: "m", version: 1, offset: 9, state: "new" });
       expect((await reader.snapshots.load("m")).snapshot).toMatchObject({ offset: 3, state: "kept" });
+      await reader.snapshots.save({ name: "m", version: 1, offset: 9, state: "new" });
+      await reader.snapshots.save({ name: "m", version: 1, offset: 5, state: "older" });
     } finally {
       await reader.close();
     }
+    const again = await openSqliteEventLog(path, { readOnly: true });
+    try {
+      expect((await again.snapshots.load("m")).snapshot).toMatchObject({ offset: 9, state: "new" });
+      expect(await again.head()).toBe(0);
+    } finally {
+      await again.close();
+    }
+  });
+
+  it("a read-only log whose file may not be written keeps its old snapshot, without an error", async () => {
+    const path = join(dir, "events.db");
+    const log = await openSqliteEventLog(path);
+    await log.snapshots.save({ name: "m", version: 1, offset: 3, state: "kept" });
+    await log.close();
+    const reader = await openSqliteEventLog(path, { readOnly: true });
+    // A writer holds the write lock past the cache's 1 s wait (root may write any file, so a lock stands in for chmod).
+    const holder = new Database(path);
+    holder.prepare("BEGIN IMMEDIATE").run();
+    try {
+      await reader.snapshots.save({ name: "m", version: 1, offset: 9, state: "new" });
+    } finally {
+      holder.prepare("ROLLBACK").run();
+      holder.close();
+      await reader.close();
+    }
+    const again = await openSqliteEventLog(path, { readOnly: true });
+    expect((await again.snapshots.load("m")).snapshot).toMatchObject({ offset: 3, state: "kept" });
+    await again.close();
   });
 
   it("a log of schema version 1 (before snapshots) reads without any, read-only, and gains the table when opened to write", async () => {

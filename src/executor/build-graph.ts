@@ -107,8 +107,8 @@ async function runBuild(
 ): Promise<BuildResult> {
   const { buildRequestId } = request;
   const host = deps.host ?? PROC_HOST;
-  // The build's one live view of the log: loaded once, then kept up by its own appends and its watch.
-  const view = new SharedView();
+  // The build's one live view of the log: loaded once (or the caller's, live), then kept up by its appends and watch.
+  const view = deps.view ?? new SharedView();
   let onLost: (detectedBy: string, reason: string) => void = () => {};
   let onAppendFailed: () => void = () => {};
   const recorder = new EventRecorder(request.dryRun ? undefined : deps.log, request.dryRun ? [] : deps.observers, {
@@ -156,8 +156,9 @@ async function runBuild(
   let claimed: ClaimedPlan;
   try {
     // One read of the log since the snapshots, for every read model: the build
-    // leaves fresh snapshots behind for the commands after it.
-    await loadForBuild(deps.log, view);
+    // leaves fresh snapshots behind for the commands after it. A live view only catches up.
+    if (deps.view) await view.refresh(deps.log);
+    else await loadForBuild(deps.log, view);
     if (!request.dryRun) await reapLostBuilds(deps.log, view, buildRequestId, host);
     claimed = await planAndClaim(context, refs, { forced: new Set(request.force ? refs : []), dryRun: request.dryRun });
   } catch (error) {

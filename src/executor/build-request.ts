@@ -9,7 +9,7 @@ import type { EventLog } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
 import type { ConfigLimits } from "../core/job.ts";
 import type { JobOutcome, JobRunner } from "../core/job-runner.ts";
-import type { HostProcesses } from "../coordination/index.ts";
+import type { HostProcesses, SharedView } from "../coordination/index.ts";
 import type { EventObserver } from "./event-recorder.ts";
 
 /** What a build runs with: the graph, the log, how jobs run, and who watches. */
@@ -27,6 +27,12 @@ export interface BuildDependencies {
    * with nothing to do does not pay for a snapshot.
    */
   readonly snapshotAfterEvents?: number;
+  /**
+   * A live view of the log to build with instead of loading one (the
+   * service's: src/service/reads/build-view.ts); the build catches it up to
+   * the log's head and keeps it up as its own. One view per build.
+   */
+  readonly view?: SharedView;
 }
 
 export interface BuildRequest {

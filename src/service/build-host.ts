@@ -7,6 +7,7 @@
  * heartbeats, so no replica takes it for lost while it waits. At shutdown,
  * what is still queued or running is handed over (see `handOver`).
  */
+import type { SharedView } from "../coordination/index.ts";
 import type { EventLog } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
 import type { JobRunner } from "../core/job-runner.ts";
@@ -25,6 +26,8 @@ export interface BuildHostOptions {
   /** How often queued builds heartbeat (the builds' own period). */
   readonly heartbeatMs: number;
   readonly logger: ServiceLogger;
+  /** A view for each build to start from instead of loading its own (the LiveLog's: `LiveLog.viewForBuild`). */
+  readonly viewForBuild?: () => SharedView;
   /** Told when a build starts or ends, or the queue changes (metrics). */
   readonly onChange?: () => void;
 }
@@ -102,7 +105,7 @@ export class BuildHost {
       const build = this.queue.shift()!;
       this.running.set(build.request.buildRequestId, build);
       build.started = true;
-      // After the answer to the RPC that asked for it is out: loading the build's view reads synchronously (SQLite).
+      // After the answer to the RPC that asked for it is out: the build's first reads are synchronous (SQLite).
       setImmediate(() => void this.execute(build));
     }
     this.options.onChange?.();
@@ -119,7 +122,12 @@ export class BuildHost {
     let result: BuildResult | undefined;
     try {
       result = await buildGraph(
-        { graph: this.options.graph, log: this.options.log, runner: this.options.runner },
+        {
+          graph: this.options.graph,
+          log: this.options.log,
+          runner: this.options.runner,
+          view: this.options.viewForBuild?.(),
+        },
         { ...request, receivedRecorded: true, signal: build.abort.signal },
       );
       logger.info(

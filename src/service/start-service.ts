@@ -9,7 +9,7 @@
  */
 import { hostname } from "node:os";
 import type http from "node:http";
-import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ConnectRouter, type ServiceImpl } from "@connectrpc/connect";
 import { DatabuildService } from "../gen/databuild_pb.ts";
 import type { EventLog } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
@@ -133,6 +133,7 @@ export async function startService(options: ServiceOptions): Promise<Service> {
     maxConcurrentBuilds: options.maxConcurrentBuilds ?? 4,
     heartbeatMs: defaults.heartbeatMs,
     logger,
+    viewForBuild: () => live.viewForBuild(),
   });
   const metrics = new ServiceMetrics({
     live,
@@ -235,7 +236,8 @@ export async function startService(options: ServiceOptions): Promise<Service> {
         builds.cancelAll();
         await builds.settle(10_000);
       }
-      shutdownController.abort();
+      // Open streams end with `unavailable`: a client reconnects to another replica and resumes by offset.
+      shutdownController.abort(new ConnectError("the replica is shutting down; reconnect to resume", Code.Unavailable));
       await listener.close();
       builds.close();
       metrics.stop();

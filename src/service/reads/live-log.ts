@@ -10,6 +10,7 @@ import type { EventLog, LoggedEvent } from "../../core/event-log.ts";
 import { JobRuns } from "../../core/projections/job-runs.ts";
 import type { ReadModel } from "../../core/read-model.ts";
 import { loadReadModels, SharedView, SharedViewModel, SNAPSHOT_AFTER_EVENTS } from "../../coordination/index.ts";
+import { BuildView } from "./build-view.ts";
 
 export interface LiveLogOptions {
   /** Read models to keep live beside the built-in ones (the service's token and trigger books). */
@@ -85,6 +86,11 @@ export class LiveLog {
 
   get builds(): SharedView["builds"] {
     return this.view.builds;
+  }
+
+  /** A view for one build to run with: this model, the build's own cursor (build-view.ts). */
+  viewForBuild(): BuildView {
+    return new BuildView(this.view);
   }
 
   /** The offset of the last event applied. */

@@ -2,9 +2,18 @@
  * @module GetPartitions and ListPartitions: catalog lookups on the live log.
  * Each answer is what `databuild status --json` prints for the ref: the
  * catalog's PartitionStatusView with the manifest of its last successful
- * build, read back from the log by position (one read for the whole page).
+ * build, from memory or read back from the log by position (one read for
+ * the whole page): status-view-cache.ts.
+ *
+ * A binary GetPartitions answer is put together from the views' cached
+ * encodings, carried as the response's unknown fields of field 1
+ * (`partitions`): on the wire, exactly the repeated field. (Encoding a
+ * thousand views again per call cost more than the rest of the call.) A JSON
+ * answer is the decoded message, as before.
  */
 import { create } from "@bufbuild/protobuf";
+import { WireType } from "@bufbuild/protobuf/wire";
+import type { HandlerContext } from "@connectrpc/connect";
 import {
   GetPartitionsResponseSchema,
   ListPartitionsResponseSchema,
@@ -13,14 +22,12 @@ import {
   type GetPartitionsResponse,
   type ListPartitionsRequest,
   type ListPartitionsResponse,
-  type PartitionManifest,
-  type PartitionStatusView,
 } from "../../gen/databuild_pb.ts";
 import type { EventLog } from "../../core/event-log.ts";
 import { parseOutputPattern } from "../../core/output-pattern.ts";
-import { partitionStatusView } from "../../core/projections/partition-catalog.ts";
 import type { LiveLog } from "./live-log.ts";
 import { RefIndex } from "./ref-index.ts";
+import { StatusViewCache } from "./status-view-cache.ts";
 import { decodeToken, encodeToken, invalidArgument, pageSize, validRef } from "./rpc-errors.ts";
 
 /** Most refs one GetPartitions may ask for (the body limit bounds it too). */
@@ -28,21 +35,30 @@ export const MAX_GET_PARTITIONS = 100_000;
 
 export class PartitionReads {
   private readonly index: RefIndex;
+  private readonly cache: StatusViewCache;
 
   constructor(
-    private readonly log: EventLog,
+    log: EventLog,
     private readonly live: LiveLog,
   ) {
     this.index = new RefIndex(live);
+    this.cache = new StatusViewCache(log, live);
   }
 
-  async getPartitions(request: GetPartitionsRequest): Promise<GetPartitionsResponse> {
+  /** `context`: the call's, to answer a binary call from the encoded views (none: the decoded message). */
+  async getPartitions(request: GetPartitionsRequest, context?: HandlerContext): Promise<GetPartitionsResponse> {
     if (request.partitions.length > MAX_GET_PARTITIONS)
       throw invalidArgument(
         `partitions: at most ${MAX_GET_PARTITIONS} refs per call, got ${request.partitions.length}`,
       );
     const refs = request.partitions.map((ref, i) => validRef(ref, `partitions[${i}]`));
-    return create(GetPartitionsResponseSchema, { partitions: await this.views(refs) });
+    if (context && isBinary(context)) {
+      const answer = create(GetPartitionsResponseSchema);
+      const fields = await this.cache.encodedViews(refs);
+      answer.$unknown = fields.map((data) => ({ no: 1, wireType: WireType.LengthDelimited, data }));
+      return answer;
+    }
+    return create(GetPartitionsResponseSchema, { partitions: await this.cache.views(refs) });
   }
 
   async listPartitions(request: ListPartitionsRequest): Promise<ListPartitionsResponse> {
@@ -82,24 +98,14 @@ export class PartitionReads {
       else more = true;
     }
     return create(ListPartitionsResponseSchema, {
-      partitions: await this.views(page),
+      partitions: await this.cache.views(page),
       total: BigInt(total),
       nextPageToken: more ? encodeToken(page[page.length - 1]!) : "",
     });
   }
+}
 
-  /** The status views of `refs`, in order, manifests read back in one call. */
-  private async views(refs: readonly string[]): Promise<PartitionStatusView[]> {
-    const { catalog } = this.live;
-    const entries = refs.map((ref) => catalog.get(ref));
-    const offsets = [...new Set(entries.flatMap((e) => (e?.built ? [e.built.offset] : [])))].sort((a, b) => a - b);
-    const manifests = new Map<number, PartitionManifest>();
-    if (offsets.length > 0)
-      for (const { offset, event } of await this.log.readAt(offsets))
-        if (event.event.case === "partitionManifest") manifests.set(offset, event.event.value);
-    return refs.map((ref, i) => {
-      const entry = entries[i];
-      return partitionStatusView(ref, entry, entry?.built ? manifests.get(entry.built.offset) : undefined);
-    });
-  }
+/** Whether the call came in binary protobuf (Connect, gRPC, gRPC-web), not JSON. */
+function isBinary(context: HandlerContext): boolean {
+  return !(context.requestHeader.get("content-type") ?? "").includes("json");
 }

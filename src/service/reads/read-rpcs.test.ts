@@ -244,6 +244,30 @@ describe("the read RPCs", () => {
     );
     expect(triggers).toEqual([]);
   });
+
+  // Last of these: it adds partitions the listings above would show.
+  it("GetPartitions in binary answers the same, from its cache too, and anew once a partition is rebuilt", async () => {
+    await local("build", "raw/7");
+    await live.caughtUpTo(await log.head());
+    const refs = ["raw/7", "clean/1", "never/2", "raw/7"];
+    const asJson = async () =>
+      (await server.binaryClient.getPartitions({ partitions: refs.map((str) => ({ str })) })).partitions.map((p) =>
+        toJsonString(PartitionStatusViewSchema, p),
+      );
+    const first = await asJson();
+    expect(first).toEqual(lines(await local("status", "--json", ...refs)));
+    // Answered from the encoded views now: still the same.
+    expect(await asJson()).toEqual(first);
+    const { partitions: viaJson } = await server.client.getPartitions({ partitions: refs.map((str) => ({ str })) });
+    expect(viaJson.map((p) => toJsonString(PartitionStatusViewSchema, p))).toEqual(first);
+
+    await local("build", "--force", "raw/7");
+    await live.caughtUpTo(await log.head());
+    const rebuilt = await asJson();
+    expect(rebuilt).toEqual(lines(await local("status", "--json", ...refs)));
+    expect(JSON.parse(rebuilt[0]!).jobRunId).not.toBe(JSON.parse(first[0]!).jobRunId);
+    expect(rebuilt.slice(1, 3)).toEqual(first.slice(1, 3));
+  }, 30_000);
 });
 
 describe("LiveLog", () => {

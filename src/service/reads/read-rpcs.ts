@@ -55,7 +55,7 @@ export function readRpcs(deps: ReadRpcDeps): ReadRpcs {
   return {
     getBuildRequest: (request) => getBuildRequest(live, request),
     listBuildRequests: (request) => listBuildRequests(live, request),
-    getPartitions: (request) => partitions.getPartitions(request),
+    getPartitions: (request, context) => partitions.getPartitions(request, context),
     listPartitions: (request) => partitions.listPartitions(request),
     explainPartition: (request, context) => explainPartition(deps, request, context.signal),
     watchEvents: (request, context) => watchEvents(log, live, request, context),

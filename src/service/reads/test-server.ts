@@ -12,7 +12,10 @@ import { DatabuildService } from "../../gen/databuild_pb.ts";
 
 export interface TestServer {
   readonly url: string;
+  /** Connect with JSON bodies (the CLI's `--server` client). */
   readonly client: Client<typeof DatabuildService>;
+  /** Connect with binary bodies (the dashboard's, and the bench's). */
+  readonly binaryClient: Client<typeof DatabuildService>;
   close(): Promise<void>;
 }
 
@@ -23,9 +26,14 @@ export async function startTestServer(handlers: Partial<ServiceImpl<typeof Datab
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = createClient(DatabuildService, createConnectTransport({ baseUrl: url, httpVersion: "1.1" }));
+  const binaryClient = createClient(
+    DatabuildService,
+    createConnectTransport({ baseUrl: url, httpVersion: "1.1", useBinaryFormat: true }),
+  );
   return {
     url,
     client,
+    binaryClient,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

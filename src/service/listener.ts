@@ -32,6 +32,8 @@ export interface Listener {
 /** The first bytes of every HTTP/2 connection in plain text (RFC 9113 3.4); "PRI" already tells. */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 const PEEK_BYTES = 3;
+/** How long an idle HTTP/1.1 connection stays open (longer than common load balancers' 60 s). */
+const KEEP_ALIVE_MS = 65_000;
 
 export async function listen(options: ListenOptions): Promise<Listener> {
   const sockets = new Set<net.Socket>();
@@ -47,6 +49,10 @@ export async function listen(options: ListenOptions): Promise<Listener> {
     outer = secure;
   } else {
     const h1 = http.createServer(options.handler as never);
+    // Node closes an idle keep-alive connection after 5 s, racing a client that sends on it just then
+    // (ECONNRESET under load). Clients and proxies expect servers to wait longer than they do.
+    h1.keepAliveTimeout = KEEP_ALIVE_MS;
+    h1.headersTimeout = KEEP_ALIVE_MS + 1_000;
     const h2 = http2.createServer({}, options.handler as never);
     h2.on("session", onSession);
     outer = net.createServer((socket) => dispatch(socket, h1, h2));

@@ -18,8 +18,8 @@ import { runDatabuild, tempDir } from "../testing/run-cli.ts";
 import { poolRuns, type PoolRun } from "./fixtures/pool-runs.ts";
 
 const FIXTURE = join(import.meta.dirname, "fixtures", "pool-graph");
-/** Short leases, so that a lost worker is noticed within seconds. */
-const WORKER_FLAGS = ["--heartbeat", "0.2", "--heartbeat-timeout", "3"];
+/** Short leases, so that a lost worker is noticed within seconds; 6 s, as a worker stops its jobs a third of the way into a lease it cannot renew, and a loaded CI machine delays heartbeats past 1 s. */
+const WORKER_FLAGS = ["--heartbeat", "0.2", "--heartbeat-timeout", "6"];
 
 afterEach(() => killCliProcesses());
 

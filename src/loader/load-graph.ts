@@ -14,7 +14,7 @@ import { pathToFileURL } from "node:url";
 import { GraphDefinitionError, isDatabuildError } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
 import { isDefinedGraph, toGraph } from "../gsl/define-graph.ts";
-import { loadManifestFile } from "../manifest/load-manifest.ts";
+import { compiledGraphUrl } from "./compiled-graph.ts";
 
 const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
 const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
@@ -22,15 +22,19 @@ const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 /** Loads `file` (absolute). Throws GraphDefinitionError naming the file. */
 export async function loadGraph(file: string): Promise<Graph> {
   const ext = extname(file).toLowerCase();
-  if (MANIFEST_EXTENSIONS.has(ext)) return loadManifestFile(file);
+  // The manifest parser (yaml, zod) is loaded only for a manifest.
+  if (MANIFEST_EXTENSIONS.has(ext)) return (await import("../manifest/load-manifest.ts")).loadManifestFile(file);
   if (!MODULE_EXTENSIONS.has(ext)) {
     throw new GraphDefinitionError(`unsupported graph file type "${ext}": use .ts, .js, .yaml, .yml or .json`, file);
   }
   let module: Record<string, unknown>;
   try {
-    const url = pathToFileURL(file).href;
+    const typeScript = ext === ".ts" || ext === ".mts";
+    // A TypeScript graph compiled before and unchanged since loads as it is (compiled-graph.ts).
+    const compiled = typeScript ? await compiledGraphUrl(file) : undefined;
+    const url = compiled ?? pathToFileURL(file).href;
     // tsx is loaded only when a TypeScript graph needs it.
-    const load = ext === ".ts" || ext === ".mts" ? (await import("tsx/esm/api")).tsImport : undefined;
+    const load = typeScript && !compiled ? (await import("tsx/esm/api")).tsImport : undefined;
     module = (load ? await load(url, import.meta.url) : await import(url)) as Record<string, unknown>;
   } catch (error) {
     if (isDatabuildError(error)) throw error;

@@ -5,10 +5,10 @@
  * loads import that file directly. That skips tsx's loader thread (starting
  * it, compiling, and a round trip per module resolved and loaded: about
  * 0.25 s of a command that needs the graph). The cache is fresh while every
- * file that went into it, the package.json that makes it an ES module and
- * the nearest tsconfig.json have the mtime, ctime and size they had before
- * the compile read them (as scripts/bundle.mjs decides for databuild's own
- * bundle).
+ * file that went into it, the package.json that makes it an ES module, the
+ * nearest tsconfig.json and the package.json of every package it imports
+ * have the mtime, ctime and size they had before the compile read them (as
+ * scripts/bundle.mjs decides for databuild's own bundle).
  *
  * Only where the result is the module tsx would give: an ES module graph
  * (.mts, or .ts in a `"type": "module"` package), with source maps on (so
@@ -25,7 +25,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 
 /** Changes whenever what is compiled, or how, changes: old caches are then rebuilt. */
-const FORMAT = 1;
+const FORMAT = 2;
 
 /** Marks esbuild's own resolution of a package, which the plugin leaves alone. */
 const RESOLVING = Symbol("resolving");
@@ -129,6 +129,7 @@ async function compile(
     if (!before.has(path)) before.set(path, stat(path));
   };
   for (const path of [file, ...decided]) statBefore(path);
+  const packages = new Set<string>();
   const result = await esbuild.build({
     entryPoints: [file],
     bundle: true,
@@ -160,6 +161,12 @@ async function compile(
             if (found.errors.length > 0 || !found.path) throw new Unsupported(`cannot resolve ${args.path}`);
             // TypeScript (a tsconfig "paths" alias, a package of sources) is compiled in, as tsx compiles it.
             if (TYPESCRIPT.test(found.path)) return { path: found.path };
+            // Its package.json is stamped: an update of the package (another file to import) recompiles.
+            const pkg = nearest(dirname(found.path), "package.json");
+            if (pkg) {
+              statBefore(pkg);
+              packages.add(pkg);
+            }
             return { path: pathToFileURL(found.path).href, external: true };
           });
           // Each local file keeps its own import.meta.url, dirname and filename, as it has under tsx.
@@ -192,7 +199,7 @@ async function compile(
   if (/\bimport\.meta\b/.test(output.text.replace(/\/\/# sourceMappingURL=.*$/m, ""))) return undefined;
   const inputs = Object.keys(result.metafile.inputs).map((input) => resolve(input));
   for (const input of inputs) statBefore(input);
-  const stamped = [...new Set([...inputs, ...decided])].map((path) => before.get(path));
+  const stamped = [...new Set([...inputs, ...decided, ...packages])].map((path) => before.get(path));
   if (stamped.some((s) => s === undefined)) return undefined;
   mkdirSync(dirname(paths.module), { recursive: true });
   writeWhole(paths.module, output.text);

@@ -1,7 +1,8 @@
 /**
  * @module Loads a graph file into the graph model: a TypeScript or JavaScript
  * GSL module (its default export, or an export named `graph`, made by
- * defineGraph) or a manifest (.yaml/.yml/.json). TypeScript modules load
+ * defineGraph) or a manifest (.yaml/.yml/.json). A TypeScript module loads
+ * compiled, from the cache compiled-graph.ts keeps, when it can; otherwise
  * through tsx's namespaced `tsImport`, so no build step is needed and a graph
  * file loads the same whether or not its folder has a package.json (the
  * global tsx hook trips over Node 20's require(esm) for .ts files outside an

@@ -6,7 +6,7 @@
  * it, compiling, and a round trip per module resolved and loaded: about
  * 0.25 s of a command that needs the graph). The cache is fresh while every
  * file that went into it, the package.json that makes it an ES module, the
- * nearest tsconfig.json and the package.json of every package it imports
+ * tsconfig.json nearest each file and the package.json of every package it imports
  * have the mtime, ctime and size they had before the compile read them (as
  * scripts/bundle.mjs decides for databuild's own bundle).
  *
@@ -14,7 +14,8 @@
  * (.mts, or .ts in a `"type": "module"` package), with source maps on (so
  * stack frames, and the file:line a define* helper records, name the
  * source), no `import.meta` left after the file's own url, dirname and
- * filename are put in, and a writable folder. Otherwise, and whenever
+ * filename are put in, no tsconfig.json that `extends` another (esbuild's
+ * transform is handed one file) and a writable folder. Otherwise, and whenever
  * anything here fails before the module runs, `compiledGraphUrl` answers
  * undefined and the graph loads through tsx as before.
  */
@@ -130,6 +131,7 @@ async function compile(
   };
   for (const path of [file, ...decided]) statBefore(path);
   const packages = new Set<string>();
+  const tsconfigs = new Set<string>();
   const result = await esbuild.build({
     entryPoints: [file],
     bundle: true,
@@ -180,7 +182,10 @@ async function compile(
               format: "esm",
               sourcefile: args.path,
               sourcemap: "inline",
-              tsconfigRaw: tsconfigRawFor(args.path),
+              tsconfigRaw: tsconfigRawFor(args.path, (tsconfig) => {
+                statBefore(tsconfig);
+                tsconfigs.add(tsconfig);
+              }),
               define: {
                 "import.meta.url": JSON.stringify(url),
                 "import.meta.dirname": JSON.stringify(dirname(args.path)),
@@ -199,7 +204,7 @@ async function compile(
   if (/\bimport\.meta\b/.test(output.text.replace(/\/\/# sourceMappingURL=.*$/m, ""))) return undefined;
   const inputs = Object.keys(result.metafile.inputs).map((input) => resolve(input));
   for (const input of inputs) statBefore(input);
-  const stamped = [...new Set([...inputs, ...decided, ...packages])].map((path) => before.get(path));
+  const stamped = [...new Set([...inputs, ...decided, ...packages, ...tsconfigs])].map((path) => before.get(path));
   if (stamped.some((s) => s === undefined)) return undefined;
   mkdirSync(dirname(paths.module), { recursive: true });
   writeWhole(paths.module, output.text);
@@ -218,9 +223,10 @@ async function compile(
  * nearest `path`. One that extends another cannot be handed over whole:
  * then the graph loads through tsx (`Unsupported`).
  */
-function tsconfigRawFor(path: string): string | undefined {
+function tsconfigRawFor(path: string, found: (tsconfig: string) => void): string | undefined {
   const tsconfig = nearest(dirname(path), "tsconfig.json");
   if (!tsconfig) return undefined;
+  found(tsconfig);
   // tsconfig.json may hold comments and trailing commas: esbuild parses it leniently itself.
   const text = readFileSync(tsconfig, "utf8");
   if (/"extends"\s*:/.test(text)) throw new Unsupported(`${tsconfig} extends another tsconfig`);

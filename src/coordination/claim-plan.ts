@@ -11,7 +11,7 @@ import type { EventPayload } from "../core/build-event.ts";
 import type { EventLog, LoggedEvent } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
 import { Staleness, type CurrentJob } from "../core/staleness.ts";
-import type { ConfigLimits } from "../core/job.ts";
+import type { ConfigLimits, JobDefinition } from "../core/job.ts";
 import { abortReason, analyze, AnalyzeCancelledError } from "../planner/analyze.ts";
 import { decideClaims, type ClaimRequest } from "./claim-decisions.ts";
 import { declareLost } from "./declare-lost.ts";
@@ -168,12 +168,21 @@ async function waitUntilReleased(ctx: ClaimPlanContext, refs: readonly string[])
   }
 }
 
+/** What `currentJob` answers for each job of a graph (one object per job, not per ref: staleness asks for every partition). */
+const currentJobs = new WeakMap<Graph, Map<JobDefinition, NonNullable<ReturnType<CurrentJob>>>>();
+
 /** The job producing `ref` in the graph now, with its version (for staleness). */
 export function currentJob(graph: Graph, ref: string): ReturnType<CurrentJob> {
+  let job: JobDefinition | undefined;
   try {
-    const job = graph.producerOf(ref)?.job;
-    return job && { label: job.label, version: job.version, graphLabel: graph.label };
+    job = graph.matchOf(ref)?.job;
   } catch {
     return undefined; // ambiguous: analysis reports it
   }
+  if (!job) return undefined;
+  let byJob = currentJobs.get(graph);
+  if (!byJob) currentJobs.set(graph, (byJob = new Map()));
+  let current = byJob.get(job);
+  if (!current) byJob.set(job, (current = { label: job.label, version: job.version, graphLabel: graph.label }));
+  return current;
 }

@@ -92,6 +92,29 @@ describe("Staleness", () => {
     expect(invalidated.isUsable("report/1")).toBe(false);
   });
 
+  it("decides an input reached by two paths after its own inputs: a sibling built from a stale input is stale too", () => {
+    // report/1 <- clean/1 and agg/1; agg/1 <- clean/1; clean/1 <- raw/1, which is then invalidated.
+    const catalog = new PartitionCatalog();
+    built(catalog, "raw/1", "r1");
+    built(catalog, "clean/1", "c1", { "raw/1": "r1" });
+    built(catalog, "agg/1", "a1", { "clean/1": "c1" });
+    built(catalog, "report/1", "p1", { "clean/1": "c1", "agg/1": "a1" });
+    catalog.apply(
+      newEvent(
+        { buildRequestId: "inv" },
+        partitionStatusChanged(ref("raw/1") as never, PartitionStatus.PARTITION_INVALIDATED, "", "bad data"),
+      ),
+      ++offset,
+    );
+    const staleness = new Staleness(catalog, versions({}));
+    expect(staleness.reasons("report/1").map((r) => r.message)).toEqual([
+      "input clean/1 is stale",
+      "input agg/1 is stale",
+    ]);
+    // Decided on the way, from clean/1's own answer (not before it).
+    expect(staleness.reasons("agg/1").map((r) => r.message)).toEqual(["input clean/1 is stale"]);
+  });
+
   it("walks a 30,000-deep lineage chain without overflowing the stack", () => {
     const catalog = new PartitionCatalog();
     built(catalog, "n/0", "r0", {}, "n");

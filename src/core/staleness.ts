@@ -23,9 +23,13 @@ export type CurrentJob = (
 ) => { readonly label: string; readonly version: string; readonly graphLabel: string } | undefined;
 
 const NONE: readonly StaleReason[] = [];
+/** In the memo while a partition's inputs are being walked (no reasons known yet). */
+const VISITING: readonly StaleReason[] = [];
 
 export class Staleness {
   private readonly memo = new Map<string, readonly StaleReason[]>();
+  /** Major versions by version string: the same few strings come up for every partition. */
+  private readonly majors = new Map<string, number | undefined>();
 
   constructor(
     private readonly catalog: PartitionCatalog,
@@ -39,66 +43,81 @@ export class Staleness {
 
   /** Why the available partition `ref` is stale; empty when it is fresh or not available. */
   reasons(ref: string): readonly StaleReason[] {
-    const known = this.memo.get(ref);
-    if (known) return known;
-    // Iterative depth-first walk over lineage (chains can be very deep).
-    const stack = [ref];
-    const onStack = new Set(stack);
-    while (stack.length > 0) {
-      const current = stack[stack.length - 1]!;
-      if (this.memo.has(current)) {
-        onStack.delete(stack.pop()!);
-        continue;
-      }
-      const manifest = this.catalog.available(current);
+    const memo = this.memo;
+    const known = memo.get(ref);
+    if (known && known !== VISITING) return known;
+    const catalog = this.catalog;
+    // Iterative depth-first walk over lineage (chains can be very deep): a
+    // partition is decided after its inputs. While its inputs are walked it
+    // is VISITING, so an input that leads back to it is a (corrupt) lineage
+    // cycle: not followed. Each frame is a partition, its manifest and the
+    // next of its inputs to look at.
+    const refs: string[] = [];
+    const manifests: BuiltPartition[] = [];
+    const next: number[] = [];
+    const enter = (at: string): void => {
+      const manifest = catalog.available(at);
       if (!manifest) {
-        this.memo.set(current, NONE);
-        onStack.delete(stack.pop()!);
-        continue;
+        memo.set(at, NONE);
+        return;
       }
-      const pending = this.materializeInputs(manifest).filter(
-        (input) => !this.memo.has(input) && this.catalog.available(input) !== undefined,
-      );
-      if (pending.length > 0) {
-        // An input already on the stack is a (corrupt) lineage cycle: not followed.
-        for (const input of pending) {
-          if (onStack.has(input)) continue;
-          stack.push(input);
-          onStack.add(input);
-        }
-        if (stack[stack.length - 1] !== current) continue;
+      memo.set(at, VISITING);
+      refs.push(at);
+      manifests.push(manifest);
+      next.push(0);
+    };
+    enter(ref);
+    while (refs.length > 0) {
+      const top = refs.length - 1;
+      const manifest = manifests[top]!;
+      const inputs = manifest.inputs;
+      let i = next[top]!;
+      let descended = false;
+      for (; i < inputs.length; i++) {
+        const input = inputs[i]!;
+        const inputRef = input.ref;
+        if (!input.materialize || !inputRef || memo.has(inputRef)) continue;
+        if (catalog.available(inputRef) === undefined) continue;
+        next[top] = i + 1;
+        enter(inputRef);
+        descended = true;
+        break;
       }
-      this.memo.set(current, this.compute(current, manifest));
-      onStack.delete(stack.pop()!);
+      if (descended) continue;
+      const current = refs.pop()!;
+      manifests.pop();
+      next.pop();
+      memo.set(current, this.compute(current, manifest));
     }
-    return this.memo.get(ref)!;
+    return memo.get(ref)!;
   }
 
-  private materializeInputs(manifest: BuiltPartition): string[] {
-    const refs: string[] = [];
-    for (const input of manifest.inputs) if (input.materialize && input.ref) refs.push(input.ref);
-    return refs;
+  private major(version: string): number | undefined {
+    if (this.majors.has(version)) return this.majors.get(version);
+    const major = parseVersion(version)?.major;
+    this.majors.set(version, major);
+    return major;
   }
 
   private compute(ref: string, manifest: BuiltPartition): readonly StaleReason[] {
-    const reasons: StaleReason[] = [];
+    let reasons: StaleReason[] | undefined;
     const job = this.currentJob(ref);
     const builtBy = manifest.jobLabel;
     // Manifests from before graph labels were recorded have "": only the job label can be compared.
     const otherGraph = manifest.graphLabel !== "" && manifest.graphLabel !== job?.graphLabel;
     if (job && ((builtBy !== "" && builtBy !== job.label) || otherGraph)) {
       const by = manifest.graphLabel ? `job ${builtBy} of graph ${manifest.graphLabel}` : `job ${builtBy}`;
-      reasons.push(
+      (reasons ??= []).push(
         create(StaleReasonSchema, {
           kind: StaleReason_Kind.PRODUCER_CHANGED,
           message: `built by ${by}; job ${job.label} of graph ${job.graphLabel} produces it now`,
         }),
       );
-    } else if (job) {
-      const built = parseVersion(manifest.jobVersion || "0.0.0");
-      const now = parseVersion(job.version);
-      if (built && now && built.major !== now.major) {
-        reasons.push(
+    } else if (job && manifest.jobVersion !== job.version) {
+      const built = this.major(manifest.jobVersion || "0.0.0");
+      const now = this.major(job.version);
+      if (built !== undefined && now !== undefined && built !== now) {
+        (reasons ??= []).push(
           create(StaleReasonSchema, {
             kind: StaleReason_Kind.VERSION,
             message: `built by ${manifest.jobLabel || job.label} version ${manifest.jobVersion || "0.0.0"}; the job is now version ${job.version} (major version changed)`,
@@ -112,14 +131,15 @@ export class Staleness {
       const view = this.catalog.get(inputRef);
       if (!view) continue;
       if (view.status === PartitionStatus.PARTITION_INVALIDATED) {
-        reasons.push(inputReason(StaleReason_Kind.INPUT_STALE, inputRef, `input ${inputRef} was invalidated`));
+        (reasons ??= []).push(inputReason(StaleReason_Kind.INPUT_STALE, inputRef, `input ${inputRef} was invalidated`));
         continue;
       }
-      const current = this.catalog.available(inputRef);
+      // What `catalog.available` answers, from the entry already in hand.
+      const current = view.status === PartitionStatus.PARTITION_AVAILABLE ? view.built : undefined;
       if (!current) continue;
       if (input.jobRunId && current.jobRunId !== input.jobRunId) {
         const when = current.endMs !== undefined ? ` at ${new Date(current.endMs).toISOString()}` : "";
-        reasons.push(
+        (reasons ??= []).push(
           inputReason(
             StaleReason_Kind.INPUT_REBUILT,
             inputRef,
@@ -127,10 +147,10 @@ export class Staleness {
           ),
         );
       } else if ((this.memo.get(inputRef) ?? NONE).length > 0 && inputRef !== ref) {
-        reasons.push(inputReason(StaleReason_Kind.INPUT_STALE, inputRef, `input ${inputRef} is stale`));
+        (reasons ??= []).push(inputReason(StaleReason_Kind.INPUT_STALE, inputRef, `input ${inputRef} is stale`));
       }
     }
-    return reasons.length === 0 ? NONE : reasons;
+    return reasons ?? NONE;
   }
 }
 

@@ -3,8 +3,25 @@
  * schedule ticks at, for both GSLs. Five fields (minute first) or six
  * (seconds first), and cron-parser's @daily, @hourly, ... names.
  */
-import { CronExpressionParser } from "cron-parser";
+import type { CronExpressionParser } from "cron-parser";
 import type { CronTimes } from "../core/triggers.ts";
+
+let parser: typeof CronExpressionParser | undefined;
+
+/**
+ * cron-parser, loaded when a cron expression is first compiled: with luxon it
+ * is about 0.3 MB of modules, which every command that loads a graph without
+ * schedules (most) would otherwise load for nothing. (It is CommonJS: a
+ * synchronous require, as compiling a schedule is synchronous.)
+ */
+function cronParser(): typeof CronExpressionParser {
+  if (!parser) {
+    const { createRequire } = process.getBuiltinModule("node:module");
+    const cron = createRequire(import.meta.url)("cron-parser") as typeof import("cron-parser");
+    parser = cron.CronExpressionParser;
+  }
+  return parser;
+}
 
 /** Why `timeZone` is not an IANA time zone this runtime knows, or undefined. */
 export function timeZoneProblem(timeZone: unknown): string | undefined {
@@ -24,7 +41,8 @@ export function compileCron(expression: unknown, timeZone: string): CronTimes | 
     return 'the cron expression must be a non-empty string such as "0 3 * * *"';
   const zone = timeZoneProblem(timeZone);
   if (zone) return zone;
-  const at = (currentDate: number) => CronExpressionParser.parse(expression, { tz: timeZone, currentDate });
+  const cron = cronParser();
+  const at = (currentDate: number) => cron.parse(expression, { tz: timeZone, currentDate });
   try {
     at(Date.now());
   } catch (error) {

@@ -41,7 +41,7 @@ export function defineGraph(spec: {
     label: spec.label,
     jobs: spec.jobs,
     triggers: spec.triggers,
-    definedAt: callerLocation(),
+    definedAt: callerLocation(defineGraph),
   };
 }
 

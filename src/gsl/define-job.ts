@@ -121,17 +121,28 @@ export interface DefinedJob {
  * `defineJob({ outputs: ["clean/date={date}"], config: ({ date }) => ... })`.
  */
 export function defineJob<const Ps extends readonly string[]>(spec: JobSpec<Ps>): DefinedJob {
-  return { kind: "databuild.job", spec: spec as unknown as JobSpec, definedAt: callerLocation() };
+  return { kind: "databuild.job", spec: spec as unknown as JobSpec, definedAt: callerLocation(defineJob) };
 }
 
 /**
- * The file:line of the user code that called a define* helper, from the
- * stack. A graph file compiled as CommonJS (no `"type": "module"` in its
- * package.json) runs from a data: URL without a usable line; then only the
- * file is given.
+ * The file:line of the user code that called `helper` (a define* function),
+ * from the stack. A graph file compiled as CommonJS (no `"type": "module"` in
+ * its package.json) runs from a data: URL without a usable line; then only
+ * the file is given. Only that one frame is captured: with source maps on
+ * (the CLI), formatting a frame parses its file's source map, and the
+ * helper's own frames would parse databuild's whole bundle map (~50 ms).
  */
-export function callerLocation(): string | undefined {
-  const frame = new Error().stack?.split("\n")[3]?.trim();
+// eslint-disable-next-line @typescript-eslint/no-unsafe-function-type -- any define* helper
+export function callerLocation(helper: Function): string | undefined {
+  const holder: { stack?: string } = {};
+  const limit = Error.stackTraceLimit;
+  try {
+    Error.stackTraceLimit = 1;
+    Error.captureStackTrace(holder, helper);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  const frame = holder.stack?.split("\n")[1]?.trim();
   if (!frame) return undefined;
   const cjs = /[?&]filePath=([^:?&]+)/.exec(frame);
   if (cjs) return decodeURIComponent(cjs[1]!).replace(/\?.*$/, "");

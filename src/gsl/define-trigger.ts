@@ -79,12 +79,12 @@ export interface DefinedTrigger {
 
 /** Declares a schedule. */
 export function defineSchedule(spec: ScheduleSpec): DefinedTrigger {
-  return { kind: "databuild.trigger", type: "schedule", spec, definedAt: callerLocation() };
+  return { kind: "databuild.trigger", type: "schedule", spec, definedAt: callerLocation(defineSchedule) };
 }
 
 /** Declares a sensor: `{ name, eager, on }` or `{ name, evaluate }`. */
 export function defineSensor(spec: SensorSpec): DefinedTrigger {
-  return { kind: "databuild.trigger", type: "sensor", spec, definedAt: callerLocation() };
+  return { kind: "databuild.trigger", type: "sensor", spec, definedAt: callerLocation(defineSensor) };
 }
 
 /** True when `value` came from defineSchedule or defineSensor. */

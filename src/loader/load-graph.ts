@@ -1,7 +1,8 @@
 /**
  * @module Loads a graph file into the graph model: a TypeScript or JavaScript
  * GSL module (its default export, or an export named `graph`, made by
- * defineGraph) or a manifest (.yaml/.yml/.json). TypeScript modules load
+ * defineGraph) or a manifest (.yaml/.yml/.json). A TypeScript module loads
+ * compiled, from the cache compiled-graph.ts keeps, when it can; otherwise
  * through tsx's namespaced `tsImport`, so no build step is needed and a graph
  * file loads the same whether or not its folder has a package.json (the
  * global tsx hook trips over Node 20's require(esm) for .ts files outside an
@@ -14,7 +15,7 @@ import { pathToFileURL } from "node:url";
 import { GraphDefinitionError, isDatabuildError } from "../core/errors.ts";
 import type { Graph } from "../core/graph.ts";
 import { isDefinedGraph, toGraph } from "../gsl/define-graph.ts";
-import { loadManifestFile } from "../manifest/load-manifest.ts";
+import { compiledGraphUrl } from "./compiled-graph.ts";
 
 const MODULE_EXTENSIONS = new Set([".ts", ".mts", ".js", ".mjs"]);
 const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
@@ -22,15 +23,19 @@ const MANIFEST_EXTENSIONS = new Set([".yaml", ".yml", ".json"]);
 /** Loads `file` (absolute). Throws GraphDefinitionError naming the file. */
 export async function loadGraph(file: string): Promise<Graph> {
   const ext = extname(file).toLowerCase();
-  if (MANIFEST_EXTENSIONS.has(ext)) return loadManifestFile(file);
+  // The manifest parser (yaml, zod) is loaded only for a manifest.
+  if (MANIFEST_EXTENSIONS.has(ext)) return (await import("../manifest/load-manifest.ts")).loadManifestFile(file);
   if (!MODULE_EXTENSIONS.has(ext)) {
     throw new GraphDefinitionError(`unsupported graph file type "${ext}": use .ts, .js, .yaml, .yml or .json`, file);
   }
   let module: Record<string, unknown>;
   try {
-    const url = pathToFileURL(file).href;
+    const typeScript = ext === ".ts" || ext === ".mts";
+    // A TypeScript graph compiled before and unchanged since loads as it is (compiled-graph.ts).
+    const compiled = typeScript ? await compiledGraphUrl(file) : undefined;
+    const url = compiled ?? pathToFileURL(file).href;
     // tsx is loaded only when a TypeScript graph needs it.
-    const load = ext === ".ts" || ext === ".mts" ? (await import("tsx/esm/api")).tsImport : undefined;
+    const load = typeScript && !compiled ? (await import("tsx/esm/api")).tsImport : undefined;
     module = (load ? await load(url, import.meta.url) : await import(url)) as Record<string, unknown>;
   } catch (error) {
     if (isDatabuildError(error)) throw error;

@@ -29,7 +29,6 @@ import {
   type ConfigLimitFlags,
 } from "../options.ts";
 import { LineDisplay } from "../progress/line-display.ts";
-import { TtyDisplay } from "../progress/tty-display.ts";
 import { formatBuildSummary } from "./build-summary.ts";
 
 interface BuildOptions extends ConfigLimitFlags {
@@ -181,8 +180,9 @@ export function registerBuild(
       const display = options.dryRun
         ? undefined
         : // A pseudo-terminal with no size (some CI runners) would clip a live display to nothing.
+          // (The live display, with log-update's modules, is loaded only for a terminal.)
           stderr.isTTY && ((stderr as NodeJS.WriteStream).rows ?? 0) > 0
-          ? new TtyDisplay(stderr as NodeJS.WriteStream)
+          ? new (await import("../progress/tty-display.ts")).TtyDisplay(stderr as NodeJS.WriteStream)
           : new LineDisplay((line) => stderr.write(line + "\n"));
       // Ctrl-C cancels, while planning too; a second one exits at once (130).
       const interrupts = handleInterrupts(

@@ -9,7 +9,7 @@
  * "unknown command" suggestions load none of them.
  */
 import type { Command } from "commander";
-import { isDatabuildError } from "../core/errors.ts";
+import { isDatabuildError, UsageError } from "../core/errors.ts";
 import type { CommandContext, GlobalOptions } from "./context.ts";
 import { processIO, type CliIO } from "./io.ts";
 
@@ -208,6 +208,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
         COMMANDS.find((c) => c.name === command.name())?.term ?? new Help().subcommandTerm(command),
     })
     .exitOverride()
+    .hook("preAction", (_program, command) => refuseServerFor(commandPath(command), program.opts<GlobalOptions>()))
     .configureOutput({
       writeOut: (text) => io.stdout.write(text),
       writeErr: (text) => io.stderr.write(text),
@@ -244,6 +245,25 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     if (!(error instanceof CommanderError)) io.stderr.write(describeError(error));
     return exitCodeFor(error);
   }
+}
+
+/** The commands that talk to a service with --server; the others read the graph or the log themselves. */
+const CLIENT_COMMANDS = new Set(["build", "status", "explain", "events", "builds", "logs", "invalidate"]);
+
+/** "token create" for the action of `databuild token create`. */
+function commandPath(command: Command): string {
+  const names: string[] = [];
+  for (let c: Command | null = command; c?.parent; c = c.parent) names.unshift(c.name());
+  return names.join(" ");
+}
+
+/** An explicit --server on a command that would ignore it: say so rather than quietly work on a local log. */
+function refuseServerFor(command: string, options: GlobalOptions): void {
+  if (options.server === undefined || CLIENT_COMMANDS.has(command)) return;
+  const first = command.split(" ")[0]!;
+  throw new UsageError(
+    `databuild ${command} does not talk to a service: --server works with ${[...CLIENT_COMMANDS].join(", ")}; run ${first} without --server, where the graph and the log are`,
+  );
 }
 
 function describeError(error: unknown): string {

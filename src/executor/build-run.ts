@@ -141,7 +141,11 @@ export class BuildRun {
   onDeclaredLost(detectedBy: string, reason: string): void {
     if (this.lostMessage !== undefined) return;
     const { state } = this;
-    this.lostMessage = `build request ${detectedBy} declared this build lost (${reason}) and took its work over`;
+    // A replica handing its own builds over declares them lost itself: nobody has taken the work over yet.
+    this.lostMessage =
+      detectedBy === this.request.buildRequestId || !detectedBy
+        ? `this build was declared lost (${reason}); its claims are released for another build request to take over`
+        : `${/^[0-9a-f]{8}-/.test(detectedBy) ? `build request ${detectedBy}` : detectedBy} declared this build lost (${reason}) and took its work over`;
     this.cancellation.stopForLost(this.lostMessage);
     const ids = [...state.running.values()].map((r) => r.jobRunId);
     if (ids.length > 0) state.emit(payload("jobCancels", { jobRunIds: ids, reason: this.lostMessage }));

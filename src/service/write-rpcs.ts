@@ -119,8 +119,17 @@ export function writeRpcs(deps: WriteRpcDeps) {
       try {
         graph.lookup(refs);
       } catch (error) {
-        if (isDatabuildError(error)) throw invalidArgument(`partitions: ${error.message}`);
-        throw error;
+        if (!isDatabuildError(error)) throw error;
+        // Name the field of the first ref at fault, as a malformed ref is named.
+        const at = refs.findIndex((ref) => {
+          try {
+            graph.lookup([ref]);
+            return false;
+          } catch {
+            return true;
+          }
+        });
+        throw invalidArgument(`partitions${at >= 0 ? `[${at}]` : ""}: ${error.message}`);
       }
       const buildRequestId = newId();
       const request = {

@@ -173,6 +173,9 @@ describe("databuild --server", () => {
     const dry = await remote("--token", buildToken, "build", "--dry-run", "clean/3");
     expect(dry.code).toBe(2);
     expect(dry.stderr).toContain("--dry-run cannot be used with --server");
+    const notClient = await remote("triggers");
+    expect(notClient.code).toBe(2);
+    expect(notClient.stderr).toContain("databuild triggers does not talk to a service: --server works with build,");
     const notUrl = await cli(["--server", "localhost:8080", "builds"]);
     expect(notUrl.code).toBe(2);
     expect(notUrl.stderr).toContain("--server");

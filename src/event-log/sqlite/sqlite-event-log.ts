@@ -101,7 +101,8 @@ import { PollWatch } from "../poll-watch.ts";
 import { requireEventIds } from "../require-event-ids.ts";
 import { matchesFilter } from "../event-filter.ts";
 import { EventInserter } from "./event-inserter.ts";
-import { fromStoredEvent, toEventRow, type EventRow, type StoredEvent } from "../event-row.ts";
+import type { EventRow } from "../event-row.ts";
+import { fromSqliteRow, toSqliteRow, type SqliteStoredEvent } from "./sqlite-row.ts";
 import { checkStillThere, identityOf, sizeOf, type FileIdentity } from "./file-checks.ts";
 import { frozenReadIsStale, type ReadConnection, type FrozenStamp } from "./read-connection.ts";
 import { readQuery, SELECT_EVENTS, type ReadQuery } from "./read-query.ts";
@@ -167,7 +168,11 @@ export class SqliteEventLog implements EventLog {
       this.identity = access.identity;
       this.walIdentity = identityOf(`${path}-wal`);
       const inserter = (this.inserter = new EventInserter(db));
-      this.insertRows = (rows) => rows.map((row) => inserter.append(row));
+      this.insertRows = (rows) => {
+        const offsets = rows.map((row) => inserter.append(row));
+        inserter.finish();
+        return offsets;
+      };
       const transaction = db.transaction(this.insertRows);
       // IMMEDIATE takes the write lock up front, so a busy lock is waited for
       // (busy_timeout) rather than failing when a read would upgrade to a write.
@@ -191,7 +196,7 @@ export class SqliteEventLog implements EventLog {
     this.ensureOpen();
     requireEventIds(events);
     // Encoding here, not in the batch, keeps a bad event from failing other callers' appends.
-    return this.committer.submit(events.map(toEventRow));
+    return this.committer.submit(events.map(toSqliteRow));
   }
 
   /** See EventLog.appendAtomically: the read, `decide` and the inserts run in one IMMEDIATE transaction. */
@@ -206,7 +211,7 @@ export class SqliteEventLog implements EventLog {
     const step = this.db.transaction(() => {
       const { append, result } = decide(this.readNow(after, filter, undefined));
       requireEventIds(append);
-      const offsets = this.insertRows(append.map(toEventRow));
+      const offsets = this.insertRows(append.map(toSqliteRow));
       const head = this.sql(`SELECT coalesce(max("offset"), 0) FROM events`).pluck().get() as number;
       return { result, offsets, head };
     });
@@ -224,13 +229,13 @@ export class SqliteEventLog implements EventLog {
     this.ensureOpen();
     this.refreshFrozenRead();
     const wanted = [...new Set(offsets)].sort((a, b) => a - b);
-    const rows: StoredEvent[] = [];
+    const rows: SqliteStoredEvent[] = [];
     try {
       this.reading(() => {
         const select = this.layout >= 3 ? SELECT_EVENTS : SELECT_EVENTS_V2;
         const statement = this.sql(`${select} WHERE e."offset" = ?`).raw();
         for (const o of wanted) {
-          const row = statement.get(o) as StoredEvent | undefined;
+          const row = statement.get(o) as SqliteStoredEvent | undefined;
           if (row) rows.push(row);
         }
       });
@@ -336,13 +341,14 @@ export class SqliteEventLog implements EventLog {
     if (filter?.partitions?.length === 0) return [];
     this.refreshFrozenRead();
     let query!: ReadQuery;
-    let rows: StoredEvent[];
+    let rows: SqliteStoredEvent[];
     try {
       rows = this.reading(() => {
-        query = (this.layout >= 3 ? readQuery : readQueryV2)(after, filter, limit);
+        query =
+          this.layout >= 3 ? readQuery(after, filter, limit, this.layout >= 4) : readQueryV2(after, filter, limit);
         return this.sql(query.sql)
           .raw()
-          .all(...query.params) as StoredEvent[];
+          .all(...query.params) as SqliteStoredEvent[];
       });
     } catch (error) {
       throw asFileError(this.path, error, "read");
@@ -365,10 +371,10 @@ export class SqliteEventLog implements EventLog {
     })();
   }
 
-  private decodeRow(row: StoredEvent): LoggedEvent {
+  private decodeRow(row: SqliteStoredEvent): LoggedEvent {
     const offset = row[0];
     try {
-      return { offset, event: fromStoredEvent(row) };
+      return { offset, event: fromSqliteRow(row) };
     } catch (error) {
       throw new EventLogFileError(this.path, "corrupt", `the event at offset ${offset} does not decode`, {
         cause: error,

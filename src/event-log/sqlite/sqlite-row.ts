@@ -1,0 +1,45 @@
+/**
+ * @module How the SQLite log (schema version 4 on) stores an event beyond
+ * the shared row encoding (event-row.ts): a partitionManifest names its
+ * build request and job run, which are nearly always its event's own, and
+ * those are columns already. Such a manifest is stored without them (about
+ * 76 bytes of a job run's) and its row is marked by the negated kind code;
+ * reading fills them back in from the envelope. A manifest whose ids differ
+ * from its event's is stored whole, with the positive code, as before
+ * version 4, so reading gives back exactly what was appended either way.
+ */
+import type { BuildEvent } from "../../gen/databuild_pb.ts";
+import { fromStoredEvent, toEventRow, type EventRow, type StoredEvent } from "../event-row.ts";
+
+/** A SQLite read's columns: StoredEvent's, then the kind column. */
+export type SqliteStoredEvent = [...StoredEvent, kind: number | null];
+
+/** The row of `event` in the SQLite log. */
+export function toSqliteRow(event: BuildEvent): EventRow {
+  const p = event.event;
+  if (
+    p.case !== "partitionManifest" ||
+    p.value.jobRunId === "" ||
+    p.value.jobRunId !== event.jobRunId ||
+    p.value.buildRequestId !== event.buildRequestId
+  ) {
+    return toEventRow(event);
+  }
+  const lean: BuildEvent = {
+    ...event,
+    event: { case: "partitionManifest", value: { ...p.value, buildRequestId: "", jobRunId: "" } },
+  };
+  const row = toEventRow(lean);
+  return { ...row, kind: -row.kind! };
+}
+
+/** Decodes a row read from the SQLite log. Throws when the bytes are not a BuildEvent. */
+export function fromSqliteRow(row: SqliteStoredEvent): BuildEvent {
+  const event = fromStoredEvent(row as unknown as StoredEvent);
+  // A v2 layout's read has no kind column.
+  if ((row[6] ?? 0) < 0 && event.event.case === "partitionManifest") {
+    event.event.value.buildRequestId = event.buildRequestId;
+    event.event.value.jobRunId = event.jobRunId;
+  }
+  return event;
+}

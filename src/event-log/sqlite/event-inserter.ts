@@ -36,12 +36,14 @@ export class EventInserter {
     );
     this.storedOffset = db.prepare(FIND_BY_ID).pluck();
     this.indexEntry = db.prepare(`INSERT INTO partition_events (partition, "offset") VALUES (?, ?)`);
+    // One statement per transaction for every id it wrote: a JSON array of [id, first, last].
     this.widenSpan = spans
       ? db.prepare(
           `UPDATE ids SET
-             first_offset = CASE WHEN first_offset IS NULL OR first_offset > @first THEN @first ELSE first_offset END,
-             last_offset = CASE WHEN last_offset IS NULL OR last_offset < @last THEN @last ELSE last_offset END
-           WHERE id = @id`,
+             first_offset = CASE WHEN first_offset IS NULL OR first_offset > s.first THEN s.first ELSE first_offset END,
+             last_offset = CASE WHEN last_offset IS NULL OR last_offset < s.last THEN s.last ELSE last_offset END
+           FROM (SELECT value ->> 0 AS id, value ->> 1 AS first, value ->> 2 AS last FROM json_each(?)) AS s
+           WHERE ids.id = s.id`,
         )
       : undefined;
   }
@@ -71,7 +73,11 @@ export class EventInserter {
 
   /** Writes the spans this transaction widened. Call last in the transaction, after every insert. */
   finish(): void {
-    if (this.widenSpan) for (const [id, [first, last]] of this.spans) this.widenSpan.run({ id, first, last });
+    if (this.widenSpan && this.spans.size > 0) {
+      let json = "[";
+      for (const [id, [first, last]] of this.spans) json += `${json.length > 1 ? "," : ""}[${id},${first},${last}]`;
+      this.widenSpan.run(json + "]");
+    }
     this.spans.clear();
   }
 

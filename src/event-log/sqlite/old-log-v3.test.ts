@@ -22,6 +22,7 @@ import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { LoggedEvent } from "../../core/event-log.ts";
 import { newEvent } from "../../core/new-event.ts";
+import { newId } from "../../core/ids.ts";
 import { eventPayload } from "../../core/build-event.ts";
 import { BuildEventSchema, type BuildEvent } from "../../gen/databuild_pb.ts";
 import { randomHistory } from "../../testing/random-history.ts";
@@ -182,8 +183,18 @@ describe("version 4's lean manifests", () => {
       const odd = (history: BuildEvent[]): BuildEvent[] =>
         history.map((e, i) => {
           if (e.event.case !== "partitionManifest" || i % 3 === 0) return e;
-          // Two of three manifests name their event's own ids (stored lean), some with an empty build request.
-          const value = { ...e.event.value, jobRunId: e.jobRunId, buildRequestId: i % 2 ? e.buildRequestId : "" };
+          // Two of three manifests name their event's own ids (stored lean), some with an empty build request;
+          // their inputs' job run ids are UUIDs (packed), empty, or (every fifth manifest) not UUIDs (stored whole).
+          const inputs = e.event.value.inputs.map((input, k) => ({
+            ...input,
+            jobRunId: k === 0 ? "" : i % 5 === 0 ? `run-${k}` : newId(),
+          }));
+          const value = {
+            ...e.event.value,
+            inputs,
+            jobRunId: e.jobRunId,
+            buildRequestId: i % 2 ? e.buildRequestId : "",
+          };
           return { ...e, buildRequestId: value.buildRequestId, event: { case: "partitionManifest", value } };
         });
       await fc.assert(
@@ -198,6 +209,14 @@ describe("version 4's lean manifests", () => {
       );
     } finally {
       await log.close();
+    }
+    const raw = new Database(fresh, { readonly: true });
+    try {
+      const count = (kind: number) => raw.prepare(`SELECT count(*) FROM events WHERE kind = ?`).pluck().get(kind);
+      expect(count(-58)).toBeGreaterThan(0);
+      expect(count(58)).toBeGreaterThan(0);
+    } finally {
+      raw.close();
     }
   });
 });

@@ -3,13 +3,17 @@
  * the shared row encoding (event-row.ts): a partitionManifest names its
  * build request and job run, which are nearly always its event's own, and
  * those are columns already. Such a manifest is stored without them (about
- * 76 bytes of a job run's) and its row is marked by the negated kind code;
- * reading fills them back in from the envelope. A manifest whose ids differ
- * from its event's is stored whole, with the positive code, as before
- * version 4, so reading gives back exactly what was appended either way.
+ * 76 bytes of a job run's), the job run ids of its inputs (canonical UUIDs,
+ * 36 characters) as the base64url of their 16 bytes (22 characters, about
+ * 40 bytes of a job run's), and its row is marked by the negated kind code;
+ * reading undoes both. A manifest whose ids differ from its event's, or with
+ * an input job run id that is no canonical UUID, is stored whole, with the
+ * positive code, as before version 4, so reading gives back exactly what was
+ * appended either way.
  */
-import type { BuildEvent } from "../../gen/databuild_pb.ts";
+import type { BuildEvent, ManifestRef } from "../../gen/databuild_pb.ts";
 import { fromStoredEvent, toEventRow, type EventRow, type StoredEvent } from "../event-row.ts";
+import { fromStoredId, toStoredId } from "../stored-id.ts";
 
 /** A SQLite read's columns: StoredEvent's, then the kind column. */
 export type SqliteStoredEvent = [...StoredEvent, kind: number | null];
@@ -25,9 +29,19 @@ export function toSqliteRow(event: BuildEvent): EventRow {
   ) {
     return toEventRow(event);
   }
+  const inputs: ManifestRef[] = [];
+  for (const input of p.value.inputs) {
+    if (input.jobRunId === "") {
+      inputs.push(input);
+      continue;
+    }
+    const stored = toStoredId(input.jobRunId);
+    if (typeof stored === "string") return toEventRow(event);
+    inputs.push({ ...input, jobRunId: stored.toString("base64url") });
+  }
   const lean: BuildEvent = {
     ...event,
-    event: { case: "partitionManifest", value: { ...p.value, buildRequestId: "", jobRunId: "" } },
+    event: { case: "partitionManifest", value: { ...p.value, buildRequestId: "", jobRunId: "", inputs } },
   };
   const row = toEventRow(lean);
   return { ...row, kind: -row.kind! };
@@ -38,8 +52,12 @@ export function fromSqliteRow(row: SqliteStoredEvent): BuildEvent {
   const event = fromStoredEvent(row as unknown as StoredEvent);
   // A v2 layout's read has no kind column.
   if ((row[6] ?? 0) < 0 && event.event.case === "partitionManifest") {
-    event.event.value.buildRequestId = event.buildRequestId;
-    event.event.value.jobRunId = event.jobRunId;
+    const manifest = event.event.value;
+    manifest.buildRequestId = event.buildRequestId;
+    manifest.jobRunId = event.jobRunId;
+    for (const input of manifest.inputs) {
+      if (input.jobRunId !== "") input.jobRunId = fromStoredId(Buffer.from(input.jobRunId, "base64url"));
+    }
   }
   return event;
 }

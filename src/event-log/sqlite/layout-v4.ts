@@ -9,8 +9,9 @@
  *   build request's or job run's events is a range scan of the events' rowid
  *   within that span.
  * - A manifest whose build request and job run ids are its event's is stored
- *   without them (they are the envelope's columns already) and marked by its
- *   negated kind code (sqlite-row.ts).
+ *   without them (they are the envelope's columns already), its inputs' job
+ *   run ids packed, and a payload of 4 KB or more deflated; either is marked
+ *   by the negated kind code (sqlite-row.ts).
  */
 
 export const V4_SPAN_COLUMNS = `

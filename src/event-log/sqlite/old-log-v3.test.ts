@@ -219,4 +219,35 @@ describe("version 4's lean manifests", () => {
       raw.close();
     }
   });
+
+  it("large payloads are stored deflated and read back exactly, by kind too", async () => {
+    const fresh = join(dir, "large.db");
+    const log = await openSqliteEventLog(fresh);
+    const lines = Array.from({ length: 400 }, (_, i) => `line ${i} of a long message`).join("\n");
+    const big = newEvent({ buildRequestId: newId() }, eventPayload("graphBuildFail", { message: lines }));
+    const small = newEvent({ buildRequestId: big.buildRequestId }, eventPayload("graphBuildFail", { message: "no" }));
+    try {
+      const offsets = await log.append([big, small]);
+      expect(await log.read(0)).toEqual([
+        { offset: offsets[0], event: big },
+        { offset: offsets[1], event: small },
+      ]);
+      expect(await log.read(0, { kinds: ["graphBuildFail"], buildRequestId: big.buildRequestId })).toHaveLength(2);
+      expect(await log.readAt([offsets[0]!])).toEqual([{ offset: offsets[0], event: big }]);
+    } finally {
+      await log.close();
+    }
+    const raw = new Database(fresh, { readonly: true });
+    try {
+      const rows = raw.prepare(`SELECT kind, length(payload) AS bytes FROM events ORDER BY "offset"`).all() as {
+        kind: number;
+        bytes: number;
+      }[];
+      expect(rows[0]!.kind).toBeLessThan(0);
+      expect(rows[0]!.bytes * 4).toBeLessThan(lines.length);
+      expect(rows[1]!.kind).toBeGreaterThan(0);
+    } finally {
+      raw.close();
+    }
+  });
 });

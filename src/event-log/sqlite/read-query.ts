@@ -23,8 +23,6 @@ export interface ReadQuery {
 export const SELECT_EVENTS = `SELECT e."offset", e.event_id, b.value, j.value, e.timestamp_delta_ms, e.payload, e.kind
   FROM events e LEFT JOIN ids b ON b.id = e.build_request LEFT JOIN ids j ON j.id = e.job_run`;
 
-const MANIFEST = kindCode("partitionManifest");
-
 /**
  * Builds the query for events with offset > `after` matching `filter`, in
  * offset order, at most `limit` (undefined: all). The SQL text depends only on
@@ -75,8 +73,8 @@ export function readQuery(
   }
   if (filter?.jobRunId !== undefined) byId("job_run", filter.jobRunId);
   if (filter?.kinds !== undefined) {
-    // A lean manifest's row has the negated code (sqlite-row.ts).
-    const codes = filter.kinds.map(kindCode).flatMap((code) => (code === MANIFEST ? [code, -code] : [code]));
+    // A lean manifest's row, or a deflated payload's, has the negated code (sqlite-row.ts).
+    const codes = filter.kinds.map(kindCode).flatMap((code) => [code, -code]);
     where.push(`e.kind IN (${codes.map(() => "?").join(", ")})`);
     params.push(...codes);
   }

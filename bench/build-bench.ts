@@ -115,8 +115,21 @@ interface Result {
   n: number;
   jobs: number;
   wallS: number;
+  /** User + system CPU seconds of the command and its children (less swayed by a busy machine than wall time). */
+  cpuS: number;
+  /** CPUs other processes kept busy meanwhile (/proc/stat minus this command's own; 2 = both cores). */
+  bgCpus: number;
   ok: boolean;
   note: string;
+}
+
+const TICKS_PER_S = Number(spawnSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).stdout.trim()) || 100;
+
+/** Busy CPU seconds of the whole machine so far (user, nice, system, irq, softirq, steal). */
+function busySeconds(): number {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const [user, nice, system, , , irq, softirq, steal] = fields;
+  return (user! + nice! + system! + irq! + softirq! + (steal ?? 0)) / TICKS_PER_S;
 }
 
 function measure(tool: string, n: number, dir: string): Result {
@@ -126,22 +139,30 @@ function measure(tool: string, n: number, dir: string): Result {
   const c = command(tool, n, dir);
   const timeFile = join(dir, ".time");
   const cap = c.cap ?? 1800;
-  const r = spawnSync("/usr/bin/time", ["-f", "%e", "-o", timeFile, "timeout", String(cap), ...c.argv], {
+  const busy0 = busySeconds();
+  const r = spawnSync("/usr/bin/time", ["-f", "%e %U %S", "-o", timeFile, "timeout", String(cap), ...c.argv], {
     cwd: dir,
     env: { ...process.env, ...c.env },
     stdio: ["ignore", "ignore", "pipe"],
     encoding: "utf8",
     maxBuffer: 512 * 1024 * 1024,
   });
-  const wallS = Number(readFileSync(timeFile, "utf8").trim().split("\n").pop());
+  const [wallS = NaN, userS = NaN, systemS = NaN] = readFileSync(timeFile, "utf8")
+    .trim()
+    .split("\n")
+    .pop()!
+    .split(" ")
+    .map(Number);
+  const cpuS = userS + systemS;
+  const bgCpus = Math.max(0, (busySeconds() - busy0 - cpuS) / wallS);
   rmSync(join(dir, ".trash"), { recursive: true, force: true });
-  if (r.status === 124) return { tool, n, jobs, wallS, ok: false, note: `> ${cap} s (capped)` };
+  if (r.status === 124) return { tool, n, jobs, wallS, cpuS, bgCpus, ok: false, note: `> ${cap} s (capped)` };
   const built = c.reports ? readdirSync(join(dir, "report")).length : months(n);
   const ok = r.status === 0 && built === months(n);
   const note = ok
     ? ""
     : `exit ${r.status}, ${built}/${months(n)} reports; ${r.stderr.trim().split("\n").slice(-2).join(" | ")}`;
-  return { tool, n, jobs, wallS, ok, note };
+  return { tool, n, jobs, wallS, cpuS, bgCpus, ok, note };
 }
 
 const LABELS: Record<string, string> = {
@@ -163,7 +184,7 @@ for (const n of sizes) {
       const result = measure(tool, n, dir);
       results.push(result);
       console.log(
-        `  ${tool.padEnd(12)} N=${n}: ${result.wallS.toFixed(2)} s ${result.ok ? "" : `FAILED ${result.note}`}`,
+        `  ${tool.padEnd(12)} N=${n}: ${result.wallS.toFixed(2)} s, cpu ${result.cpuS.toFixed(2)} s, bg ${result.bgCpus.toFixed(2)} CPUs ${result.ok ? "" : `FAILED ${result.note}`}`,
       );
     }
   }
@@ -180,8 +201,8 @@ for (const n of sizes)
 const label = (tool: string) =>
   tool.endsWith("@base") ? `${LABELS[tool.replace(/@base$/, "")]} [baseline ${baselineLabel}]` : LABELS[tool];
 const lines = [
-  `| tool | N | jobs | wall s${runs > 1 ? " (median)" : ""} | jobs/s | × make | × ninja |`,
-  "| :-- | --: | --: | --: | --: | --: | --: |",
+  `| tool | N | jobs | wall s${runs > 1 ? " (median)" : ""} | cpu s | bg CPUs | jobs/s | × make | × ninja |`,
+  "| :-- | --: | --: | --: | --: | --: | --: | --: | --: |",
 ];
 for (const n of sizes) {
   const make = chosenRun.get(`make/${n}`);
@@ -191,7 +212,7 @@ for (const n of sizes) {
     const rate = r.jobs / r.wallS;
     const ratio = (other: Result | undefined) => (other?.ok && r.ok ? (other.wallS / r.wallS).toFixed(2) : "");
     lines.push(
-      `| ${label(tool)} | ${n} | ${r.jobs} | ${r.ok ? r.wallS.toFixed(2) : r.note} | ${r.ok ? rate.toFixed(0) : ""} | ${ratio(make)} | ${ratio(ninja)} |`,
+      `| ${label(tool)} | ${n} | ${r.jobs} | ${r.ok ? r.wallS.toFixed(2) : r.note} | ${r.cpuS.toFixed(2)} | ${r.bgCpus.toFixed(2)} | ${r.ok ? rate.toFixed(0) : ""} | ${ratio(make)} | ${ratio(ninja)} |`,
     );
   }
 }

@@ -186,7 +186,7 @@ function logCounts(): Counts {
   try {
     const count = (sql: string) => sqlite.prepare(sql).pluck().get() as number;
     const events = count("SELECT count(*) FROM events");
-    const jobRuns = count("SELECT count(*) FROM events WHERE kind IN ('partitionManifest', 58)");
+    const jobRuns = count("SELECT count(*) FROM events WHERE kind IN ('partitionManifest', 58, -58)");
     const hasSnapshots = sqlite.prepare("SELECT 1 FROM sqlite_schema WHERE name = 'snapshots'").get() !== undefined;
     const snapshotBytes = hasSnapshots ? count("SELECT coalesce(sum(length(state)), 0) FROM snapshots") : undefined;
     return { events, jobRuns, bytes, snapshotBytes };

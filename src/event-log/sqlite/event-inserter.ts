@@ -1,7 +1,9 @@
 /**
- * @module Writing rows of the v3 layout: an event, its interned ids, and its
- * entries in the per-partition index, all in the caller's transaction, so
- * the index never lags behind or runs ahead of the events it points to.
+ * @module Writing rows of the v3/v4 layout: an event, its interned ids, and
+ * its entries in the per-partition index, all in the caller's transaction,
+ * so the index never lags behind or runs ahead of the events it points to.
+ * From version 4 on it also widens the span of offsets of each id it wrote
+ * (layout-v4.ts), once per id and transaction (`finish`).
  */
 import type { Database, Statement } from "better-sqlite3";
 import type { EventRow } from "../event-row.ts";
@@ -20,8 +22,12 @@ export class EventInserter {
   private readonly insert: Statement;
   private readonly storedOffset: Statement;
   private readonly indexEntry: Statement;
+  private readonly widenSpan: Statement | undefined;
+  /** The ids this transaction wrote events of, and the lowest and highest offset of those events. */
+  private readonly spans = new Map<number, [first: number, last: number]>();
 
-  constructor(db: Database) {
+  /** `spans`: keep the ids' spans (schema version 4 on; the v3 migration writes without). */
+  constructor(db: Database, spans = true) {
     this.ids = new Interner(db, "ids", "value", toStoredId);
     this.partitions = new Interner(db, "partitions", "ref");
     this.insert = db.prepare(
@@ -30,6 +36,16 @@ export class EventInserter {
     );
     this.storedOffset = db.prepare(FIND_BY_ID).pluck();
     this.indexEntry = db.prepare(`INSERT INTO partition_events (partition, "offset") VALUES (?, ?)`);
+    // One statement per transaction for every id it wrote: a JSON array of [id, first, last].
+    this.widenSpan = spans
+      ? db.prepare(
+          `UPDATE ids SET
+             first_offset = CASE WHEN first_offset IS NULL OR first_offset > s.first THEN s.first ELSE first_offset END,
+             last_offset = CASE WHEN last_offset IS NULL OR last_offset < s.last THEN s.last ELSE last_offset END
+           FROM (SELECT value ->> 0 AS id, value ->> 1 AS first, value ->> 2 AS last FROM json_each(?)) AS s
+           WHERE ids.id = s.id`,
+        )
+      : undefined;
   }
 
   /**
@@ -48,19 +64,42 @@ export class EventInserter {
     const result = this.insert.run(offset, row.eventId, buildRequest, jobRun, row.kind, row.time, row.payload);
     const at = Number(result.lastInsertRowid);
     for (const ref of row.partitions) this.indexEntry.run(this.partitions.idOf(ref), at);
+    if (this.widenSpan) {
+      if (buildRequest !== null) this.noteSpan(buildRequest, at);
+      if (jobRun !== null) this.noteSpan(jobRun, at);
+    }
     return at;
+  }
+
+  /** Writes the spans this transaction widened. Call last in the transaction, after every insert. */
+  finish(): void {
+    if (this.widenSpan && this.spans.size > 0) {
+      let json = "[";
+      for (const [id, [first, last]] of this.spans) json += `${json.length > 1 ? "," : ""}[${id},${first},${last}]`;
+      this.widenSpan.run(json + "]");
+    }
+    this.spans.clear();
   }
 
   /** The transaction committed: interned ids it added may be remembered. */
   committed(): void {
+    this.spans.clear();
     this.ids.committed();
     this.partitions.committed();
   }
 
   /** The transaction rolled back: forget the ids it added. */
   rolledBack(): void {
+    this.spans.clear();
     this.ids.rolledBack();
     this.partitions.rolledBack();
+  }
+
+  private noteSpan(id: number, at: number): void {
+    const span = this.spans.get(id);
+    if (span === undefined) this.spans.set(id, [at, at]);
+    else if (at > span[1]) span[1] = at;
+    else if (at < span[0]) span[0] = at;
   }
 
   private idOf(text: string): number | null {

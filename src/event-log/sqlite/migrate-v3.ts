@@ -51,7 +51,7 @@ export function migrateToV3(db: Database): void {
     DROP INDEX events_kind;
   `);
   db.exec(V3_TABLES);
-  const inserter = new EventInserter(db);
+  const inserter = new EventInserter(db, false);
   const page = db
     .prepare(
       `SELECT "offset", event_id, build_request_id, job_run_id, kind, payload FROM events_v2

@@ -19,8 +19,8 @@ export interface ReadQuery {
   readonly partitionsAfterDecoding?: boolean;
 }
 
-/** The StoredEvent columns of the v3 layout; the ids come back as stored (stored-id.ts). */
-export const SELECT_EVENTS = `SELECT e."offset", e.event_id, b.value, j.value, e.timestamp_delta_ms, e.payload
+/** The SqliteStoredEvent columns of the v3 and v4 layouts; the ids come back as stored (stored-id.ts). */
+export const SELECT_EVENTS = `SELECT e."offset", e.event_id, b.value, j.value, e.timestamp_delta_ms, e.payload, e.kind
   FROM events e LEFT JOIN ids b ON b.id = e.build_request LEFT JOIN ids j ON j.id = e.job_run`;
 
 /**
@@ -34,14 +34,33 @@ export const SELECT_EVENTS = `SELECT e."offset", e.event_id, b.value, j.value, e
  * job run") is a NULL column. Kinds have no index: they are read as tails
  * after a cursor, where checking the kind of each row costs less than an
  * index entry per event would (see the module doc of sqlite-event-log.ts).
+ *
+ * `spans` (schema version 4 on, layout-v4.ts): a build request or job run
+ * has no index but the span of offsets its events lie in, and the query
+ * reads that range of rowids (an id with no span: the whole log); version 3
+ * has an index on each instead.
  */
-export function readQuery(after: number, filter: EventFilter | undefined, limit: number | undefined): ReadQuery {
+export function readQuery(
+  after: number,
+  filter: EventFilter | undefined,
+  limit: number | undefined,
+  spans = true,
+): ReadQuery {
   const where = [`e."offset" > ?`];
   const params: unknown[] = [after];
+  // The span of the first id filtered on bounds the scan (one lower bound, so SQLite seeks to the later one).
+  let spanned = false;
   const byId = (column: string, id: string) => {
     if (id === "") return where.push(`e.${column} IS NULL`);
     where.push(`e.${column} = (SELECT id FROM ids WHERE value = ?)`);
-    params.push(toStoredId(id));
+    const stored = toStoredId(id);
+    params.push(stored);
+    if (!spans || spanned) return;
+    spanned = true;
+    where[0] = `e."offset" > max(?, coalesce((SELECT first_offset - 1 FROM ids WHERE value = ?), 0))`;
+    params.splice(1, 0, stored);
+    where.push(`e."offset" <= coalesce((SELECT last_offset FROM ids WHERE value = ?), 9223372036854775807)`);
+    params.push(stored);
   };
   if (filter?.buildRequestId !== undefined) byId("build_request", filter.buildRequestId);
   if (filter?.exceptBuildRequestId !== undefined) {
@@ -54,8 +73,10 @@ export function readQuery(after: number, filter: EventFilter | undefined, limit:
   }
   if (filter?.jobRunId !== undefined) byId("job_run", filter.jobRunId);
   if (filter?.kinds !== undefined) {
-    where.push(`e.kind IN (${filter.kinds.map(() => "?").join(", ")})`);
-    params.push(...filter.kinds.map(kindCode));
+    // A lean manifest's row, or a deflated payload's, has the negated code (sqlite-row.ts).
+    const codes = filter.kinds.map(kindCode).flatMap((code) => [code, -code]);
+    where.push(`e.kind IN (${codes.map(() => "?").join(", ")})`);
+    params.push(...codes);
   }
   if (filter?.partitions !== undefined) {
     where.push(

@@ -4,6 +4,7 @@
  */
 import type { Database } from "better-sqlite3";
 import { migrateToV3 } from "./migrate-v3.ts";
+import { migrateToV4 } from "./migrate-v4.ts";
 
 /** `PRAGMA application_id` of a databuild event log: "DBEL" in ASCII. */
 export const APPLICATION_ID = 0x4442454c;
@@ -57,6 +58,11 @@ export const MIGRATIONS: readonly Migration[] = [
     // The compact layout and the per-partition index (migrate-v3.ts); converts the rows of version 2.
     version: 3,
     up: migrateToV3,
+  },
+  {
+    // Id spans instead of the build request and job run indexes, lean manifests (layout-v4.ts).
+    version: 4,
+    up: migrateToV4,
   },
 ];
 

@@ -2,48 +2,56 @@
  * @module The build event log in one SQLite file, shared by every databuild
  * process on the machine.
  *
- * Format (schema version 3, layout-v3.ts). One row per BuildEvent in
- * `events`, with the values that recur interned in small tables:
+ * Format (schema version 4: layout-v3.ts, then layout-v4.ts). One row per
+ * BuildEvent in `events`, with the values that recur interned in small tables:
  *
  *   "offset"            INTEGER PRIMARY KEY AUTOINCREMENT  the event's position (the rowid)
  *   event_id            ANY      indexed by its first 8 bytes  16 bytes for a canonical UUID, else the text
- *   build_request       INTEGER  indexed   -> ids.id (NULL: none)
- *   job_run             INTEGER  indexed   -> ids.id (NULL: none)
- *   kind                INTEGER            the payload's field number in BuildEvent's oneof (kind-code.ts)
+ *   build_request       INTEGER  -> ids.id (NULL: none)
+ *   job_run             INTEGER  -> ids.id (NULL: none)
+ *   kind                INTEGER            the payload's field number in BuildEvent's oneof (kind-code.ts);
+ *                                          negated for a lean manifest (sqlite-row.ts)
  *   timestamp_delta_ms  INTEGER            the timestamp minus the event id's UUIDv7 time: 0, which
  *                                          takes no bytes, for events made by newEvent; NULL when
  *                                          whole ms cannot hold it (the payload keeps it then)
  *   payload             BLOB               binary protobuf of the event without the fields above
  *
- *   ids (id, value)                 build request and job run ids, each once (stored-id.ts)
+ *   ids (id, value, first_offset, last_offset)  build request and job run ids, each once (stored-id.ts),
+ *                                   with the span of offsets of the events that name them
  *   partitions (id, ref)            the partition refs events are about, each once
  *   partition_events (partition, "offset")   WITHOUT ROWID: the per-partition index
  *
- * On a long history this is about a third of version 2's file (which copied
+ * On a long history this is under a third of version 2's file (which copied
  * three text UUIDs into columns, again inside every payload, and kept four
- * secondary indexes): 1.7 KB per job run instead of 5.2, half of it payload.
- * Reading fills the envelope fields back in from the columns (event-row.ts),
- * each only where the decoded payload left it empty, so a whole payload (a
- * row a migration could not decode, or a version 2 file read before it is
- * migrated) reads the same way. Rows are only ever inserted: current state is
- * a fold over events (src/core), never an UPDATE here.
+ * secondary indexes). Reading fills the envelope fields back in from the
+ * columns (event-row.ts, sqlite-row.ts), each only where the decoded payload
+ * left it empty, so a whole payload (a row a migration could not decode, or a
+ * version 2 file read before it is migrated) reads the same way. Rows are
+ * only ever inserted: current state is a fold over events (src/core), never
+ * an UPDATE here (the ids' spans are an index, kept by the same transaction).
  *
- * Indexes. Each ends in the offset, so "build_request = ? AND offset > ?" is
- * one range scan in offset order, and so is each ref's range of
- * partition_events; `partitions` reads those ranges, then each event once by
- * its rowid, in order. The index entries of an event are written by the same
- * transaction as the event (event-inserter.ts), for every ref of
- * `partitionRefsOf`, so the index never lags. There is no index on kind: reads
- * by kind alone are tails after a cursor (a snapshot's offset), where checking
- * the kind of each row is cheaper than an index entry per event (about 90
- * bytes per job run); a full-log read of a rare kind scans in tens of ms.
+ * Indexes. A read by build request or job run scans the rowids of its id's
+ * span (read-query.ts): a build's or a job run's events lie close together,
+ * so that costs what an index entry per event would save, without the entry
+ * (about 190 bytes and two B-tree inserts per job run in version 3). The
+ * per-partition index ends in the offset, so each ref's range of
+ * partition_events is one range scan in offset order; `partitions` reads
+ * those ranges, then each event once by its rowid, in order. The index
+ * entries and span of an event are written by the same transaction as the
+ * event (event-inserter.ts), for every ref of `partitionRefsOf`, so they
+ * never lag. There is no index on kind: reads by kind alone are tails after
+ * a cursor (a snapshot's offset), where checking the kind of each row is
+ * cheaper than an index entry per event (about 90 bytes per job run); a
+ * full-log read of a rare kind scans in tens of ms.
  *
  * Versions and migration. The file is marked as ours by `PRAGMA
  * application_id` ("DBEL") and versioned by `PRAGMA user_version` (schema.ts):
  * a newer version is refused, an older one migrated when opened to write, in
  * one transaction (migrate-v3.ts: every row converted at its offset, the
- * index filled for old events too; 276,000 events in 10 to 20 s), then
- * compacted once (VACUUM). Opened read-only, an older log is read as it is
+ * index filled for old events too; 276,000 events in 10 to 20 s; then
+ * migrate-v4.ts: the spans filled from the old indexes, which are dropped,
+ * no event rewritten), then compacted once (VACUUM) when that freed a
+ * quarter of the file. Opened read-only, an older log is read as it is
  * (read-query-v2.ts) until a writer migrates it, which the reader notices.
  * Opening validates before writing anything (inspect-file.ts), so a foreign
  * or damaged file at the path is reported and left byte-for-byte as it was.
@@ -101,7 +109,8 @@ import { PollWatch } from "../poll-watch.ts";
 import { requireEventIds } from "../require-event-ids.ts";
 import { matchesFilter } from "../event-filter.ts";
 import { EventInserter } from "./event-inserter.ts";
-import { fromStoredEvent, toEventRow, type EventRow, type StoredEvent } from "../event-row.ts";
+import type { EventRow } from "../event-row.ts";
+import { fromSqliteRow, toSqliteRow, type SqliteStoredEvent } from "./sqlite-row.ts";
 import { checkStillThere, identityOf, sizeOf, type FileIdentity } from "./file-checks.ts";
 import { frozenReadIsStale, type ReadConnection, type FrozenStamp } from "./read-connection.ts";
 import { readQuery, SELECT_EVENTS, type ReadQuery } from "./read-query.ts";
@@ -167,7 +176,11 @@ export class SqliteEventLog implements EventLog {
       this.identity = access.identity;
       this.walIdentity = identityOf(`${path}-wal`);
       const inserter = (this.inserter = new EventInserter(db));
-      this.insertRows = (rows) => rows.map((row) => inserter.append(row));
+      this.insertRows = (rows) => {
+        const offsets = rows.map((row) => inserter.append(row));
+        inserter.finish();
+        return offsets;
+      };
       const transaction = db.transaction(this.insertRows);
       // IMMEDIATE takes the write lock up front, so a busy lock is waited for
       // (busy_timeout) rather than failing when a read would upgrade to a write.
@@ -192,7 +205,7 @@ export class SqliteEventLog implements EventLog {
     this.ensureOpen();
     requireEventIds(events);
     // Encoding here, not in the batch, keeps a bad event from failing other callers' appends.
-    return this.committer.submit(events.map(toEventRow));
+    return this.committer.submit(events.map(toSqliteRow));
   }
 
   /** See EventLog.appendAtomically: the read, `decide` and the inserts run in one IMMEDIATE transaction. */
@@ -207,7 +220,7 @@ export class SqliteEventLog implements EventLog {
     const step = this.db.transaction(() => {
       const { append, result } = decide(this.readNow(after, filter, undefined));
       requireEventIds(append);
-      const offsets = this.insertRows(append.map(toEventRow));
+      const offsets = this.insertRows(append.map(toSqliteRow));
       const head = this.sql(`SELECT coalesce(max("offset"), 0) FROM events`).pluck().get() as number;
       return { result, offsets, head };
     });
@@ -225,13 +238,13 @@ export class SqliteEventLog implements EventLog {
     this.ensureOpen();
     this.refreshFrozenRead();
     const wanted = [...new Set(offsets)].sort((a, b) => a - b);
-    const rows: StoredEvent[] = [];
+    const rows: SqliteStoredEvent[] = [];
     try {
       this.reading(() => {
         const select = this.layout >= 3 ? SELECT_EVENTS : SELECT_EVENTS_V2;
         const statement = this.sql(`${select} WHERE e."offset" = ?`).raw();
         for (const o of wanted) {
-          const row = statement.get(o) as StoredEvent | undefined;
+          const row = statement.get(o) as SqliteStoredEvent | undefined;
           if (row) rows.push(row);
         }
       });
@@ -337,13 +350,14 @@ export class SqliteEventLog implements EventLog {
     if (filter?.partitions?.length === 0) return [];
     this.refreshFrozenRead();
     let query!: ReadQuery;
-    let rows: StoredEvent[];
+    let rows: SqliteStoredEvent[];
     try {
       rows = this.reading(() => {
-        query = (this.layout >= 3 ? readQuery : readQueryV2)(after, filter, limit);
+        query =
+          this.layout >= 3 ? readQuery(after, filter, limit, this.layout >= 4) : readQueryV2(after, filter, limit);
         return this.sql(query.sql)
           .raw()
-          .all(...query.params) as StoredEvent[];
+          .all(...query.params) as SqliteStoredEvent[];
       });
     } catch (error) {
       throw asFileError(this.path, error, "read");
@@ -366,10 +380,10 @@ export class SqliteEventLog implements EventLog {
     })();
   }
 
-  private decodeRow(row: StoredEvent): LoggedEvent {
+  private decodeRow(row: SqliteStoredEvent): LoggedEvent {
     const offset = row[0];
     try {
-      return { offset, event: fromStoredEvent(row) };
+      return { offset, event: fromSqliteRow(row) };
     } catch (error) {
       throw new EventLogFileError(this.path, "corrupt", `the event at offset ${offset} does not decode`, {
         cause: error,

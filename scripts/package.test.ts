@@ -85,7 +85,7 @@ beforeAll(async () => {
   }[];
   packed = info!.files.map((f) => f.path);
   tarball = join(destination, info!.filename);
-}, 120_000);
+}, 300_000);
 
 describe("databuild as a dependency", () => {
   it("packs the built CLI, its declarations and docs: no sources, tests or fixtures", () => {

@@ -115,7 +115,8 @@ describe("databuild as a dependency", () => {
     const imported = new Set<string>(BUNDLED_PACKAGES);
     for (const file of bundleOutputs()) {
       const code = readFileSync(join(REPO_ROOT, "dist", file), "utf8");
-      for (const [, specifier] of code.matchAll(/(?:\bfrom|\bimport\()\s*"([^"./][^"]*)"/g)) {
+      // Static and dynamic imports, and CommonJS packages loaded through createRequire(import.meta.url)("x").
+      for (const [, specifier] of code.matchAll(/(?:\bfrom|\bimport\(|\bimport\.meta\.url\)\()\s*"([^"./][^"]*)"/g)) {
         if (specifier!.startsWith("node:")) continue;
         const parts = specifier!.split("/");
         imported.add(specifier!.startsWith("@") ? parts.slice(0, 2).join("/") : parts[0]!);

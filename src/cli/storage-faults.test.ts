@@ -49,8 +49,9 @@ echo "built $1" > "data/$1"
 echo "wrote $1"
 `;
 const FLOOD_SH = `#!/usr/bin/env bash
-set -eu  # no pipefail: yes ends on SIGPIPE when head has enough
-yes "a chatty job fills the build event log with its output, line after line after line" | head -n 60000
+set -eu
+# Random lines: the log stores large payloads deflated, so repeated lines would hardly take room.
+head -c 3000000 /dev/urandom | base64
 mkdir -p "data/$(dirname "$1")"
 echo "built $1" > "data/$1"
 `;

@@ -52,6 +52,8 @@ export async function* resumingWatch(
         yield logged;
       }
       if (complete() || options.signal?.aborted) return;
+      // A service that keeps ending the stream early: stop asking, as after an outage.
+      if (failingSince !== undefined && Date.now() - failingSince > (options.giveUpAfterMs ?? 60_000)) return;
       failingSince = outage(failingSince, openedAt, "the stream ended early");
     } catch (error) {
       const cause = error instanceof Error && error.cause instanceof ConnectError ? error.cause : undefined;

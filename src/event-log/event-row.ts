@@ -11,6 +11,7 @@ import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { partitionRefsOf } from "../core/partition-refs.ts";
 import { BuildEventSchema, type BuildEvent } from "../gen/databuild_pb.ts";
 import { encodeEvent } from "./event-binary.ts";
+import { decodeFrequentEvent } from "./event-binary-read.ts";
 import { installFastTextEncoding } from "./fast-text-encoding.ts";
 import { upcastEvent } from "./upcast-event.ts";
 import { kindCodeOf } from "./kind-code.ts";
@@ -83,7 +84,7 @@ export function partitionsOf(event: BuildEvent): readonly string[] {
  * BuildEvent.
  */
 export function fromStoredEvent([, eventId, buildRequest, jobRun, time, payload]: StoredEvent): BuildEvent {
-  const event = fromBinary(BuildEventSchema, payload);
+  const event = decodeFrequentEvent(payload) ?? fromBinary(BuildEventSchema, payload);
   if (event.eventId === "") event.eventId = fromStoredId(eventId);
   if (event.buildRequestId === "" && buildRequest !== null) event.buildRequestId = fromStoredId(buildRequest);
   if (event.jobRunId === "" && jobRun !== null) event.jobRunId = fromStoredId(jobRun);
@@ -93,7 +94,7 @@ export function fromStoredEvent([, eventId, buildRequest, jobRun, time, payload]
 
 /** Decodes a payload column alone (an envelope without the column fields). Throws when the bytes are not a BuildEvent. */
 export function fromPayload(payload: Uint8Array): BuildEvent {
-  return upcastEvent(fromBinary(BuildEventSchema, payload));
+  return upcastEvent(decodeFrequentEvent(payload) ?? fromBinary(BuildEventSchema, payload));
 }
 
 /** `ts` in whole milliseconds when that is exact (timestampFromMs gives it back as it is), else undefined. */

@@ -196,7 +196,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     )
     .option(
       "--server <url>",
-      "talk to a databuild serve at URL instead of opening the log (build, status, explain, events, builds, logs, invalidate); default: $DATABUILD_SERVER",
+      `talk to a databuild serve at URL instead of opening the log (${[...CLIENT_COMMANDS].join(", ")}); default: $DATABUILD_SERVER`,
     )
     .option("--token <token>", "bearer token for --server; default: $DATABUILD_TOKEN")
     // Set before the commands are added: subcommands inherit both.

@@ -7,29 +7,8 @@ import { describe, expect, it } from "vitest";
 import { BuildEventSchema, type BuildEvent } from "../gen/databuild_pb.ts";
 import { encodeEvent } from "./event-binary.ts";
 import { sampleEvents } from "./sample-events.ts";
+import { int32, ref, text, timestamp, uint32, uint64 } from "../testing/proto-arbitraries.ts";
 
-const text = fc.oneof(
-  fc.string(),
-  fc.string({ unit: "binary", maxLength: 40 }),
-  fc.string({ unit: "grapheme" }),
-  fc.string({ minLength: 120, maxLength: 300 }),
-  fc.constantFrom("", "__proto__", "raw/date=2024-05-01", "é", "\u{1F600}"),
-  // Long enough for a two- and a three-byte length.
-  fc.integer({ min: 0x3f00, max: 0x4100 }).map((n) => "x".repeat(n)),
-);
-const int32 = fc.oneof(fc.integer({ min: -3, max: 9 }), fc.integer({ min: -0x80000000, max: 0x7fffffff }));
-const uint32 = fc.oneof(fc.integer({ min: 0, max: 300 }), fc.integer({ min: 0, max: 0xffffffff }));
-const uint64 = fc.oneof(fc.bigInt({ min: 0n, max: 300n }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
-const timestamp = fc
-  .record({
-    seconds: fc.oneof(
-      fc.bigInt({ min: 0n, max: 2_000_000_000n }),
-      fc.bigInt({ min: -(1n << 63n), max: (1n << 63n) - 1n }),
-    ),
-    nanos: int32,
-  })
-  .map((t) => ({ $typeName: "google.protobuf.Timestamp" as const, ...t }));
-const ref = text.map((str) => ({ $typeName: "databuild.v1.PartitionRef" as const, str }));
 const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 const env = fc.array(fc.tuple(text, text), { maxLength: 3 }).map((entries) => {
   const record: Record<string, string> = {};

@@ -19,6 +19,7 @@ import type { EventLog } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
 import { newId } from "../core/ids.ts";
 import { newEvent } from "../core/new-event.ts";
+import { isAdoptable } from "../core/adoptable.ts";
 import {
   declareLost,
   goneBuildRequests,
@@ -33,9 +34,6 @@ import type { LiveLog } from "./reads/index.ts";
 import type { ServiceLogger } from "./service-logger.ts";
 import type { BuildDefaults } from "./write-rpcs.ts";
 
-/** Origins of build requests a replica continues when they are lost. */
-const ADOPTABLE = new Set(["service", "trigger"]);
-
 export interface AdoptionOptions {
   readonly log: EventLog;
   readonly live: LiveLog;
@@ -47,10 +45,6 @@ export interface AdoptionOptions {
   readonly logger: ServiceLogger;
   readonly host?: HostProcesses;
   readonly intervalMs?: number;
-}
-
-export function isAdoptable(view: BuildRequestView | undefined): boolean {
-  return view !== undefined && ADOPTABLE.has(view.origin);
 }
 
 export class Adopter {

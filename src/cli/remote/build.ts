@@ -6,6 +6,7 @@
  * ends; a second Ctrl-C exits at once.
  */
 import { BuildRequestStatus } from "../../gen/databuild_pb.ts";
+import { isAdoptable } from "../../core/adoptable.ts";
 import { isFinalBuildRequestStatus } from "../../core/build-request-ended.ts";
 import { UsageError } from "../../core/errors.ts";
 import type { CommandContext } from "../context.ts";
@@ -36,7 +37,7 @@ async function successorOf(
       .call("GetBuildRequest", (c) => c.getBuildRequest({ buildRequestId: lostId }))
       .catch(() => undefined);
     if (view?.continuedBy) return view.continuedBy;
-    if (view && view.origin !== "service" && view.origin !== "trigger") return undefined;
+    if (view && !isAdoptable(view)) return undefined;
     if (Date.now() > deadline) return undefined;
     if (!told)
       note(

@@ -332,17 +332,21 @@ describe.each(MODES)("spawner %s", (mode) => {
       const script =
         "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\nprint('ready', flush=True)\ntime.sleep(1000)";
       // Cancelled once it printed "ready", so SIGTERM surely comes after the job started ignoring it.
+      let cancelledAt = 0;
       const { events, outcome } = startCollecting(
         runner,
         makeRequest(["python3", "-c", script], { killGraceMs: 200 }),
         undefined,
         (event, running) => {
-          if (event.event.case === "logEntry") running().cancel("test");
+          if (event.event.case !== "logEntry") return;
+          cancelledAt = Date.now();
+          running().cancel("test");
         },
       );
-      const started = Date.now();
       await outcome;
-      expect(Date.now() - started).toBeLessThan(2000);
+      // Timed from the cancel, not from the start: python's own start-up is slow on a loaded machine.
+      expect(cancelledAt).toBeGreaterThan(0);
+      expect(Date.now() - cancelledAt).toBeLessThan(2000);
       const failed = only(events, "taskFailed");
       expect(failed.category).toBe(ExitCategory.EXIT_CANCELLED);
       expect(failed.signal).toBe("SIGKILL");
@@ -401,7 +405,8 @@ describe.each(MODES)("spawner %s", (mode) => {
         makeRequest(["bash", "-c", "sleep 1000 & echo $!"]),
       );
       expect(outcome.kind).toBe("success");
-      expect(Date.now() - started).toBeLessThan(1500);
+      // Far below the 1000 s the background process would keep stdout open; generous for a loaded machine.
+      expect(Date.now() - started).toBeLessThan(5000);
       expect(await waitDead(Number(lines(events)[0]))).toBe(true);
     });
 

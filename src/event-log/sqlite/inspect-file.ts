@@ -10,6 +10,7 @@ import { closeSync, openSync, readSync, statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { EventLogFileError, EventLogStorageError } from "../event-log-error.ts";
 import { fromPayload } from "../event-row.ts";
+import { storedPayload } from "./sqlite-row.ts";
 import { APPLICATION_ID, SCHEMA_VERSION } from "./schema.ts";
 import { asFileError, storageProblemOfErrno, thisUser } from "./sqlite-errors.ts";
 
@@ -69,7 +70,7 @@ export function inspectHeader(path: string): Inspection | undefined {
 /** The checks that need SQLite, on an open connection: whose database it is, its version, its newest event. */
 export function inspectConnection(path: string, db: Database.Database): Inspection {
   const inspection = decide(path, readFacts(db));
-  if (inspection.version > 0) checkLastEvent(path, db);
+  if (inspection.version > 0) checkLastEvent(path, db, inspection.version);
   return inspection;
 }
 
@@ -134,12 +135,14 @@ function inspectWithSqlite(path: string): Inspection {
  * catches the usual damage, a truncated or overwritten tail. A full check is
  * `PRAGMA integrity_check`, too slow to run on every open.
  */
-function checkLastEvent(path: string, db: Database.Database): void {
-  const row = db.prepare(`SELECT "offset", payload FROM events ORDER BY "offset" DESC LIMIT 1`).raw().get() as
-    [number, Buffer] | undefined;
+function checkLastEvent(path: string, db: Database.Database, version: number): void {
+  // From version 3 on a row has a kind column; from 4 on it marks a deflated payload (a large log entry, say).
+  const kind = version >= 3 ? "kind" : "NULL";
+  const row = db.prepare(`SELECT "offset", payload, ${kind} FROM events ORDER BY "offset" DESC LIMIT 1`).raw().get() as
+    [number, Buffer, number | null] | undefined;
   if (!row) return;
   try {
-    fromPayload(row[1]);
+    fromPayload(storedPayload(row[1], row[2]));
   } catch (error) {
     throw new EventLogFileError(path, "corrupt", `the event at offset ${row[0]} does not decode`, { cause: error });
   }

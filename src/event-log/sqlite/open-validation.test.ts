@@ -6,7 +6,7 @@ import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { isDatabuildError } from "../../core/errors.ts";
 import { EventLogFileError, type EventLogFileProblem } from "../event-log-error.ts";
-import { sampleEvents } from "../sample-events.ts";
+import { sampleEvent, sampleEvents } from "../sample-events.ts";
 import { openSqliteEventLog } from "./open-sqlite-event-log.ts";
 import { toStoredId } from "../stored-id.ts";
 import { APPLICATION_ID, applyMigrations, MIGRATIONS, SCHEMA_VERSION, type Migration } from "./schema.ts";
@@ -193,6 +193,23 @@ describe("openSqliteEventLog accepts", () => {
       expect(await log.append(sampleEvents(2))).toEqual([1, 2]);
       await log.close();
     }
+  });
+
+  it("an event log whose newest event is stored deflated (a long log line, as a build that died mid-flood leaves)", async () => {
+    const path = join(dir, "deflated-tail.db");
+    const long = sampleEvent(5);
+    if (long.event.case !== "logEntry") expect.fail(`sample 5 is ${long.event.case}`);
+    long.event.value.line = randomBytes(30_000).toString("base64");
+    let log = await openSqliteEventLog(path);
+    await log.append([...sampleEvents(3), long]);
+    await log.close();
+    const db = new Database(path, { readonly: true });
+    expect(db.prepare(`SELECT kind FROM events ORDER BY "offset" DESC LIMIT 1`).pluck().get()).toBeLessThan(0);
+    db.close();
+    log = await openSqliteEventLog(path);
+    const last = (await log.read(0)).at(-1)!.event;
+    expect(last.event.case === "logEntry" && last.event.value.line).toBe(long.event.value.line);
+    await log.close();
   });
 
   it("several processes' worth of concurrent opens of a new file", async () => {

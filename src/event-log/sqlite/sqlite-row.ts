@@ -65,13 +65,23 @@ function deflated(row: EventRow): EventRow {
   return payload.length < row.payload.length ? { ...row, kind: -row.kind, payload } : row;
 }
 
+/** Whether a row of `kind` (its kind column; null before schema version 3) holds a deflated payload. */
+function isDeflated(kind: number | null): boolean {
+  return kind !== null && kind < 0 && kind !== -MANIFEST;
+}
+
+/** The payload of a row as protobuf bytes: inflated when its kind column marks it deflated. */
+export function storedPayload(payload: Buffer, kind: number | null): Buffer {
+  return isDeflated(kind) ? inflateSync(payload) : payload;
+}
+
 /** Decodes a row read from the SQLite log. Throws when the bytes are not a BuildEvent. */
 export function fromSqliteRow(row: SqliteStoredEvent): BuildEvent {
   // A v2 layout's read has no kind column.
   const kind = row[6] ?? 0;
-  if (kind < 0 && kind !== -MANIFEST) {
+  if (isDeflated(kind)) {
     const [offset, eventId, buildRequest, jobRun, time, payload] = row;
-    return fromStoredEvent([offset, eventId, buildRequest, jobRun, time, inflateSync(payload)]);
+    return fromStoredEvent([offset, eventId, buildRequest, jobRun, time, storedPayload(payload, kind)]);
   }
   const event = fromStoredEvent(row as unknown as StoredEvent);
   if (kind < 0 && event.event.case === "partitionManifest") {

@@ -69,7 +69,7 @@ export async function planAndClaim(
   const fresh: LoggedEvent[] = [];
   let lastConflict = "";
   for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const staleness = new Staleness(view.catalog, (ref) => currentJob(ctx.graph, ref));
+    const staleness = new Staleness(view.catalog, (ref, builtBy) => currentJob(ctx.graph, ref, builtBy));
     const now = Date.now();
     const gone = new Map<string, boolean>(); // per holder: liveness costs a syscall, refs are many
     const heldByOther = (ref: string) => {
@@ -172,10 +172,10 @@ async function waitUntilReleased(ctx: ClaimPlanContext, refs: readonly string[])
 const currentJobs = new WeakMap<Graph, Map<JobDefinition, NonNullable<ReturnType<CurrentJob>>>>();
 
 /** The job producing `ref` in the graph now, with its version (for staleness). */
-export function currentJob(graph: Graph, ref: string): ReturnType<CurrentJob> {
+export function currentJob(graph: Graph, ref: string, builtBy?: string): ReturnType<CurrentJob> {
   let job: JobDefinition | undefined;
   try {
-    job = graph.matchOf(ref)?.job;
+    job = graph.matchOf(ref, builtBy)?.job;
   } catch {
     return undefined; // ambiguous: analysis reports it
   }

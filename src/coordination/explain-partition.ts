@@ -148,7 +148,9 @@ export async function explainStates(
   refs: readonly string[],
   nowMs = Date.now(),
 ): Promise<Explained[]> {
-  const staleness = new Staleness(facts.view.catalog, (ref) => (graph ? currentJob(graph, ref) : undefined));
+  const staleness = new Staleness(facts.view.catalog, (ref, builtBy) =>
+    graph ? currentJob(graph, ref, builtBy) : undefined,
+  );
   const answers: Explained[] = [];
   for (const ref of refs) answers.push(await explainState(facts, staleness, graph, ref, nowMs));
   return answers;

@@ -31,9 +31,16 @@ export interface Graph {
   /**
    * The job and its first pattern that match `ref` (what producerOf returns,
    * without making an object: the planner looks up millions of refs), or
-   * undefined. Throws AmbiguousRefError.
+   * undefined. Throws AmbiguousRefError. `likelyJob`: the label of the job
+   * that probably produces it (the one that built it last): its patterns are
+   * tried first, and when one matches no other job's can (patterns of two
+   * jobs never intersect), so the staleness walk of a whole catalog skips
+   * the search.
    */
-  matchOf(ref: string): { readonly job: JobDefinition; readonly pattern: OutputPattern } | undefined;
+  matchOf(
+    ref: string,
+    likelyJob?: string,
+  ): { readonly job: JobDefinition; readonly pattern: OutputPattern } | undefined;
 }
 
 /** Builds a graph, rejecting duplicate labels, ambiguous patterns and triggers that do not fit its jobs. */
@@ -74,7 +81,17 @@ export function createGraph(
   // The pattern that last matched, when it is its job's only one: refs come in runs of one job
   // (a round's inputs), and no other job's pattern can match what it matches (checked above).
   let last: PatternEntry | undefined;
-  const matchOf = (ref: string): PatternEntry | undefined => {
+  const entriesOf = new Map<string, PatternEntry[]>();
+  for (const entry of entries) {
+    const of = entriesOf.get(entry.job.label);
+    if (of) of.push(entry);
+    else entriesOf.set(entry.job.label, [entry]);
+  }
+  const matchOf = (ref: string, likelyJob?: string): PatternEntry | undefined => {
+    if (likelyJob !== undefined) {
+      const likely = entriesOf.get(likelyJob);
+      if (likely) for (const entry of likely) if (entry.pattern.matches(ref)) return entry;
+    }
     if (last?.pattern.matches(ref)) return last;
     let found: PatternEntry | undefined;
     for (const entry of index.candidates(ref)) {

@@ -17,9 +17,14 @@ import { PartitionStatus, StaleReason_Kind, StaleReasonSchema, type StaleReason 
 import type { BuiltPartition, PartitionCatalog } from "./projections/partition-catalog.ts";
 import { parseVersion } from "./version.ts";
 
-/** The job that produces a ref in the current graph, its declared version, and the graph's label. */
+/**
+ * The job that produces a ref in the current graph, its declared version, and
+ * the graph's label. `builtBy`: the label of the job that built it, a hint
+ * (Graph.matchOf's likelyJob).
+ */
 export type CurrentJob = (
   ref: string,
+  builtBy?: string,
 ) => { readonly label: string; readonly version: string; readonly graphLabel: string } | undefined;
 
 const NONE: readonly StaleReason[] = [];
@@ -101,8 +106,8 @@ export class Staleness {
 
   private compute(ref: string, manifest: BuiltPartition): readonly StaleReason[] {
     let reasons: StaleReason[] | undefined;
-    const job = this.currentJob(ref);
     const builtBy = manifest.jobLabel;
+    const job = this.currentJob(ref, builtBy || undefined);
     // Manifests from before graph labels were recorded have "": only the job label can be compared.
     const otherGraph = manifest.graphLabel !== "" && manifest.graphLabel !== job?.graphLabel;
     if (job && ((builtBy !== "" && builtBy !== job.label) || otherGraph)) {

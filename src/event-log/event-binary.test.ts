@@ -63,6 +63,9 @@ const payload: fc.Arbitrary<BuildEvent["event"]> = fc.oneof(
   fc
     .record({ partitionRef: optional(ref), status: int32, jobRunId: text, message: text })
     .map((value) => ({ case: "partitionStatusChanged" as const, value })),
+  fc
+    .record({ partitionRef: optional(ref), delegateBuildRequestId: text, delegateJobRunId: text, reason: int32 })
+    .map((value) => ({ case: "partitionDelegated" as const, value })),
   fc.record({ task: optional(task) }).map((value) => ({ case: "configValidateSuccess" as const, value })),
   fc
     .record({ task: optional(task), pid: uint32, hostname: text })

@@ -293,7 +293,7 @@ function jobGraph(w: Writer, graph: JobGraph): void {
   for (const node of graph.nodes) messageField(w, 3, node, task);
 }
 
-/** The payload kinds written here (those of every job run, and planning's large ones), by oneof field number. */
+/** The payload kinds written here (those of every job run, and planning's: large ones, and one per wanted partition), by oneof field number. */
 function payload(w: Writer, event: BuildEvent["event"]): boolean {
   switch (event.case) {
     case "buildRequestStatusChanged":
@@ -337,6 +337,15 @@ function payload(w: Writer, event: BuildEvent["event"]): boolean {
         int32Field(w2, 2, v.status);
         stringField(w2, 3, v.jobRunId);
         stringField(w2, 4, v.message);
+      });
+      return true;
+    case "partitionDelegated":
+      messageField(w, 21, event.value, (w2, v) => {
+        plain(v);
+        messageField(w2, 1, v.partitionRef, partitionRef);
+        stringField(w2, 2, v.delegateBuildRequestId);
+        stringField(w2, 3, v.delegateJobRunId);
+        int32Field(w2, 4, v.reason);
       });
       return true;
     case "configValidateSuccess":

@@ -438,7 +438,7 @@ export class TriggerRunner {
   }
 
   private staleness(): Staleness {
-    return new Staleness(this.catalog, (ref) => currentJob(this.graph, ref));
+    return new Staleness(this.catalog, (ref, builtBy) => currentJob(this.graph, ref, builtBy));
   }
 
   private noteOnce(name: string, message: string): void {

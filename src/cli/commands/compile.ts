@@ -103,7 +103,7 @@ async function usablePartitions(
   const log = await ctx.openEventLog({ readOnly: true });
   try {
     const { model } = await loadReadModel(log, () => new SharedViewModel(), { note: ctx.note });
-    const staleness = new Staleness(model.catalog, (ref) => currentJob(graph, ref));
+    const staleness = new Staleness(model.catalog, (ref, builtBy) => currentJob(graph, ref, builtBy));
     return (ref) => staleness.isUsable(ref);
   } finally {
     await log.close();

@@ -7,6 +7,9 @@ import type { EventFilter } from "../../core/event-log.ts";
 import { kindCode } from "../kind-code.ts";
 import { toStoredId } from "../stored-id.ts";
 
+/** Past every offset SQLite can store (the largest 64-bit integer). */
+const NO_OFFSET = "9223372036854775807";
+
 export interface ReadQuery {
   readonly sql: string;
   /** Parameters in order: the cursor, the filter values, the limit (-1: none). */
@@ -37,7 +40,8 @@ export const SELECT_EVENTS = `SELECT e."offset", e.event_id, b.value, j.value, e
  *
  * `spans` (schema version 4 on, layout-v4.ts): a build request or job run
  * has no index but the span of offsets its events lie in, and the query
- * reads that range of rowids (an id with no span: the whole log); version 3
+ * reads that range of rowids (an id with no span: the whole log; an id never
+ * stored: nothing); version 3
  * has an index on each instead.
  */
 export function readQuery(
@@ -57,9 +61,11 @@ export function readQuery(
     params.push(stored);
     if (!spans || spanned) return;
     spanned = true;
-    where[0] = `e."offset" > max(?, coalesce((SELECT first_offset - 1 FROM ids WHERE value = ?), 0))`;
+    // An id never stored has no events at all: the scan starts past every offset (a new build request's
+    // fence and cancel checks ask about it before its first event). One stored without a span: the whole log.
+    where[0] = `e."offset" > max(?, coalesce((SELECT coalesce(first_offset - 1, 0) FROM ids WHERE value = ?), ${NO_OFFSET}))`;
     params.splice(1, 0, stored);
-    where.push(`e."offset" <= coalesce((SELECT last_offset FROM ids WHERE value = ?), 9223372036854775807)`);
+    where.push(`e."offset" <= coalesce((SELECT last_offset FROM ids WHERE value = ?), ${NO_OFFSET})`);
     params.push(stored);
   };
   if (filter?.buildRequestId !== undefined) byId("build_request", filter.buildRequestId);

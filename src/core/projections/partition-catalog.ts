@@ -22,7 +22,7 @@ import {
 } from "../../gen/databuild_pb.ts";
 import type { EventCase } from "../build-event.ts";
 import type { ReadModel } from "../read-model.ts";
-import { decodeCatalog, encodeCatalog } from "./catalog-state.ts";
+import { decodeCatalog, encodeCatalog, type CatalogColumns } from "./catalog-state.ts";
 
 /** The event kinds the catalog folds; read only these. */
 export const PARTITION_CATALOG_KINDS: readonly EventCase[] = ["partitionStatusChanged", "partitionManifest"];
@@ -69,13 +69,23 @@ export class PartitionCatalog implements ReadModel {
   readonly version = 3;
   readonly kinds = PARTITION_CATALOG_KINDS;
   private readonly partitions = new Map<string, CatalogEntry>();
+  /**
+   * The saved state of the catalog as it is now, while nothing changed since
+   * it was restored or saved: encoding takes ~100 ms at 40,000 partitions,
+   * and a log whose tail holds only what leaves the catalog as it was (no-op
+   * builds: REQUESTED and DELEGATED of available partitions) saves the same
+   * state again. Never mutated: the snapshot store copies it.
+   */
+  private unchanged: CatalogColumns | undefined;
 
   saveState(): unknown {
-    return encodeCatalog(this.partitions);
+    return (this.unchanged ??= encodeCatalog(this.partitions));
   }
 
   restoreState(state: unknown): void {
+    this.unchanged = undefined;
     decodeCatalog(this.name, state, this.partitions);
+    this.unchanged = state as CatalogColumns;
   }
 
   /** Folds one event; `offset` is its position in the log (a manifest's is kept). */
@@ -95,6 +105,7 @@ export class PartitionCatalog implements ReadModel {
       };
       // One entry object for every output of the manifest (snapshots keep it shared).
       for (const output of payload.value.outputs) this.partitions.set(output.str, entry);
+      this.unchanged = undefined;
     } else if (payload.case === "partitionStatusChanged") {
       const change = payload.value;
       const ref = change.partitionRef?.str ?? "";
@@ -114,6 +125,7 @@ export class PartitionCatalog implements ReadModel {
         event.jobRunId ||
         (change.status === PartitionStatus.PARTITION_REQUESTED ? "" : (previous?.jobRunId ?? ""));
       const built = previous?.built;
+      this.unchanged = undefined;
       this.partitions.set(ref, {
         status: change.status,
         buildRequestId: event.buildRequestId,

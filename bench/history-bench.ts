@@ -354,8 +354,8 @@ const against = (label: string, row: Row, over: Row, digits: number) => {
 const both = (label: string, value: (p: Point) => string) =>
   `| ${label} | ${value(first)} | | | | ${value(last)} | | | | | |`;
 lines.push(
-  against(`no-op build / \`make -j${parallel}\` nothing to do (wall)`, "noop", "make", 0),
-  against("no-op build / `make -q` (wall)", "noop", "makeq", 0),
+  against(`no-op build / \`make -j${parallel}\` nothing to do (wall)`, "noop", "make", 2),
+  against("no-op build / `make -q` (wall)", "noop", "makeq", 2),
   against("`--version` / `node -e 0` (wall)", "version", "node", 1),
   both("log size (db + -wal), MB", (p) => mb(p.bytes)),
   ...(last.snapshotBytes === undefined ? [] : [both("of which snapshots, MB", (p) => mb(p.snapshotBytes ?? 0))]),

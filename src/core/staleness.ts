@@ -60,18 +60,15 @@ export class Staleness {
     const refs: string[] = [];
     const manifests: BuiltPartition[] = [];
     const next: number[] = [];
-    const enter = (at: string): void => {
-      const manifest = catalog.available(at);
-      if (!manifest) {
-        memo.set(at, NONE);
-        return;
-      }
+    const enter = (at: string, manifest: BuiltPartition): void => {
       memo.set(at, VISITING);
       refs.push(at);
       manifests.push(manifest);
       next.push(0);
     };
-    enter(ref);
+    const first = catalog.available(ref);
+    if (!first) return NONE;
+    enter(ref, first);
     while (refs.length > 0) {
       const top = refs.length - 1;
       const manifest = manifests[top]!;
@@ -82,9 +79,11 @@ export class Staleness {
         const input = inputs[i]!;
         const inputRef = input.ref;
         if (!input.materialize || !inputRef || memo.has(inputRef)) continue;
-        if (catalog.available(inputRef) === undefined) continue;
+        // Not available: nothing to decide about it (compute looks at its status).
+        const inputManifest = catalog.available(inputRef);
+        if (inputManifest === undefined) continue;
         next[top] = i + 1;
-        enter(inputRef);
+        enter(inputRef, inputManifest);
         descended = true;
         break;
       }

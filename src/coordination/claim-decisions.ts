@@ -5,7 +5,6 @@
  * a silent or dead build request lost so its claims can be taken over.
  */
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import {
   BuildRequestStatus,
   DelegationReason,
@@ -20,6 +19,7 @@ import { partitionStatusChanged } from "../core/hot-payloads.ts";
 import { newEvent } from "../core/new-event.ts";
 import type { Lease } from "../core/projections/claims.ts";
 import type { SharedView } from "./shared-view.ts";
+import { timestampAtMs } from "../core/timestamp.ts";
 
 const ref = (str: string): PartitionRef => create(PartitionRefSchema, { str });
 
@@ -110,7 +110,7 @@ export function lostBuildEvents(lease: Lease, detectedBy: string, reason: string
       payload("buildRequestLost", {
         detectedByBuildRequestId: detectedBy,
         reason,
-        lastHeartbeat: timestampFromMs(lease.lastSeenMs),
+        lastHeartbeat: timestampAtMs(lease.lastSeenMs),
         lostJobRunIds: runs.map((r) => r.jobRunId),
         releasedPartitions: [...lease.claims].map(ref),
       }),

@@ -5,7 +5,7 @@
  * Everything is read from the log; nothing is written.
  */
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
+import { type Timestamp } from "@bufbuild/protobuf/wkt";
 import {
   BuildRequestStatus,
   BuildRequestViewSchema,
@@ -31,6 +31,7 @@ import { readJobRun } from "./job-run-reads.ts";
 import { decideLost, whyLost } from "./liveness.ts";
 import { PROC_HOST } from "./proc-host-processes.ts";
 import { SharedView } from "./shared-view.ts";
+import { timestampAtMs } from "../core/timestamp.ts";
 
 /** An explanation, plus what the proto does not carry but a reader needs. */
 export interface Explained {
@@ -178,7 +179,7 @@ async function explainState(
     explanation.claimedBy =
       facts.builds.get(owner.buildRequestId) ??
       create(BuildRequestViewSchema, { buildRequestId: owner.buildRequestId });
-    explanation.claimedByLastHeartbeat = timestampFromMs(owner.lastSeenMs);
+    explanation.claimedByLastHeartbeat = timestampAtMs(owner.lastSeenMs);
     explanation.delegatedBy = claims.waitersOn(owner.buildRequestId, ref);
     const run = [...owner.openRuns.values()].find((r) => r.task?.config?.outputs.some((o) => o.str === ref));
     explanation.state = run?.launched ? PartitionState.BUILDING : PartitionState.CLAIMED;

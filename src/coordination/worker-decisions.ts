@@ -11,7 +11,6 @@
  * firewall), and it stops its own jobs once it cannot renew its lease
  * (src/workers/worker.ts), well before the lease runs out.
  */
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { ExitCategory, type BuildEvent } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
 import { newEvent } from "../core/new-event.ts";
@@ -20,6 +19,7 @@ import type { WorkerLease, WorkerLeases } from "../core/projections/worker-lease
 import type { HostProcesses } from "./host-processes.ts";
 import { processState } from "./liveness.ts";
 import { PROC_HOST } from "./proc-host-processes.ts";
+import { timestampAtMs } from "../core/timestamp.ts";
 
 /** Why `worker` should be declared lost now, or undefined while it may be alive. */
 export function whyWorkerLost(
@@ -85,7 +85,7 @@ export function workerLostEvents(
         workerId: worker.workerId,
         reason,
         detectedBy,
-        lastHeartbeat: timestampFromMs(worker.lastSeenMs),
+        lastHeartbeat: timestampAtMs(worker.lastSeenMs),
         lostJobRunIds: runs.map((r) => r.jobRunId),
       }),
       nowMs,

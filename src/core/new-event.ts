@@ -2,10 +2,10 @@
  * @module Envelopes for build event payloads: id (time-ordered), timestamp,
  * build request and job run.
  */
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { BuildEvent } from "../gen/databuild_pb.ts";
 import type { EventPayload } from "./build-event.ts";
 import { newId } from "./ids.ts";
+import { timestampAtMs } from "./timestamp.ts";
 
 /** Which build request (and job run) an event belongs to. */
 export interface EventScope {
@@ -18,7 +18,7 @@ export function newEvent(scope: EventScope, payload: EventPayload, nowMs = Date.
   return {
     $typeName: "databuild.v1.BuildEvent",
     eventId: newId(nowMs),
-    timestamp: timestampFromMs(nowMs),
+    timestamp: timestampAtMs(nowMs),
     buildRequestId: scope.buildRequestId,
     jobRunId: scope.jobRunId ?? "",
     event: payload,

@@ -7,7 +7,8 @@
  * fills them back in from the columns.
  */
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { timestampFromMs, type Timestamp } from "@bufbuild/protobuf/wkt";
+import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { timestampAtMs } from "../core/timestamp.ts";
 import { partitionRefsOf } from "../core/partition-refs.ts";
 import { BuildEventSchema, type BuildEvent } from "../gen/databuild_pb.ts";
 import { encodeEvent } from "./event-binary.ts";
@@ -88,7 +89,7 @@ export function fromStoredEvent([, eventId, buildRequest, jobRun, time, payload]
   if (event.eventId === "") event.eventId = fromStoredId(eventId);
   if (event.buildRequestId === "" && buildRequest !== null) event.buildRequestId = fromStoredId(buildRequest);
   if (event.jobRunId === "" && jobRun !== null) event.jobRunId = fromStoredId(jobRun);
-  if (event.timestamp === undefined && time !== null) event.timestamp = timestampFromMs(idTimeMs(eventId) + time);
+  if (event.timestamp === undefined && time !== null) event.timestamp = timestampAtMs(idTimeMs(eventId) + time);
   return upcastEvent(event);
 }
 

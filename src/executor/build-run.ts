@@ -8,7 +8,6 @@
  * cancel that still finishes what others wait on (cancellation.ts), and the
  * final result (run-result.ts).
  */
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { PartitionStatus, type ManifestRef, type PartitionManifest, type Task } from "../gen/databuild_pb.ts";
 import { eventPayload as payload } from "../core/build-event.ts";
 import type { LoggedEvent } from "../core/event-log.ts";
@@ -24,6 +23,7 @@ import type { EventRecorder } from "./event-recorder.ts";
 import { JobFailures } from "./job-failures.ts";
 import { finishRun, type RunResult } from "./run-result.ts";
 import { RunState, type Ended } from "./run-state.ts";
+import { timestampAtMs } from "../core/timestamp.ts";
 
 /**
  * remainingJobs is recorded at the first scheduling pass, then at most this
@@ -234,7 +234,7 @@ export class BuildRun {
           ref,
           input.depType,
           built?.jobRunId ?? available?.jobRunId ?? "",
-          built ? built.endTime : available?.endMs === undefined ? undefined : timestampFromMs(available.endMs),
+          built ? built.endTime : available?.endMs === undefined ? undefined : timestampAtMs(available.endMs),
         ),
       );
     }

@@ -4,12 +4,12 @@
  * lease, claims, job runs, manifests with lineage), folded into a SharedView
  * as the log would give it, and a fake host whose processes a test sets.
  */
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { DepType, PartitionStatus, type BuildEvent } from "../gen/databuild_pb.ts";
 import { eventPayload as payload, type EventPayload } from "../core/build-event.ts";
 import type { LoggedEvent } from "../core/event-log.ts";
 import { newEvent } from "../core/new-event.ts";
 import { SharedView, type HostProcesses, type ProcessFacts } from "../coordination/index.ts";
+import { timestampAtMs } from "../core/timestamp.ts";
 
 const ref = (str: string) => ({ str });
 
@@ -24,7 +24,7 @@ export class History {
   readonly events: LoggedEvent[] = [];
 
   add(buildRequestId: string, p: EventPayload, ms: number, jobRunId = ""): BuildEvent {
-    const event = { ...newEvent({ buildRequestId, jobRunId }, p, ms), timestamp: timestampFromMs(ms) };
+    const event = { ...newEvent({ buildRequestId, jobRunId }, p, ms), timestamp: timestampAtMs(ms) };
     this.events.push({ event, offset: this.events.length + 1 });
     return event;
   }
@@ -74,7 +74,7 @@ export class History {
         jobRunId,
         jobVersion: "1.0.0",
         graphLabel: "g",
-        endTime: timestampFromMs(ms),
+        endTime: timestampAtMs(ms),
       }),
       ms,
       jobRunId,

@@ -6,7 +6,6 @@
  * in jobScheduleSuccess only, the manifest naming the job, lines batched).
  * Same ids and times, so every reader must give the same answers for both.
  */
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { eventPayload as payload, type EventPayload } from "../core/build-event.ts";
 import {
   BuildRequestStatus,
@@ -17,6 +16,7 @@ import {
   type BuildEvent,
   type Task,
 } from "../gen/databuild_pb.ts";
+import { timestampAtMs } from "../core/timestamp.ts";
 
 export type HistoryForm = "full" | "lean";
 
@@ -64,7 +64,7 @@ export function jobRunHistory(form: HistoryForm): BuildEvent[] {
     events.push({
       $typeName: "databuild.v1.BuildEvent",
       eventId: `01a23000-0000-7000-9000-${String(events.length + 1).padStart(12, "0")}`,
-      timestamp: timestampFromMs(atMs),
+      timestamp: timestampAtMs(atMs),
       buildRequestId: HISTORY_BUILD,
       jobRunId,
       event: p,
@@ -113,7 +113,7 @@ export function jobRunHistory(form: HistoryForm): BuildEvent[] {
   }
   add(payload("jobHeartbeat", { rssBytes: 1n << 20n }), OK_RUN);
   const endMs = ms + 10;
-  add(payload("taskSuccess", { startTime: timestampFromMs(startMs), endTime: timestampFromMs(endMs) }), OK_RUN);
+  add(payload("taskSuccess", { startTime: timestampAtMs(startMs), endTime: timestampAtMs(endMs) }), OK_RUN);
   add(
     payload("partitionManifest", {
       outputs: [ref("clean/1")],
@@ -122,11 +122,11 @@ export function jobRunHistory(form: HistoryForm): BuildEvent[] {
           partitionRef: ref("raw/1"),
           depType: DepType.MATERIALIZE,
           jobRunId: "01a22000-0000-7000-8000-0000000a0000",
-          builtAt: full ? timestampFromMs(T0 - 60_000) : undefined,
+          builtAt: full ? timestampAtMs(T0 - 60_000) : undefined,
         },
       ],
-      startTime: timestampFromMs(startMs),
-      endTime: timestampFromMs(endMs),
+      startTime: timestampAtMs(startMs),
+      endTime: timestampAtMs(endMs),
       task: full ? CLEAN : { job: CLEAN.job },
       buildRequestId: HISTORY_BUILD,
       jobRunId: OK_RUN,

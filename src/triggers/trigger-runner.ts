@@ -17,7 +17,6 @@
  */
 import type { BuildEvent, TriggerTick } from "../gen/databuild_pb.ts";
 import { DepType, PartitionStatus, TriggerOutcome } from "../gen/databuild_pb.ts";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { eventPayload, type EventCase } from "../core/build-event.ts";
 import type { EventFilter, EventLog, LoggedEvent } from "../core/event-log.ts";
 import type { Graph } from "../core/graph.ts";
@@ -40,6 +39,7 @@ import type { BuildRequest } from "../executor/build-request.ts";
 import { buildRequestReceivedPayload } from "../executor/build-graph.ts";
 import { eagerCandidates, eagerFiringKey } from "./eager-candidates.ts";
 import { dueTicks, scheduleTickKey } from "./schedule-ticks.ts";
+import { timestampAtMs } from "../core/timestamp.ts";
 
 export interface TriggerRunnerOptions {
   readonly log: EventLog;
@@ -415,7 +415,7 @@ export class TriggerRunner {
           { buildRequestId },
           eventPayload("triggerTick", {
             trigger: name,
-            tickTime: timestampFromMs(p.tickMs),
+            tickTime: timestampAtMs(p.tickMs),
             tickKey: p.key,
             outcome,
             partitions: p.partitions.map((str) => ({ str })),

@@ -4,11 +4,11 @@
  * for a schedule, its next tick.
  */
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { TriggerViewSchema, type TriggerView } from "../gen/databuild_pb.ts";
 import type { Graph } from "../core/graph.ts";
 import type { TriggerBook } from "../core/projections/triggers.ts";
 import type { TriggerDefinition } from "../core/triggers.ts";
+import { timestampAtMs } from "../core/timestamp.ts";
 
 /** One TriggerView per trigger of the graph, in declaration order. */
 export function triggerViews(graph: Graph, book: TriggerBook, now: number): TriggerView[] {
@@ -27,11 +27,11 @@ export function triggerView(trigger: TriggerDefinition, book: TriggerBook, now: 
     timeZone: schedule?.timeZone ?? "",
     description: trigger.description,
     paused: record?.paused ?? false,
-    lastTick: last ? timestampFromMs(last.tickMs) : undefined,
+    lastTick: last ? timestampAtMs(last.tickMs) : undefined,
     lastOutcome: last?.outcome,
     lastBuildRequestId: last?.buildRequestId ?? "",
     lastMessage: last?.message ?? "",
-    nextTick: next === undefined ? undefined : timestampFromMs(next),
+    nextTick: next === undefined ? undefined : timestampAtMs(next),
     catchUpLimit: schedule?.catchUpLimit ?? 0,
     definedAt: trigger.definedAt ?? "",
   });

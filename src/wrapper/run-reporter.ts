@@ -1,7 +1,6 @@
 /**
  * @module The job.exec diagram's emit_* steps for one job run, shared by the process and function runners.
  */
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { hostname } from "node:os";
 import { ExitCategory, type LogStream, type BuildEvent, type JobRunRequest, type Task } from "../gen/databuild_pb.ts";
 import { eventPayload, type EventPayload } from "../core/build-event.ts";
@@ -15,6 +14,7 @@ import {
 import type { JobOutcome } from "../core/job-runner.ts";
 import { newEvent, type EventScope } from "../core/new-event.ts";
 import { LogBatcher } from "./log-batcher.ts";
+import { timestampAtMs } from "../core/timestamp.ts";
 
 /** Stderr lines kept for TaskFailed.stderr_tail. */
 export const STDERR_TAIL_LINES = 20;
@@ -96,8 +96,8 @@ export class RunReporter {
   succeeded(startMs: number, endMs: number): JobOutcome {
     this.ended = true;
     const request = this.request;
-    const startTime = timestampFromMs(startMs);
-    const endTime = timestampFromMs(endMs);
+    const startTime = timestampAtMs(startMs);
+    const endTime = timestampAtMs(endMs);
     this.send(taskSuccess(startTime, endTime, this.logs.end()));
     const manifest = manifestFor(request, startTime, endTime);
     this.send(partitionManifest(manifest));

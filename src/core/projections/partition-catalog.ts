@@ -11,7 +11,7 @@
  * number of partitions, not the history or the size of job configs.
  */
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import {
   DepType,
   PartitionStatus,
@@ -23,6 +23,7 @@ import {
 import type { EventCase } from "../build-event.ts";
 import type { ReadModel } from "../read-model.ts";
 import { decodeCatalog, encodeCatalog, type CatalogColumns } from "./catalog-state.ts";
+import { timestampAtMs } from "../timestamp.ts";
 
 /** The event kinds the catalog folds; read only these. */
 export const PARTITION_CATALOG_KINDS: readonly EventCase[] = ["partitionStatusChanged", "partitionManifest"];
@@ -191,7 +192,7 @@ export function partitionStatusView(
     buildRequestId: entry.buildRequestId,
     jobRunId: entry.jobRunId,
     jobLabel: entry.jobLabel,
-    updatedAt: entry.updatedMs === undefined ? undefined : timestampFromMs(entry.updatedMs),
+    updatedAt: entry.updatedMs === undefined ? undefined : timestampAtMs(entry.updatedMs),
     manifest,
     message: entry.message,
   });

@@ -9,10 +9,11 @@
  * decision would have.
  */
 import { create } from "@bufbuild/protobuf";
-import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { TokenScope, TokenViewSchema, type BuildEvent, type TokenView } from "../../gen/databuild_pb.ts";
 import type { EventCase } from "../build-event.ts";
 import { ReadModelStateError, stateObject, type ReadModel } from "../read-model.ts";
+import { timestampAtMs } from "../timestamp.ts";
 
 /** What a token may do; each scope includes the ones before it (admin ⊇ build ⊇ read). */
 export type Scope = "read" | "build" | "admin";
@@ -153,9 +154,9 @@ function viewOf(record: TokenRecord): TokenView {
     name: record.name,
     scopes: [...record.scopes],
     createdBy: record.createdBy,
-    createdAt: timestampFromMs(record.createdMs),
+    createdAt: timestampAtMs(record.createdMs),
     tokenPrefix: record.prefix,
     revoked: record.revoked,
-    revokedAt: record.revoked ? timestampFromMs(record.revokedMs) : undefined,
+    revokedAt: record.revoked ? timestampAtMs(record.revokedMs) : undefined,
   });
 }

@@ -3,11 +3,11 @@
  * straight into a log (manifests, and some failures and invalidations),
  * as many builds would have left it, in a few seconds.
  */
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { eventPayload } from "../../core/build-event.ts";
 import type { EventLog } from "../../core/event-log.ts";
 import { newEvent } from "../../core/new-event.ts";
 import { PartitionStatus, type BuildEvent } from "../../gen/databuild_pb.ts";
+import { timestampAtMs } from "../../core/timestamp.ts";
 
 export const GRID_PATTERN = "grid/region={region}/date={date}";
 const DAY_MS = 86_400_000;
@@ -77,8 +77,8 @@ export async function writeGrid(log: EventLog, regions: number, days: number): P
           jobRunId: scope.jobRunId,
           jobVersion: "1.0.0",
           graphLabel: "dashboard_test",
-          startTime: timestampFromMs(now - 1000),
-          endTime: timestampFromMs(now),
+          startTime: timestampAtMs(now - 1000),
+          endTime: timestampAtMs(now),
         }),
         now,
       ),

@@ -6,7 +6,7 @@
  * (layout-v4.ts), once per id and transaction (`finish`).
  */
 import type { Database, Statement } from "better-sqlite3";
-import type { EventRow } from "../event-row.ts";
+import type { SqliteEventRow } from "./sqlite-row.ts";
 import { Interner } from "./interner.ts";
 import { EVENT_KEY } from "./layout-v3.ts";
 import { toStoredId } from "../stored-id.ts";
@@ -52,16 +52,17 @@ export class EventInserter {
    * Stores `row` and returns its offset; when its event id is stored already
    * (a relayed event), stores nothing and returns that event's offset.
    */
-  append(row: EventRow): number {
+  append(row: SqliteEventRow): number {
     const stored = this.storedOffset.get({ id: row.eventId }) as number | undefined;
     return stored ?? this.insertAt(null, row);
   }
 
   /** Stores `row` at `offset` (null: the next one) and returns the offset. The caller ensures its event id is new. */
-  insertAt(offset: number | null, row: EventRow): number {
+  insertAt(offset: number | null, row: SqliteEventRow): number {
     const buildRequest = this.idOf(row.buildRequestId);
     const jobRun = this.idOf(row.jobRunId);
-    const result = this.insert.run(offset, row.eventId, buildRequest, jobRun, row.kind, row.time, row.payload);
+    const payload = row.leanManifest ? row.leanManifest(this.internRun) : row.payload;
+    const result = this.insert.run(offset, row.eventId, buildRequest, jobRun, row.kind, row.time, payload);
     const at = Number(result.lastInsertRowid);
     for (const ref of row.partitions) this.indexEntry.run(this.partitions.idOf(ref), at);
     if (this.widenSpan) {
@@ -101,6 +102,9 @@ export class EventInserter {
     else if (at > span[1]) span[1] = at;
     else if (at < span[0]) span[0] = at;
   }
+
+  /** A lean manifest's input job run, as its number in `ids` (added when new: no event of it is stored). */
+  private readonly internRun = (jobRunId: string): number => this.ids.idOf(jobRunId);
 
   private idOf(text: string): number | null {
     return text === "" ? null : this.ids.idOf(text);

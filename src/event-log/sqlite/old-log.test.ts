@@ -145,7 +145,7 @@ describe("a log written by databuild d3daae5 (schema version 2)", () => {
       await log.close();
     }
     expect(userVersion(path)).toBe(SCHEMA_VERSION);
-    expect(SCHEMA_VERSION).toBe(4);
+    expect(SCHEMA_VERSION).toBe(5);
   });
 
   it("a reader opened on the old layout goes on reading after a writer migrated the file", async () => {

@@ -109,8 +109,8 @@ import { PollWatch } from "../poll-watch.ts";
 import { requireEventIds } from "../require-event-ids.ts";
 import { matchesFilter } from "../event-filter.ts";
 import { EventInserter } from "./event-inserter.ts";
-import type { EventRow } from "../event-row.ts";
-import { fromSqliteRow, toSqliteRow, type SqliteStoredEvent } from "./sqlite-row.ts";
+import { fromStoredId, type StoredId } from "../stored-id.ts";
+import { fromSqliteRow, toSqliteRow, type SqliteEventRow, type SqliteStoredEvent } from "./sqlite-row.ts";
 import { checkStillThere, identityOf, sizeOf, type FileIdentity } from "./file-checks.ts";
 import { frozenReadIsStale, type ReadConnection, type FrozenStamp } from "./read-connection.ts";
 import { readQuery, SELECT_EVENTS, type ReadQuery } from "./read-query.ts";
@@ -138,16 +138,19 @@ export type SqliteAccess =
       };
     };
 
+/** Job run names remembered per connection (lean manifests' inputs); past it the memory starts afresh. */
+const RUN_NAMES_KEPT = 100_000;
+
 /** Most events handed to a watch listener in one call. */
 const WATCH_BATCH = 1000;
 
 /** An EventLog on an open better-sqlite3 connection. Create it with `openSqliteEventLog`. */
 export class SqliteEventLog implements EventLog {
-  private readonly committer: GroupCommit<EventRow, number>;
+  private readonly committer: GroupCommit<SqliteEventRow, number>;
   private readonly watches = new Set<PollWatch>();
   private readonly statements = new Map<string, Statement>();
-  private readonly insertBatch: (rows: readonly EventRow[]) => number[];
-  private readonly insertRows: (rows: readonly EventRow[]) => number[];
+  private readonly insertBatch: (rows: readonly SqliteEventRow[]) => number[];
+  private readonly insertRows: (rows: readonly SqliteEventRow[]) => number[];
   private readonly inserter: EventInserter | undefined;
   /** The schema version of the file as this connection last saw it (below 3 only for a read-only connection). */
   private layout: number;
@@ -318,7 +321,7 @@ export class SqliteEventLog implements EventLog {
     for (const f of [`${this.path}-wal`, `${this.path}-shm`]) rmSync(f, { force: true });
   }
 
-  private commit(rows: readonly EventRow[]): number[] {
+  private commit(rows: readonly SqliteEventRow[]): number[] {
     const offsets = this.writing(() => this.insertBatch(rows));
     for (const w of this.watches) w.poke();
     return offsets;
@@ -383,13 +386,25 @@ export class SqliteEventLog implements EventLog {
   private decodeRow(row: SqliteStoredEvent): LoggedEvent {
     const offset = row[0];
     try {
-      return { offset, event: fromSqliteRow(row) };
+      return { offset, event: fromSqliteRow(row, this.runOf) };
     } catch (error) {
       throw new EventLogFileError(this.path, "corrupt", `the event at offset ${offset} does not decode`, {
         cause: error,
       });
     }
   }
+
+  /** Job runs by their number in the `ids` table (lean manifests' inputs); numbers never change once committed. */
+  private readonly runNames = new Map<number, string>();
+  private readonly runOf = (id: number): string => {
+    let name = this.runNames.get(id);
+    if (name !== undefined) return name;
+    const value = this.sql(`SELECT value FROM ids WHERE id = ?`).pluck().get(id) as StoredId | undefined;
+    if (value === undefined) throw new Error(`its manifest names job run number ${id}, which the ids table lacks`);
+    if (this.runNames.size >= RUN_NAMES_KEPT) this.runNames.clear();
+    this.runNames.set(id, (name = fromStoredId(value)));
+    return name;
+  };
 
   /** A frozen read that may be out of date (a writer appeared, the file changed) is replaced by a fresh connection. */
   private refreshFrozenRead(): void {

@@ -412,6 +412,8 @@ export class SqliteEventLog implements EventLog {
     if (!frozenReadIsStale(this.path, this.frozen)) return;
     const fresh = this.reopen();
     this.statements.clear();
+    // Perhaps another file now: its ids table numbers job runs its own way.
+    this.runNames.clear();
     this.db.close();
     this.db = fresh.db;
     this.frozen = fresh.frozen;

@@ -73,6 +73,25 @@ describe("a lean manifest in the SQLite log", () => {
     expect(fromSqliteRow(readBack(row, version4Payload(event), row.kind!), runOf)).toEqual(event);
   });
 
+  it("stores the manifest as it was appended, though its payload is made at commit", () => {
+    const event = manifest();
+    const expected = structuredClone(event);
+    const row = toSqliteRow(event);
+    if (event.event.case !== "partitionManifest") expect.fail("a manifest");
+    event.event.value.inputs[0]!.partitionRef!.str = "changed/0";
+    event.event.value.inputs[1]!.jobRunId = newId();
+    const numbers: string[] = [];
+    const payload = row.leanManifest!((run) => numbers.push(run) - 1);
+    expect(fromSqliteRow(readBack(row, payload, row.kind!), (n) => numbers[n]!)).toEqual(expected);
+  });
+
+  it("refuses a manifest that does not encode when it is appended, not inside the write transaction", () => {
+    const event = manifest();
+    if (event.event.case !== "partitionManifest") expect.fail("a manifest");
+    event.event.value.inputs[2]!.depType = 2 ** 40;
+    expect(() => toSqliteRow(event)).toThrow();
+  });
+
   it("stores a manifest with an input job run id that is no canonical UUID whole", () => {
     const event = manifest(["run-0", inputRuns[0]!]);
     const row = toSqliteRow(event);

@@ -57,16 +57,18 @@ export function toSqliteRow(event: BuildEvent): SqliteEventRow {
   ) {
     return deflated(toEventRow(event));
   }
-  const inputs = p.value.inputs;
-  for (const input of inputs) {
+  for (const input of p.value.inputs) {
     if (input.jobRunId !== "" && typeof toStoredId(input.jobRunId) === "string") return deflated(toEventRow(event));
   }
+  // The inputs as they are now: the payload is made at commit, and the caller may change its event meanwhile.
+  const inputs = p.value.inputs.map(copyInput);
   const lean = (leanInputs: ManifestRef[]): BuildEvent => ({
     ...event,
     event: { case: "partitionManifest", value: { ...p.value, buildRequestId: "", jobRunId: "", inputs: leanInputs } },
   });
-  // The columns (and the index entries: every partition the whole manifest names), without encoding the inputs twice.
-  const columns = toEventRow(lean([]));
+  // Encoded once here, without the inputs' job runs: the columns, and any encoding error now rather than inside
+  // the write transaction (where it would fail every append of the batch). The index entries are the whole event's.
+  const columns = toEventRow(lean(inputs.map((input) => ({ ...input, jobRunId: "" }))));
   return {
     ...columns,
     kind: -columns.kind!,
@@ -81,6 +83,13 @@ export function toSqliteRow(event: BuildEvent): SqliteEventRow {
         ),
       ).payload,
   };
+}
+
+function copyInput(input: ManifestRef): ManifestRef {
+  const copy: ManifestRef = { ...input };
+  if (input.partitionRef) copy.partitionRef = { ...input.partitionRef };
+  if (input.builtAt) copy.builtAt = { ...input.builtAt };
+  return copy;
 }
 
 /** `row` with its payload deflated, when it is large and that makes it smaller. */

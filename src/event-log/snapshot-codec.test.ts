@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { serialize } from "node:v8";
+import { deflateSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { decodeSnapshot, encodeSnapshotState } from "./snapshot-codec.ts";
 
@@ -16,6 +17,26 @@ describe("snapshot states", () => {
       offset: 9,
       state,
     });
+  });
+
+  it("keep what each save saw: a frozen part restores as saved, a part changed between saves as changed", () => {
+    const catalog = Object.freeze({ refs: new Int32Array([1, 2, 3]), strings: ["a", "b"] });
+    const claims = { held: new Map([["raw/1", "br-1"]]) };
+    const first = encodeSnapshotState({ catalog, claims });
+    // The frozen part stored apart: a 0x50 byte, then the parts.
+    expect(first.state[0]).toBe(0x50);
+    claims.held.set("raw/2", "br-2");
+    const second = encodeSnapshotState({ catalog, claims });
+    const restore = (stored: typeof first) => decodeSnapshot("m", { version: 1, offset: 1, ...stored }).snapshot?.state;
+    expect(restore(first)).toEqual({ catalog, claims: { held: new Map([["raw/1", "br-1"]]) } });
+    expect(restore(second)).toEqual({ catalog, claims });
+    expect(encodeSnapshotState({ catalog, claims }).state.equals(second.state)).toBe(true);
+  });
+
+  it("stored whole and deflated by an older databuild still restore", () => {
+    const whole = deflateSync(serialize(state), { level: 1 });
+    const checksum = createHash("sha256").update(whole).digest();
+    expect(decodeSnapshot("m", { version: 1, offset: 9, checksum, state: whole }).snapshot?.state).toEqual(state);
   });
 
   it("stored whole by an older databuild still restore", () => {

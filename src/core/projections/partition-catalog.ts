@@ -75,18 +75,20 @@ export class PartitionCatalog implements ReadModel {
    * it was restored or saved: encoding takes ~100 ms at 40,000 partitions,
    * and a log whose tail holds only what leaves the catalog as it was (no-op
    * builds: REQUESTED and DELEGATED of available partitions) saves the same
-   * state again. Never mutated: the snapshot store copies it.
+   * state again. Frozen, and never changed: a snapshot store may keep what
+   * it stored of it for as long as the same object comes back.
    */
-  private unchanged: CatalogColumns | undefined;
+  private unchanged: Readonly<CatalogColumns> | undefined;
 
   saveState(): unknown {
-    return (this.unchanged ??= encodeCatalog(this.partitions));
+    return (this.unchanged ??= Object.freeze(encodeCatalog(this.partitions)));
   }
 
   restoreState(state: unknown): void {
     this.unchanged = undefined;
     decodeCatalog(this.name, state, this.partitions);
-    this.unchanged = state as CatalogColumns;
+    // The restored object itself is the caller's, who may change it: save a frozen copy of it (not its arrays).
+    this.unchanged = Object.freeze({ ...(state as CatalogColumns) });
   }
 
   /** Folds one event; `offset` is its position in the log (a manifest's is kept). */

@@ -80,6 +80,8 @@ export class SlurmRun implements RunningJob {
   private missing = 0;
   private pendingSince: number | undefined;
   private lastWaitingNote = 0;
+  /** The reason the last note gave: a new reason is told at once (it may be one the job never starts for). */
+  private lastWaitingReason: string | undefined;
   private reason = "";
   private cancelReason: string | undefined;
   private cancelSent: "batch" | "all" | undefined;
@@ -194,9 +196,12 @@ export class SlurmRun implements RunningJob {
       const forever = pendingForever(this.reason);
       if (
         (forever || waited >= timings.waitingAfterMs) &&
-        (this.lastWaitingNote === 0 || nowMs - this.lastWaitingNote >= timings.waitingRepeatMs)
+        (this.lastWaitingNote === 0 ||
+          this.reason !== this.lastWaitingReason ||
+          nowMs - this.lastWaitingNote >= timings.waitingRepeatMs)
       ) {
         this.lastWaitingNote = nowMs;
+        this.lastWaitingReason = this.reason;
         this.context.onWaiting?.(
           `job ${this.label} (job run ${this.request.jobRunId}) waits in SLURM's queue as job ${this.jobId}: pending for ${Math.round(waited / 1000)} s (${this.reason || "no reason given"})` +
             (forever ? "; as submitted it may never start (see its partition, --slurm-partition and --slurm-arg)" : ""),

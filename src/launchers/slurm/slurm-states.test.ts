@@ -197,13 +197,17 @@ describe("SLURM job states on the job.exec diagram", () => {
     await runner.close();
   });
 
-  it("tells about a job that waits in the queue, and cancels a pending one outright", async () => {
+  it("tells about a job that waits in the queue, again at once when the reason changes, and cancels a pending one outright", async () => {
     const waiting: string[] = [];
     const { slurm, run, emitted, submitted } = setUp({ onWaiting: (m) => waiting.push(m) });
     const id = await submitted();
+    const told = async (reason: string) => {
+      while (!waiting.some((m) => m.includes(`(${reason})`))) await new Promise((resolve) => setTimeout(resolve, 5));
+    };
+    await told("Priority");
+    // Well within the minute before a note repeats (waitingRepeatMs): a new reason is told at once.
     slurm.set(id, "PENDING", "PartitionConfig");
-    // A look at the queue before the reason changed may already have told of the job's first reason (Priority).
-    while (!waiting.some((m) => m.includes("PartitionConfig"))) await new Promise((resolve) => setTimeout(resolve, 5));
+    await told("PartitionConfig");
     expect(waiting.find((m) => m.includes("PartitionConfig"))).toMatch(
       /^job "train" \(job run run-1\) waits in SLURM's queue as job 101: pending for \d+ s \(PartitionConfig\); as submitted it may never start/,
     );

@@ -33,6 +33,20 @@ describe("snapshot states", () => {
     expect(encodeSnapshotState({ catalog, claims }).state.equals(second.state)).toBe(true);
   });
 
+  it("restore a frozen part frozen, so a model that keeps it saves the same bytes again (in another process too)", () => {
+    const catalog = Object.freeze({ refs: new Int32Array([4, 5]), strings: ["x"] });
+    const stored = encodeSnapshotState({ catalog, claims: { n: 1 } });
+    const restored = decodeSnapshot("m", { version: 1, offset: 1, ...stored }).snapshot!.state as {
+      catalog: typeof catalog;
+      claims: { n: number };
+    };
+    expect(Object.isFrozen(restored.catalog)).toBe(true);
+    expect(Object.isFrozen(restored.claims)).toBe(false);
+    expect(restored.catalog).not.toBe(catalog);
+    // Saved again, it stores what it was stored as.
+    expect(encodeSnapshotState({ catalog: restored.catalog, claims: { n: 1 } }).state.equals(stored.state)).toBe(true);
+  });
+
   it("stored whole and deflated by an older databuild still restore", () => {
     const whole = deflateSync(serialize(state), { level: 1 });
     const checksum = createHash("sha256").update(whole).digest();

@@ -53,4 +53,17 @@ describe("PartitionCatalog saved state", () => {
     status(again, "a/1", PartitionStatus.PARTITION_INVALIDATED);
     expect(restored(again).get("a/1")?.status).toBe(PartitionStatus.PARTITION_INVALIDATED);
   });
+
+  it("keeps a frozen state it restores as its saved state (a snapshot store knows its bytes), and copies any other", () => {
+    const built = new PartitionCatalog();
+    manifest(built, "a/1", "r1");
+    const frozen = Object.freeze(structuredClone(built.saveState()) as object);
+    const catalog = new PartitionCatalog();
+    catalog.restoreState(frozen);
+    expect(catalog.saveState()).toBe(frozen);
+    const open = structuredClone(built.saveState()) as object;
+    catalog.restoreState(open);
+    expect(catalog.saveState()).not.toBe(open);
+    expect(Object.isFrozen(catalog.saveState())).toBe(true);
+  });
 });

@@ -87,8 +87,11 @@ export class PartitionCatalog implements ReadModel {
   restoreState(state: unknown): void {
     this.unchanged = undefined;
     decodeCatalog(this.name, state, this.partitions);
-    // The restored object itself is the caller's, who may change it: save a frozen copy of it (not its arrays).
-    this.unchanged = Object.freeze({ ...(state as CatalogColumns) });
+    // A frozen state is immutable (a snapshot store may know it by its identity); another is the caller's, who may
+    // change it: a frozen copy then (not of its arrays).
+    this.unchanged = Object.isFrozen(state)
+      ? (state as CatalogColumns)
+      : Object.freeze({ ...(state as CatalogColumns) });
   }
 
   /** Folds one event; `offset` is its position in the log (a manifest's is kept). */

@@ -109,7 +109,8 @@ import { PollWatch } from "../poll-watch.ts";
 import { requireEventIds } from "../require-event-ids.ts";
 import { matchesFilter } from "../event-filter.ts";
 import { EventInserter } from "./event-inserter.ts";
-import { fromStoredId, type StoredId } from "../stored-id.ts";
+import type { StoredId } from "../stored-id.ts";
+import { JobRunNames } from "./job-run-names.ts";
 import { fromSqliteRow, toSqliteRow, type SqliteEventRow, type SqliteStoredEvent } from "./sqlite-row.ts";
 import { checkStillThere, identityOf, sizeOf, type FileIdentity } from "./file-checks.ts";
 import { frozenReadIsStale, type ReadConnection, type FrozenStamp } from "./read-connection.ts";
@@ -137,9 +138,6 @@ export type SqliteAccess =
         readonly reopen: (() => ReadConnection) | undefined;
       };
     };
-
-/** Job run names remembered per connection (lean manifests' inputs); past it the memory starts afresh. */
-const RUN_NAMES_KEPT = 100_000;
 
 /** Most events handed to a watch listener in one call. */
 const WATCH_BATCH = 1000;
@@ -386,7 +384,7 @@ export class SqliteEventLog implements EventLog {
   private decodeRow(row: SqliteStoredEvent): LoggedEvent {
     const offset = row[0];
     try {
-      return { offset, event: fromSqliteRow(row, this.runOf) };
+      return { offset, event: fromSqliteRow(row, this.runNames.nameOf) };
     } catch (error) {
       throw new EventLogFileError(this.path, "corrupt", `the event at offset ${offset} does not decode`, {
         cause: error,
@@ -394,17 +392,10 @@ export class SqliteEventLog implements EventLog {
     }
   }
 
-  /** Job runs by their number in the `ids` table (lean manifests' inputs); numbers never change once committed. */
-  private readonly runNames = new Map<number, string>();
-  private readonly runOf = (id: number): string => {
-    let name = this.runNames.get(id);
-    if (name !== undefined) return name;
-    const value = this.sql(`SELECT value FROM ids WHERE id = ?`).pluck().get(id) as StoredId | undefined;
-    if (value === undefined) throw new Error(`its manifest names job run number ${id}, which the ids table lacks`);
-    if (this.runNames.size >= RUN_NAMES_KEPT) this.runNames.clear();
-    this.runNames.set(id, (name = fromStoredId(value)));
-    return name;
-  };
+  /** Lean manifests' input job runs, by their number in the `ids` table. */
+  private readonly runNames = new JobRunNames(
+    (id) => this.sql(`SELECT value FROM ids WHERE id = ?`).pluck().get(id) as StoredId | undefined,
+  );
 
   /** A frozen read that may be out of date (a writer appeared, the file changed) is replaced by a fresh connection. */
   private refreshFrozenRead(): void {
@@ -413,7 +404,7 @@ export class SqliteEventLog implements EventLog {
     const fresh = this.reopen();
     this.statements.clear();
     // Perhaps another file now: its ids table numbers job runs its own way.
-    this.runNames.clear();
+    this.runNames.forget();
     this.db.close();
     this.db = fresh.db;
     this.frozen = fresh.frozen;
